@@ -1,1 +1,13 @@
-//! provisiond library.
+//! provisiond: enterprise single sign-on (SAML 2.0) and user provisioning for an application.
+//!
+//! The binary in `main.rs` is a thin shell over this library. Data flows one way: HTTP or the
+//! scheduler call a domain module (`saml`, later `scim` and `sync`), which writes the `store`
+//! in one transaction.
+
+pub mod config;
+pub mod saml;
+pub mod session;
+pub mod store;
+
+#[cfg(test)]
+mod testutil;

@@ -1,0 +1,92 @@
+//! Secrets in the configuration: where they come from and how they stay out of logs.
+
+use std::fmt;
+
+/// A secret value (session key, token, client secret, database password).
+///
+/// `Debug` and `Display` print `[redacted]`; the only way to the value is [`Secret::expose`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a value that must never be printed.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Resolves a value written as `${ENV_VAR}`, `file:/path` or a literal.
+///
+/// The error names the variable or file, never the value.
+pub fn resolve(raw: &str) -> Result<String, String> {
+    let trimmed = raw.trim();
+    if let Some(name) = trimmed
+        .strip_prefix("${")
+        .and_then(|rest| rest.strip_suffix('}'))
+    {
+        return match std::env::var(name) {
+            Ok(value) if !value.is_empty() => Ok(value),
+            Ok(_) => Err(format!("environment variable {name} is empty")),
+            Err(_) => Err(format!("environment variable {name} is not set")),
+        };
+    }
+    if let Some(path) = trimmed.strip_prefix("file:") {
+        return match std::fs::read_to_string(path) {
+            Ok(value) => {
+                let value = value.trim_end_matches(['\n', '\r']).to_string();
+                if value.is_empty() {
+                    Err(format!("secret file {path} is empty"))
+                } else {
+                    Ok(value)
+                }
+            }
+            Err(err) => Err(format!("cannot read secret file {path}: {err}")),
+        };
+    }
+    Ok(raw.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_and_display_never_show_the_value() {
+        let secret = Secret::new("hunter2");
+        assert_eq!(format!("{secret:?} {secret}"), "[redacted] [redacted]");
+        assert_eq!(secret.expose(), "hunter2");
+    }
+
+    #[test]
+    fn resolves_files_and_reports_missing_env_by_name() {
+        let dir = std::env::temp_dir().join(format!("provisiond-secret-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("key");
+        std::fs::write(&file, "from-file\n").unwrap();
+        assert_eq!(
+            resolve(&format!("file:{}", file.display())).unwrap(),
+            "from-file"
+        );
+        let err = resolve("${PROVISIOND_TEST_SURELY_UNSET_VAR}").unwrap_err();
+        assert!(err.contains("PROVISIOND_TEST_SURELY_UNSET_VAR"), "{err}");
+        assert_eq!(resolve("literal").unwrap(), "literal");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -1,0 +1,218 @@
+//! From a validated assertion to a person: external id, email and names.
+//!
+//! Entra's default claim URIs and the plain `firstName` / `lastName` names both work without
+//! configuration; a connection's `attributes` overrides take precedence.
+
+use super::validate::ValidatedAssertion;
+use crate::config::AttributeNames;
+
+const EMAIL_FORMAT: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
+
+const EMAIL_CLAIMS: &[&str] = &[
+    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
+    "email",
+    "mail",
+    "emailAddress",
+    "urn:oid:0.9.2342.19200300.100.1.3",
+];
+const UPN_CLAIMS: &[&str] = &["http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"];
+const FIRST_NAME_CLAIMS: &[&str] = &[
+    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname",
+    "firstName",
+    "givenName",
+    "first_name",
+    "urn:oid:2.5.4.42",
+];
+const LAST_NAME_CLAIMS: &[&str] = &[
+    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname",
+    "lastName",
+    "surname",
+    "sn",
+    "last_name",
+    "urn:oid:2.5.4.4",
+];
+const DISPLAY_NAME_CLAIMS: &[&str] = &[
+    "http://schemas.microsoft.com/identity/claims/displayname",
+    "displayName",
+    "urn:oid:2.16.840.1.113730.3.1.241",
+];
+const EXTERNAL_ID_CLAIMS: &[&str] =
+    &["http://schemas.microsoft.com/identity/claims/objectidentifier"];
+
+/// The person an assertion describes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The IdP's stable id (Entra object id), or the NameID when there is none.
+    pub external_id: String,
+    /// Email address, if one could be found.
+    pub email: Option<String>,
+    /// The IdP's user name (Entra UPN), when sent.
+    pub user_name: Option<String>,
+    /// Given name.
+    pub given_name: Option<String>,
+    /// Family name.
+    pub family_name: Option<String>,
+    /// Display name.
+    pub display_name: Option<String>,
+}
+
+/// Reads the identity out of an assertion.
+///
+/// Email comes from the NameID when its format is emailAddress (or it looks like one), else
+/// from an email claim, else from Entra's UPN claim when that looks like an address.
+pub fn identity(assertion: &ValidatedAssertion, names: &AttributeNames) -> Identity {
+    let first = |custom: &Option<String>, defaults: &[&str]| -> Option<String> {
+        let custom = custom.iter().map(String::as_str);
+        custom
+            .chain(defaults.iter().copied())
+            .find_map(|name| first_value(assertion, name))
+    };
+
+    let name_id_is_email = assertion.name_id_format.as_deref() == Some(EMAIL_FORMAT)
+        || (assertion.name_id_format.is_none() && looks_like_email(&assertion.name_id));
+    let claimed_email = first(&names.email, EMAIL_CLAIMS).filter(|e| looks_like_email(e));
+    let user_name = first(&None, UPN_CLAIMS);
+    let email = if names.email.is_some() {
+        claimed_email
+    } else if name_id_is_email && looks_like_email(&assertion.name_id) {
+        Some(assertion.name_id.clone())
+    } else {
+        claimed_email.or_else(|| user_name.clone().filter(|upn| looks_like_email(upn)))
+    };
+
+    Identity {
+        external_id: first(&names.external_id, EXTERNAL_ID_CLAIMS)
+            .unwrap_or_else(|| assertion.name_id.clone()),
+        email,
+        user_name,
+        given_name: first(&names.first_name, FIRST_NAME_CLAIMS),
+        family_name: first(&names.last_name, LAST_NAME_CLAIMS),
+        display_name: first(&names.display_name, DISPLAY_NAME_CLAIMS),
+    }
+}
+
+fn first_value(assertion: &ValidatedAssertion, name: &str) -> Option<String> {
+    assertion
+        .attributes
+        .get(name)
+        .and_then(|values| values.iter().find(|v| !v.trim().is_empty()))
+        .map(|v| v.trim().to_string())
+}
+
+/// A plain `local@domain.tld` check; the domain rule decides the rest.
+pub fn looks_like_email(text: &str) -> bool {
+    match text.rsplit_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !text.chars().any(|c| c.is_whitespace() || c.is_control())
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        }
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn assertion(
+        name_id: &str,
+        format: Option<&str>,
+        attrs: &[(&str, &str)],
+    ) -> ValidatedAssertion {
+        let mut attributes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (name, value) in attrs {
+            attributes
+                .entry(name.to_string())
+                .or_default()
+                .push(value.to_string());
+        }
+        ValidatedAssertion {
+            assertion_id: "_a".into(),
+            issuer: "idp".into(),
+            name_id: name_id.into(),
+            name_id_format: format.map(str::to_string),
+            in_response_to: None,
+            replay_until: chrono::Utc::now(),
+            session_index: None,
+            attributes,
+        }
+    }
+
+    #[test]
+    fn entra_default_claims_give_object_id_email_and_names() {
+        let a = assertion(
+            "alice@acme.example",
+            Some(EMAIL_FORMAT),
+            &[
+                (EXTERNAL_ID_CLAIMS[0], "oid-1"),
+                (FIRST_NAME_CLAIMS[0], "Alice"),
+                (LAST_NAME_CLAIMS[0], "Smith"),
+                (UPN_CLAIMS[0], "alice@acme.onmicrosoft.com"),
+            ],
+        );
+        let id = identity(&a, &AttributeNames::default());
+        assert_eq!(id.external_id, "oid-1");
+        assert_eq!(id.email.as_deref(), Some("alice@acme.example"));
+        assert_eq!(id.given_name.as_deref(), Some("Alice"));
+        assert_eq!(id.family_name.as_deref(), Some("Smith"));
+        assert_eq!(id.user_name.as_deref(), Some("alice@acme.onmicrosoft.com"));
+    }
+
+    #[test]
+    fn plain_first_and_last_name_claims_work_and_nameid_is_the_fallback_key() {
+        let a = assertion(
+            "bob@acme.example",
+            None,
+            &[("firstName", "Bob"), ("lastName", "Jones")],
+        );
+        let id = identity(&a, &AttributeNames::default());
+        assert_eq!(id.external_id, "bob@acme.example");
+        assert_eq!(id.email.as_deref(), Some("bob@acme.example"));
+        assert_eq!(
+            (id.given_name.as_deref(), id.family_name.as_deref()),
+            (Some("Bob"), Some("Jones"))
+        );
+    }
+
+    #[test]
+    fn persistent_nameid_takes_email_from_claims_then_upn() {
+        let persistent = Some("urn:oasis:names:tc:SAML:2.0:nameid-format:persistent");
+        let a = assertion(
+            "opaque",
+            persistent,
+            &[(UPN_CLAIMS[0], "carol@acme.example")],
+        );
+        assert_eq!(
+            identity(&a, &AttributeNames::default()).email.as_deref(),
+            Some("carol@acme.example")
+        );
+        let b = assertion("opaque", persistent, &[]);
+        assert_eq!(identity(&b, &AttributeNames::default()).email, None);
+    }
+
+    #[test]
+    fn configured_claim_names_override_the_defaults() {
+        let a = assertion(
+            "x@acme.example",
+            Some(EMAIL_FORMAT),
+            &[
+                ("corpMail", "dave@acme.example"),
+                ("gn", "Dave"),
+                ("firstName", "Ignored"),
+            ],
+        );
+        let names = AttributeNames {
+            email: Some("corpMail".into()),
+            first_name: Some("gn".into()),
+            ..Default::default()
+        };
+        let id = identity(&a, &names);
+        assert_eq!(id.email.as_deref(), Some("dave@acme.example"));
+        assert_eq!(id.given_name.as_deref(), Some("Dave"));
+    }
+}

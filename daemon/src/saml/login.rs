@@ -1,0 +1,317 @@
+//! Starting a login and completing it: request state, replay cache, just-in-time accounts,
+//! sessions and the audit log.
+//!
+//! The stable key of an account is the connection plus the external id (Entra's object id,
+//! else the NameID). A known external id with a new email updates the account; an unknown
+//! external id with a known email adopts an account that has no external id yet (one created
+//! by SCIM or sync), and is refused if that account belongs to someone else.
+
+use chrono::{DateTime, Utc};
+
+use super::claims::{self, Identity};
+use super::error::LoginError;
+use super::sp::{AuthnRequest, ServiceProvider};
+use super::validate::{self, Expectations, ValidatedAssertion};
+use crate::config::{ConnectionConfig, ServerConfig};
+use crate::session::SessionKeys;
+use crate::store::{LoginOutcome, NewUser, OutstandingRequest, Store, Tx, User, UserChanges};
+
+/// How long an issued AuthnRequest may be answered.
+const REQUEST_LIFETIME_MINUTES: i64 = 15;
+
+/// A login that went through.
+#[derive(Debug, Clone)]
+pub struct LoginSuccess {
+    /// The account, created or updated.
+    pub user: User,
+    /// Whether the account was created by this login.
+    pub created: bool,
+    /// Cookie value of the new session.
+    pub session_token: String,
+    /// Where to send the browser next.
+    pub redirect: String,
+}
+
+/// Issues an AuthnRequest and remembers it for the InResponseTo check.
+pub fn start_login(
+    store: &Store,
+    sp: &ServiceProvider,
+    server: &ServerConfig,
+    relay_state: Option<&str>,
+    login_hint: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<AuthnRequest, LoginError> {
+    let relay_state = relay_state.filter(|r| !r.is_empty());
+    if let Some(relay) = relay_state {
+        safe_redirect(relay, server)?;
+    }
+    let idp = sp
+        .idp()
+        .ok_or_else(|| LoginError::Store("the IdP's metadata has not been loaded yet".into()))?;
+    let request = sp
+        .authn_request(&idp, relay_state, login_hint, now)
+        .map_err(|err| LoginError::Store(format!("cannot encode AuthnRequest: {err}")))?;
+    let row = OutstandingRequest {
+        id: request.id.clone(),
+        connection: sp.connection.clone(),
+        relay_state: relay_state.map(str::to_string),
+        created_at: now.naive_utc(),
+        expires_at: (now + chrono::Duration::minutes(REQUEST_LIFETIME_MINUTES)).naive_utc(),
+    };
+    store.write(|tx| tx.save_request(&row).map_err(LoginError::from))?;
+    Ok(request)
+}
+
+/// Validates a posted response and signs the person in; every outcome is audited.
+#[allow(clippy::too_many_arguments)]
+pub fn complete_login(
+    store: &Store,
+    sp: &ServiceProvider,
+    connection: &ConnectionConfig,
+    server: &ServerConfig,
+    keys: &SessionKeys,
+    saml_response: &str,
+    relay_state: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<LoginSuccess, LoginError> {
+    let mut email_for_audit = None;
+    let result = login(
+        store,
+        sp,
+        connection,
+        server,
+        keys,
+        saml_response,
+        relay_state,
+        now,
+        &mut email_for_audit,
+    );
+
+    let at = now.naive_utc();
+    let audit = match &result {
+        Ok(ok) => store.write(|tx| {
+            tx.record_login(
+                at,
+                &sp.connection,
+                Some(&ok.user.id),
+                Some(&ok.user.email),
+                LoginOutcome::Success,
+                if ok.created { "created" } else { "existing" },
+                "",
+            )
+            .map_err(LoginError::from)
+        }),
+        Err(err) => store.write(|tx| {
+            tx.record_login(
+                at,
+                &sp.connection,
+                None,
+                email_for_audit.as_deref(),
+                LoginOutcome::Refused,
+                err.code(),
+                &err.to_string(),
+            )
+            .map_err(LoginError::from)
+        }),
+    };
+    if let Err(err) = audit {
+        tracing::error!(connection = %sp.connection, error = %err, "cannot write login audit row");
+    }
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+fn login(
+    store: &Store,
+    sp: &ServiceProvider,
+    connection: &ConnectionConfig,
+    server: &ServerConfig,
+    keys: &SessionKeys,
+    saml_response: &str,
+    relay_state: Option<&str>,
+    now: DateTime<Utc>,
+    email_for_audit: &mut Option<String>,
+) -> Result<LoginSuccess, LoginError> {
+    let idp = sp
+        .idp()
+        .ok_or_else(|| LoginError::Store("the IdP's metadata has not been loaded yet".into()))?;
+    let expect = Expectations {
+        idp: &idp,
+        sp_entity_id: &sp.sp_entity_id,
+        acs_url: &sp.acs_url,
+        clock_skew: sp.settings.clock_skew,
+        allow_sha1: sp.settings.allow_sha1,
+    };
+    let assertion = validate::validate_base64(saml_response, &expect, now)?;
+    let identity = claims::identity(&assertion, &sp.settings.attributes);
+    *email_for_audit = identity.email.clone();
+    let email = identity.email.clone().ok_or(LoginError::NoEmail)?;
+    if !connection.owns_email(&email) {
+        return Err(LoginError::DomainNotAllowed(email));
+    }
+
+    store.write(|tx| {
+        let stored_relay = check_request(tx, sp, &assertion, now)?;
+        if !tx.remember_assertion(
+            &sp.connection,
+            &assertion.assertion_id,
+            assertion.replay_until.naive_utc(),
+        )? {
+            return Err(LoginError::Replay(assertion.assertion_id.clone()));
+        }
+        let (user, created) = upsert_user(tx, &sp.connection, &identity, &email, now)?;
+        if !user.active {
+            return Err(LoginError::Deactivated(user.email));
+        }
+        tx.link_identity(
+            &sp.connection,
+            &assertion.issuer,
+            &assertion.name_id,
+            &user.id,
+            now.naive_utc(),
+        )?;
+        tx.touch_login(&user.id, now.naive_utc())?;
+
+        let (token, hash) = keys.issue();
+        let expires = now + chrono::Duration::from_std(server.session_ttl).unwrap_or_default();
+        tx.create_session(
+            &hash,
+            &user.id,
+            &sp.connection,
+            now.naive_utc(),
+            expires.naive_utc(),
+        )?;
+
+        // The RelayState stored with our own request wins over the one that came back.
+        let relay = stored_relay.or_else(|| relay_state.map(str::to_string));
+        let redirect = match relay.as_deref().filter(|r| !r.is_empty()) {
+            Some(target) => safe_redirect(target, server)?,
+            None => "/".to_string(),
+        };
+        Ok(LoginSuccess {
+            user,
+            created,
+            session_token: token,
+            redirect,
+        })
+    })
+}
+
+/// Consumes the outstanding request (or checks an unsolicited response is allowed); returns
+/// the RelayState stored with the request.
+fn check_request(
+    tx: &mut Tx<'_>,
+    sp: &ServiceProvider,
+    assertion: &ValidatedAssertion,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, LoginError> {
+    match &assertion.in_response_to {
+        Some(request_id) => {
+            // An InResponseTo we never issued (Entra's portal test button sends one) is
+            // treated as unsolicited when the connection allows that, refused otherwise.
+            match tx.take_request(&sp.connection, request_id, now.naive_utc())? {
+                Some(request) => Ok(request.relay_state),
+                None if sp.settings.allow_idp_initiated => Ok(None),
+                None => Err(LoginError::UnknownRequest(request_id.clone())),
+            }
+        }
+        None if sp.settings.allow_idp_initiated => Ok(None),
+        None => Err(LoginError::IdpInitiatedNotAllowed),
+    }
+}
+
+fn upsert_user(
+    tx: &mut Tx<'_>,
+    connection: &str,
+    identity: &Identity,
+    email: &str,
+    now: DateTime<Utc>,
+) -> Result<(User, bool), LoginError> {
+    let changes = UserChanges {
+        external_id: Some(identity.external_id.clone()),
+        email: Some(email.to_string()),
+        user_name: identity.user_name.clone(),
+        given_name: identity.given_name.clone(),
+        family_name: identity.family_name.clone(),
+        display_name: identity.display_name.clone(),
+        active: None,
+    };
+
+    let existing = match tx.user_by_external_id(connection, &identity.external_id)? {
+        Some(user) => Some(user),
+        None => match tx.user_by_email(connection, email)? {
+            Some(user)
+                if user
+                    .external_id
+                    .as_deref()
+                    .is_some_and(|id| id != identity.external_id) =>
+            {
+                return Err(LoginError::AccountConflict(email.to_string()));
+            }
+            found => found,
+        },
+    };
+
+    match existing {
+        Some(user) => {
+            // A changed email must not collide with another account.
+            if let Some(other) = tx.user_by_email(connection, email)?
+                && other.id != user.id
+            {
+                return Err(LoginError::AccountConflict(email.to_string()));
+            }
+            if !user.active {
+                return Ok((user, false));
+            }
+            Ok((tx.update_user(&user, &changes, now.naive_utc())?, false))
+        }
+        None => {
+            let user = NewUser {
+                id: uuid::Uuid::new_v4().to_string(),
+                connection: connection.to_string(),
+                external_id: Some(identity.external_id.clone()),
+                email: email.to_string(),
+                email_key: email.trim().to_lowercase(),
+                user_name: identity.user_name.clone(),
+                given_name: identity.given_name.clone(),
+                family_name: identity.family_name.clone(),
+                display_name: identity.display_name.clone(),
+                active: true,
+                source: "saml".to_string(),
+                version: 1,
+                created_at: now.naive_utc(),
+                updated_at: now.naive_utc(),
+                last_login_at: None,
+            };
+            Ok((tx.insert_user(&user)?, true))
+        }
+    }
+}
+
+/// Accepts a local path (`/app`, never `//host`) or a URL under an allowed prefix or the
+/// install's own origin; returns the target to redirect to.
+pub fn safe_redirect(target: &str, server: &ServerConfig) -> Result<String, LoginError> {
+    let refuse = || LoginError::BadRelayState(target.chars().take(200).collect());
+    if target.len() > 2048 || target.chars().any(|c| c.is_control() || c == '\\') {
+        return Err(refuse());
+    }
+    if target.starts_with('/') && !target.starts_with("//") {
+        return Ok(target.to_string());
+    }
+    let url = url::Url::parse(target).map_err(|_| refuse())?;
+    let same_origin = |prefix: &url::Url| {
+        prefix.scheme() == url.scheme()
+            && prefix.host_str() == url.host_str()
+            && prefix.port_or_known_default() == url.port_or_known_default()
+    };
+    let base_ok = same_origin(&server.base_url);
+    let prefix_ok = server
+        .allowed_redirects
+        .iter()
+        .any(|prefix| same_origin(prefix) && url.path().starts_with(prefix.path()));
+    if base_ok || prefix_ok {
+        Ok(url.to_string())
+    } else {
+        Err(refuse())
+    }
+}

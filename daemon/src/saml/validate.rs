@@ -1,0 +1,515 @@
+//! Validation of a SAML Response posted to the ACS (SAML core §3.2.2, profiles §4.1.4).
+//!
+//! A pure function of the message, the connection's expectations and `now`. Order matters:
+//! DTDs are refused before any parser sees the bytes; the message shape (one assertion, no
+//! comments in values) and signature algorithms are checked on the raw document; then xmlsec
+//! verifies the signatures with the connection's certificates only (never the message's own
+//! KeyInfo) and everything unsigned is stripped; every later check reads only the signed
+//! content. Checks that need the store (InResponseTo outstanding, replay) are left to the
+//! caller, which gets the values in [`ValidatedAssertion`].
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use samael::crypto::{
+    AllowedSignatureAlgorithm, CertificateDer, Crypto, CryptoProvider, ReduceMode,
+};
+
+use super::error::LoginError;
+use super::metadata::IdpDescriptor;
+
+const SAML_NS: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
+const SAMLP_NS: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
+const DSIG_NS: &str = "http://www.w3.org/2000/09/xmldsig#";
+const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
+const SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
+/// Larger than any real response (Entra's are a few KiB, with many groups ~100 KiB).
+const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+
+const STRONG: &[AllowedSignatureAlgorithm] = &[
+    AllowedSignatureAlgorithm::RsaSha256,
+    AllowedSignatureAlgorithm::RsaSha384,
+    AllowedSignatureAlgorithm::RsaSha512,
+    AllowedSignatureAlgorithm::EcdsaSha256,
+    AllowedSignatureAlgorithm::EcdsaSha384,
+    AllowedSignatureAlgorithm::EcdsaSha512,
+];
+const SHA1_SIGNATURES: &[&str] = &[
+    "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
+    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha1",
+];
+const SHA1_DIGEST: &str = "http://www.w3.org/2000/09/xmldsig#sha1";
+
+/// What a response must match for one connection.
+#[derive(Debug, Clone)]
+pub struct Expectations<'a> {
+    /// The IdP: entity ID (Issuer) and the certificates that may sign.
+    pub idp: &'a IdpDescriptor,
+    /// This SP's entity ID (Audience).
+    pub sp_entity_id: &'a str,
+    /// This connection's ACS URL (Destination, Recipient).
+    pub acs_url: &'a str,
+    /// Tolerance for clock differences.
+    pub clock_skew: chrono::Duration,
+    /// Accept SHA-1 signatures and digests.
+    pub allow_sha1: bool,
+}
+
+/// The signed facts of an accepted assertion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidatedAssertion {
+    /// Assertion ID, for the replay cache.
+    pub assertion_id: String,
+    /// The IdP's entity ID.
+    pub issuer: String,
+    /// NameID value and format.
+    pub name_id: String,
+    /// NameID format, when given.
+    pub name_id_format: Option<String>,
+    /// The request this answers (signed), or `None` for an unsolicited response.
+    pub in_response_to: Option<String>,
+    /// Until when the assertion id must be remembered to stop replays (skew included).
+    pub replay_until: DateTime<Utc>,
+    /// SessionIndex of the AuthnStatement.
+    pub session_index: Option<String>,
+    /// Attribute name -> values, in document order.
+    pub attributes: BTreeMap<String, Vec<String>>,
+}
+
+/// Decodes the base64 `SAMLResponse` form value and validates it.
+pub fn validate_base64(
+    saml_response: &str,
+    expect: &Expectations<'_>,
+    now: DateTime<Utc>,
+) -> Result<ValidatedAssertion, LoginError> {
+    let compact: String = saml_response
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    if compact.is_empty() {
+        return Err(LoginError::Malformed("empty SAMLResponse".into()));
+    }
+    if compact.len() > MAX_RESPONSE_BYTES * 4 / 3 + 4 {
+        return Err(LoginError::Malformed(
+            "SAMLResponse is larger than 1 MiB".into(),
+        ));
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(compact.as_bytes())
+        .map_err(|err| LoginError::Malformed(format!("not base64: {err}")))?;
+    let xml =
+        String::from_utf8(bytes).map_err(|_| LoginError::Malformed("not UTF-8 text".into()))?;
+    validate_xml(&xml, expect, now)
+}
+
+/// Validates a decoded response document.
+pub fn validate_xml(
+    xml: &str,
+    expect: &Expectations<'_>,
+    now: DateTime<Utc>,
+) -> Result<ValidatedAssertion, LoginError> {
+    let xml = xml.trim_start_matches('\u{feff}');
+    if has_dtd(xml) {
+        return Err(LoginError::Dtd);
+    }
+
+    // Shape checks on the whole message, before any signature work.
+    let raw = roxmltree::Document::parse(xml)
+        .map_err(|err| LoginError::Malformed(format!("not well-formed XML: {err}")))?;
+    let root = raw.root_element();
+    if !is(&root, SAMLP_NS, "Response") {
+        return Err(LoginError::Malformed(format!(
+            "root element is {}, not samlp:Response",
+            root.tag_name().name()
+        )));
+    }
+    check_status(&root)?;
+    if raw
+        .descendants()
+        .any(|n| is(&n, SAML_NS, "EncryptedAssertion"))
+    {
+        return Err(LoginError::Encrypted);
+    }
+    let assertions = raw
+        .descendants()
+        .filter(|n| is(n, SAML_NS, "Assertion"))
+        .count();
+    if assertions != 1 {
+        return Err(LoginError::AssertionCount(assertions));
+    }
+    refuse_comments_in_values(&raw)?;
+    check_algorithms(&raw, expect.allow_sha1)?;
+    let response_destination = root.attribute("Destination").map(str::to_string);
+    let response_in_response_to = root.attribute("InResponseTo").map(str::to_string);
+
+    // Signature: only the connection's certificates; everything unsigned is removed.
+    let certs: Vec<CertificateDer> = expect
+        .idp
+        .certificates
+        .iter()
+        .map(|der| CertificateDer::from(der.clone()))
+        .collect();
+    let allowed = if expect.allow_sha1 {
+        None
+    } else {
+        Some(STRONG)
+    };
+    let signed = <Crypto as CryptoProvider>::reduce_xml_to_signed_with_allowed_algorithms(
+        xml,
+        &certs,
+        ReduceMode::ValidateAndMarkNoAncestors,
+        allowed,
+    )
+    .map_err(|err| LoginError::BadSignature(err.to_string()))?;
+    let signed_doc = roxmltree::Document::parse(&signed)
+        .map_err(|err| LoginError::BadSignature(format!("signed content unreadable: {err}")))?;
+    let signed_root = signed_doc.root_element();
+    let response_signed = is(&signed_root, SAMLP_NS, "Response");
+    let signed_assertions: Vec<_> = signed_doc
+        .descendants()
+        .filter(|n| is(n, SAML_NS, "Assertion"))
+        .collect();
+    let [assertion] = signed_assertions.as_slice() else {
+        return match signed_assertions.len() {
+            0 => Err(LoginError::AssertionNotSigned),
+            n => Err(LoginError::AssertionCount(n)),
+        };
+    };
+    // The signed assertion must be the message's one assertion, not a copy in a signed Object.
+    let raw_assertion_id = raw
+        .descendants()
+        .find(|n| is(n, SAML_NS, "Assertion"))
+        .and_then(|n| n.attribute("ID"));
+    if assertion.attribute("ID") != raw_assertion_id {
+        return Err(LoginError::AssertionNotSigned);
+    }
+
+    check_issuer(assertion, expect)?;
+    if response_signed && let Some(issuer) = child(&signed_root, SAML_NS, "Issuer") {
+        check_issuer_text(&text_of(&issuer), expect)?;
+    }
+    // Destination is checked even when unsigned: refusing on it never trusts it.
+    if let Some(destination) = response_destination
+        && destination != expect.acs_url
+    {
+        return Err(LoginError::Recipient {
+            what: "Destination",
+            expected: expect.acs_url.to_string(),
+            got: destination,
+        });
+    }
+    let not_on_or_after = check_conditions(assertion, expect, now)?;
+    let (name_id, name_id_format, bearer) = check_subject(assertion, expect, now)?;
+
+    let signed_response_irt = if response_signed {
+        signed_root.attribute("InResponseTo").map(str::to_string)
+    } else {
+        None
+    };
+    let in_response_to = match (bearer.in_response_to, signed_response_irt) {
+        (Some(a), Some(r)) if a != r => {
+            return Err(LoginError::InResponseToMismatch {
+                response: r,
+                assertion: a,
+            });
+        }
+        (Some(a), _) => Some(a),
+        (None, r) => r,
+    };
+    if let (Some(unsigned), Some(signed)) = (&response_in_response_to, &in_response_to)
+        && unsigned != signed
+    {
+        return Err(LoginError::InResponseToMismatch {
+            response: unsigned.clone(),
+            assertion: signed.clone(),
+        });
+    }
+
+    let assertion_id = assertion
+        .attribute("ID")
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| LoginError::Malformed("assertion has no ID".into()))?
+        .to_string();
+    let latest = [not_on_or_after, bearer.not_on_or_after]
+        .into_iter()
+        .flatten()
+        .max();
+    let replay_until = latest.unwrap_or(now + chrono::Duration::hours(1)) + expect.clock_skew;
+    let session_index = assertion
+        .children()
+        .filter(|n| is(n, SAML_NS, "AuthnStatement"))
+        .find_map(|n| n.attribute("SessionIndex").map(str::to_string));
+
+    Ok(ValidatedAssertion {
+        assertion_id,
+        issuer: expect.idp.entity_id.clone(),
+        name_id,
+        name_id_format,
+        in_response_to,
+        replay_until,
+        session_index,
+        attributes: attributes(assertion),
+    })
+}
+
+/// True when the text declares a DTD or entity anywhere (SAML messages never do).
+pub fn has_dtd(xml: &str) -> bool {
+    let lower = xml.to_ascii_lowercase();
+    lower.contains("<!doctype") || lower.contains("<!entity")
+}
+
+fn check_status(root: &roxmltree::Node) -> Result<(), LoginError> {
+    let code = child(root, SAMLP_NS, "Status")
+        .and_then(|status| child(&status, SAMLP_NS, "StatusCode"))
+        .and_then(|code| code.attribute("Value").map(str::to_string));
+    match code.as_deref() {
+        Some(SUCCESS) => Ok(()),
+        Some(other) => Err(LoginError::IdpStatus(other.to_string())),
+        None => Err(LoginError::Malformed("response has no StatusCode".into())),
+    }
+}
+
+fn refuse_comments_in_values(doc: &roxmltree::Document) -> Result<(), LoginError> {
+    for node in doc.descendants().filter(|n| n.is_comment()) {
+        let Some(parent) = node.parent_element() else {
+            continue;
+        };
+        let name = parent.tag_name().name();
+        if parent.tag_name().namespace() == Some(SAML_NS)
+            && matches!(name, "NameID" | "AttributeValue" | "Issuer" | "Audience")
+        {
+            return Err(LoginError::CommentInValue(name.to_string()));
+        }
+    }
+    Ok(())
+}
+
+fn check_algorithms(doc: &roxmltree::Document, allow_sha1: bool) -> Result<(), LoginError> {
+    let signatures: Vec<_> = doc
+        .descendants()
+        .filter(|n| is(n, DSIG_NS, "Signature"))
+        .collect();
+    if signatures.is_empty() {
+        return Err(LoginError::Unsigned);
+    }
+    for signature in signatures {
+        for node in signature.descendants() {
+            let algorithm = match node.tag_name().name() {
+                "SignatureMethod" | "DigestMethod"
+                    if node.tag_name().namespace() == Some(DSIG_NS) =>
+                {
+                    node.attribute("Algorithm").unwrap_or_default()
+                }
+                _ => continue,
+            };
+            let sha1 = SHA1_SIGNATURES.contains(&algorithm) || algorithm == SHA1_DIGEST;
+            if sha1 && !allow_sha1 {
+                return Err(LoginError::WeakAlgorithm(algorithm.to_string()));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_issuer(assertion: &roxmltree::Node, expect: &Expectations<'_>) -> Result<(), LoginError> {
+    let issuer = child(assertion, SAML_NS, "Issuer")
+        .map(|n| text_of(&n))
+        .unwrap_or_default();
+    check_issuer_text(&issuer, expect)
+}
+
+fn check_issuer_text(issuer: &str, expect: &Expectations<'_>) -> Result<(), LoginError> {
+    if issuer.trim() != expect.idp.entity_id {
+        return Err(LoginError::Issuer {
+            expected: expect.idp.entity_id.clone(),
+            got: issuer.trim().to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Checks Conditions; returns its NotOnOrAfter.
+fn check_conditions(
+    assertion: &roxmltree::Node,
+    expect: &Expectations<'_>,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, LoginError> {
+    let conditions = child(assertion, SAML_NS, "Conditions")
+        .ok_or_else(|| LoginError::Malformed("assertion has no Conditions".into()))?;
+    let not_before = time_attr(&conditions, "NotBefore")?;
+    let not_on_or_after = time_attr(&conditions, "NotOnOrAfter")?;
+    check_window(not_before, not_on_or_after, expect.clock_skew, now)?;
+
+    // Every AudienceRestriction must include us (core §2.5.1.4).
+    let restrictions: Vec<_> = conditions
+        .children()
+        .filter(|n| is(n, SAML_NS, "AudienceRestriction"))
+        .collect();
+    if restrictions.is_empty() {
+        return Err(LoginError::Audience {
+            expected: expect.sp_entity_id.to_string(),
+            got: String::new(),
+        });
+    }
+    for restriction in restrictions {
+        let audiences: Vec<String> = restriction
+            .children()
+            .filter(|n| is(n, SAML_NS, "Audience"))
+            .map(|n| text_of(&n))
+            .collect();
+        if !audiences.iter().any(|a| a == expect.sp_entity_id) {
+            return Err(LoginError::Audience {
+                expected: expect.sp_entity_id.to_string(),
+                got: audiences.join(" "),
+            });
+        }
+    }
+    Ok(not_on_or_after)
+}
+
+fn check_window(
+    not_before: Option<DateTime<Utc>>,
+    not_on_or_after: Option<DateTime<Utc>>,
+    skew: chrono::Duration,
+    now: DateTime<Utc>,
+) -> Result<(), LoginError> {
+    if let Some(not_before) = not_before
+        && now + skew < not_before
+    {
+        return Err(LoginError::NotYetValid {
+            not_before: not_before.to_rfc3339(),
+            now: now.to_rfc3339(),
+            skew_seconds: skew.num_seconds(),
+        });
+    }
+    if let Some(not_on_or_after) = not_on_or_after
+        && now - skew >= not_on_or_after
+    {
+        return Err(LoginError::Expired {
+            not_on_or_after: not_on_or_after.to_rfc3339(),
+            now: now.to_rfc3339(),
+            skew_seconds: skew.num_seconds(),
+        });
+    }
+    Ok(())
+}
+
+struct Bearer {
+    in_response_to: Option<String>,
+    not_on_or_after: Option<DateTime<Utc>>,
+}
+
+fn check_subject(
+    assertion: &roxmltree::Node,
+    expect: &Expectations<'_>,
+    now: DateTime<Utc>,
+) -> Result<(String, Option<String>, Bearer), LoginError> {
+    let subject = child(assertion, SAML_NS, "Subject").ok_or(LoginError::NoNameId)?;
+    let name_id_node = child(&subject, SAML_NS, "NameID").ok_or(LoginError::NoNameId)?;
+    let name_id = text_of(&name_id_node);
+    if name_id.is_empty() {
+        return Err(LoginError::NoNameId);
+    }
+    let format = name_id_node.attribute("Format").map(str::to_string);
+
+    // Profiles §4.1.4.3: at least one bearer confirmation with Recipient and NotOnOrAfter.
+    let mut last_problem = "none present".to_string();
+    for confirmation in subject
+        .children()
+        .filter(|n| is(n, SAML_NS, "SubjectConfirmation"))
+    {
+        if confirmation.attribute("Method") != Some(BEARER) {
+            continue;
+        }
+        let Some(data) = child(&confirmation, SAML_NS, "SubjectConfirmationData") else {
+            last_problem = "bearer confirmation without SubjectConfirmationData".into();
+            continue;
+        };
+        let recipient = data.attribute("Recipient").unwrap_or_default();
+        if recipient != expect.acs_url {
+            return Err(LoginError::Recipient {
+                what: "Recipient",
+                expected: expect.acs_url.to_string(),
+                got: recipient.to_string(),
+            });
+        }
+        let not_on_or_after = time_attr(&data, "NotOnOrAfter")?;
+        if not_on_or_after.is_none() {
+            last_problem = "bearer confirmation without NotOnOrAfter".into();
+            continue;
+        }
+        check_window(
+            time_attr(&data, "NotBefore")?,
+            not_on_or_after,
+            expect.clock_skew,
+            now,
+        )?;
+        let in_response_to = data.attribute("InResponseTo").map(str::to_string);
+        return Ok((
+            name_id,
+            format,
+            Bearer {
+                in_response_to,
+                not_on_or_after,
+            },
+        ));
+    }
+    Err(LoginError::NoBearer(last_problem))
+}
+
+fn attributes(assertion: &roxmltree::Node) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for statement in assertion
+        .children()
+        .filter(|n| is(n, SAML_NS, "AttributeStatement"))
+    {
+        for attribute in statement.children().filter(|n| is(n, SAML_NS, "Attribute")) {
+            let Some(name) = attribute.attribute("Name") else {
+                continue;
+            };
+            let values = attribute
+                .children()
+                .filter(|n| is(n, SAML_NS, "AttributeValue"))
+                .map(|n| text_of(&n));
+            out.entry(name.to_string()).or_default().extend(values);
+        }
+    }
+    out
+}
+
+fn time_attr(node: &roxmltree::Node, name: &str) -> Result<Option<DateTime<Utc>>, LoginError> {
+    match node.attribute(name) {
+        None => Ok(None),
+        Some(text) => DateTime::parse_from_rfc3339(text.trim())
+            .map(|t| Some(t.with_timezone(&Utc)))
+            .map_err(|_| LoginError::Malformed(format!("{name} {text:?} is not an xs:dateTime"))),
+    }
+}
+
+fn is(node: &roxmltree::Node, namespace: &str, name: &str) -> bool {
+    node.is_element()
+        && node.tag_name().name() == name
+        && node.tag_name().namespace() == Some(namespace)
+}
+
+fn child<'a, 'input>(
+    node: &roxmltree::Node<'a, 'input>,
+    namespace: &str,
+    name: &str,
+) -> Option<roxmltree::Node<'a, 'input>> {
+    node.children().find(|n| is(n, namespace, name))
+}
+
+/// All text directly inside an element, trimmed.
+fn text_of(node: &roxmltree::Node) -> String {
+    let text: String = node
+        .children()
+        .filter(|n| n.is_text())
+        .filter_map(|n| n.text())
+        .collect();
+    text.trim().to_string()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,90 @@
+//! Browser sessions: random tokens in an HttpOnly cookie, stored only as a keyed hash.
+//!
+//! The cookie value is 32 random bytes; the store keeps HMAC-SHA256(session_key, token), so
+//! neither a database copy nor a log line can be turned back into a working cookie.
+
+use base64::Engine;
+use openssl::hash::MessageDigest;
+use openssl::pkey::PKey;
+use openssl::sign::Signer;
+use rand::RngCore;
+
+use crate::config::Secret;
+
+/// Name of the session cookie.
+pub const COOKIE_NAME: &str = "provisiond_session";
+
+/// Makes and recognises session tokens with the install's session key.
+#[derive(Clone)]
+pub struct SessionKeys {
+    key: Secret,
+}
+
+impl SessionKeys {
+    /// Uses the configured session key.
+    pub fn new(key: Secret) -> Self {
+        Self { key }
+    }
+
+    /// A fresh token for a cookie, and the hash to store for it.
+    pub fn issue(&self) -> (String, String) {
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        let hash = self.hash(&token);
+        (token, hash)
+    }
+
+    /// The stored form of a token.
+    pub fn hash(&self, token: &str) -> String {
+        // HMAC with a non-empty key cannot fail in OpenSSL; fall back to an unusable value
+        // rather than panicking if it ever did.
+        let mac = PKey::hmac(self.key.expose().as_bytes())
+            .and_then(|pkey| {
+                let mut signer = Signer::new(MessageDigest::sha256(), &pkey)?;
+                signer.update(token.as_bytes())?;
+                signer.sign_to_vec()
+            })
+            .unwrap_or_default();
+        hex::encode(mac)
+    }
+
+    /// The `Set-Cookie` value that starts a session.
+    pub fn cookie(token: &str, max_age_seconds: u64, secure: bool) -> String {
+        let secure = if secure { "; Secure" } else { "" };
+        format!(
+            "{COOKIE_NAME}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_seconds}{secure}"
+        )
+    }
+
+    /// The `Set-Cookie` value that ends a session.
+    pub fn clear_cookie(secure: bool) -> String {
+        let secure = if secure { "; Secure" } else { "" };
+        format!("{COOKIE_NAME}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_unique_and_hashes_depend_on_the_key() {
+        let keys = SessionKeys::new(Secret::new("k".repeat(32)));
+        let other = SessionKeys::new(Secret::new("o".repeat(32)));
+        let (a, hash_a) = keys.issue();
+        let (b, _) = keys.issue();
+        assert_ne!(a, b);
+        assert_eq!(keys.hash(&a), hash_a);
+        assert_ne!(other.hash(&a), hash_a);
+        assert_eq!(hash_a.len(), 64);
+    }
+
+    #[test]
+    fn cookie_is_http_only_lax_and_secure_only_on_https() {
+        let cookie = SessionKeys::cookie("t", 60, false);
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
+        assert!(!cookie.contains("Secure"));
+        assert!(SessionKeys::cookie("t", 60, true).ends_with("; Secure"));
+    }
+}

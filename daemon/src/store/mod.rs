@@ -1,0 +1,168 @@
+//! The store: users, identities, SAML request state, replay cache, sessions and audit log.
+//!
+//! The one place SQL lives. SQLite (bundled, WAL) or PostgreSQL, chosen by the database URL's
+//! scheme; migrations are embedded and run at start. The store knows nothing of SAML or SCIM:
+//! callers open a [`Tx`] and use its typed operations, each write in one transaction.
+//!
+//! Calls block; async callers go through [`Store::run`], which moves the work to tokio's
+//! blocking pool.
+
+mod audit;
+mod connection;
+mod identities;
+mod models;
+mod saml_state;
+pub use saml_state::OutstandingRequest;
+pub mod schema;
+mod sessions;
+mod users;
+
+use std::sync::{Arc, Mutex};
+
+use diesel::Connection;
+use diesel::r2d2::{Pool, PooledConnection};
+
+use crate::config::{DatabaseConfig, DatabaseUrl};
+pub use audit::{AuditRow, LoginOutcome};
+pub use connection::{DbConnection, Manager};
+pub use models::{NewUser, User, UserChanges};
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be opened or reached; the cause is the driver's message.
+    #[error("cannot open database {target}: {cause}")]
+    Open { target: String, cause: String },
+    /// Migrations failed; the database is left as the last good migration made it.
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    /// A query failed.
+    #[error("database error: {0}")]
+    Query(#[from] diesel::result::Error),
+    /// No pooled connection came free in time.
+    #[error("database pool: {0}")]
+    Pool(String),
+    /// A blocking task was lost (the runtime is shutting down).
+    #[error("database task was cancelled")]
+    Cancelled,
+}
+
+/// A handle on the database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool<Manager>,
+    /// SQLite allows one writer; taking this lock before a write transaction avoids
+    /// "database is locked" upgrades between pooled connections of this process.
+    write_lock: Arc<Mutex<()>>,
+    kind: Backend,
+}
+
+/// Which database backend a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// A connection inside a transaction; every store operation hangs off it.
+pub struct Tx<'a> {
+    conn: &'a mut DbConnection,
+}
+
+impl Store {
+    /// Opens the database, creating a SQLite file if needed, and runs pending migrations.
+    pub fn open(config: &DatabaseConfig) -> Result<Store, StoreError> {
+        let store = Self::open_without_migrating(config)?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Opens the database without touching its schema.
+    pub fn open_without_migrating(config: &DatabaseConfig) -> Result<Store, StoreError> {
+        let (kind, size) = match &config.url {
+            // An in-memory database exists per connection: keep exactly one.
+            DatabaseUrl::Sqlite(path) if path.as_os_str() == ":memory:" => (Backend::Sqlite, 1),
+            DatabaseUrl::Sqlite(_) => (Backend::Sqlite, config.max_connections),
+            DatabaseUrl::Postgres(_) => (Backend::Postgres, config.max_connections),
+        };
+        let manager = Manager::new(config.url.clone());
+        // Connect once up front so a bad URL is reported with the driver's own reason.
+        manager.connect_now()?;
+        let pool = Pool::builder()
+            .max_size(size)
+            .min_idle(Some(1))
+            .connection_timeout(std::time::Duration::from_secs(10))
+            .build(manager)
+            .map_err(|err| StoreError::Pool(err.to_string()))?;
+        Ok(Store {
+            pool,
+            write_lock: Arc::new(Mutex::new(())),
+            kind,
+        })
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        self.kind
+    }
+
+    /// Applies pending migrations; returns how many ran.
+    pub fn migrate(&self) -> Result<usize, StoreError> {
+        let mut conn = self.connection()?;
+        connection::run_migrations(&mut conn)
+    }
+
+    /// Whether every embedded migration has been applied (for readiness checks).
+    pub fn is_migrated(&self) -> Result<bool, StoreError> {
+        let mut conn = self.connection()?;
+        connection::has_pending_migrations(&mut conn).map(|pending| !pending)
+    }
+
+    /// Runs `work` in one write transaction; an error rolls everything back.
+    pub fn write<T, E>(&self, work: impl FnOnce(&mut Tx<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError> + From<diesel::result::Error>,
+    {
+        let mut conn = self.connection()?;
+        let _guard = match self.kind {
+            Backend::Sqlite => Some(self.write_lock.lock().unwrap_or_else(|p| p.into_inner())),
+            Backend::Postgres => None,
+        };
+        conn.transaction(|conn| work(&mut Tx { conn }))
+    }
+
+    /// Runs `work` in a read transaction.
+    pub fn read<T, E>(&self, work: impl FnOnce(&mut Tx<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError> + From<diesel::result::Error>,
+    {
+        let mut conn = self.connection()?;
+        conn.transaction(|conn| work(&mut Tx { conn }))
+    }
+
+    /// Runs blocking store work on tokio's blocking pool.
+    pub async fn run<T, E>(
+        &self,
+        work: impl FnOnce(&Store) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || work(&store))
+            .await
+            .unwrap_or_else(|_| Err(StoreError::Cancelled.into()))
+    }
+
+    fn connection(&self) -> Result<PooledConnection<Manager>, StoreError> {
+        self.pool
+            .get()
+            .map_err(|err| StoreError::Pool(err.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,84 @@
+//! Diesel table definitions, matching `migrations/{sqlite,postgres}`.
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        connection -> Text,
+        external_id -> Nullable<Text>,
+        email -> Text,
+        email_key -> Text,
+        user_name -> Nullable<Text>,
+        given_name -> Nullable<Text>,
+        family_name -> Nullable<Text>,
+        display_name -> Nullable<Text>,
+        active -> Bool,
+        source -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        last_login_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    identities (connection, issuer, subject) {
+        connection -> Text,
+        issuer -> Text,
+        subject -> Text,
+        user_id -> Text,
+        first_seen_at -> Timestamp,
+        last_seen_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    saml_requests (id) {
+        id -> Text,
+        connection -> Text,
+        relay_state -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    saml_replay (connection, assertion_id) {
+        connection -> Text,
+        assertion_id -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        connection -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    login_audit (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        connection -> Text,
+        user_id -> Nullable<Text>,
+        email -> Nullable<Text>,
+        outcome -> Text,
+        reason -> Text,
+        detail -> Text,
+    }
+}
+
+diesel::joinable!(identities -> users (user_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    identities,
+    saml_requests,
+    saml_replay,
+    sessions,
+    login_audit
+);
