@@ -4,10 +4,13 @@
 //! scheduler call a domain module (`saml`, later `scim` and `sync`), which writes the `store`
 //! in one transaction.
 
+pub mod cli;
 pub mod config;
+pub mod http;
 pub mod saml;
 pub mod session;
 pub mod store;
+pub mod telemetry;
 
 #[cfg(test)]
 mod testutil;

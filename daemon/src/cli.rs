@@ -1,0 +1,267 @@
+//! Command-line interface: `serve`, `migrate`, `check-config`, `connection show`, `users list`.
+//!
+//! Each command loads the configuration itself, so a bad file is reported the same way
+//! everywhere. Errors bubble up as `anyhow` chains that `main` prints whole.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::config::{self, Config, ConfigError, IdpSource};
+use crate::http::{self, AppState};
+use crate::saml::{Providers, metadata};
+use crate::store::Store;
+
+/// provisiond: enterprise SSO (SAML 2.0) and user provisioning.
+#[derive(Debug, Parser)]
+#[command(name = "provisiond", version, about)]
+pub struct Cli {
+    /// Configuration file.
+    #[arg(long, short, global = true, env = "PROVISIOND_CONFIG", default_value = "provisiond.yaml")]
+    pub config: PathBuf,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (migrates the database first).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Validate the configuration and list every problem.
+    CheckConfig,
+    /// Inspect connections.
+    Connection {
+        #[command(subcommand)]
+        command: ConnectionCommand,
+    },
+    /// Inspect users.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+}
+
+/// `connection ...`.
+#[derive(Debug, Subcommand)]
+pub enum ConnectionCommand {
+    /// What to paste into the IdP, and the IdP values provisiond loaded.
+    Show {
+        /// Connection name.
+        name: String,
+    },
+}
+
+/// `users ...`.
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// List users.
+    List {
+        /// Only this connection's users.
+        #[arg(long)]
+        connection: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs a parsed command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::CheckConfig => check_config(&cli.config),
+        Command::Serve => serve(&cli.config).await,
+        Command::Migrate => {
+            let config = load(&cli.config)?;
+            let store = Store::open_without_migrating(&config.database)?;
+            let applied = store.migrate()?;
+            println!("applied {applied} migration(s); the database is up to date");
+            Ok(())
+        }
+        Command::Connection { command: ConnectionCommand::Show { name } } => {
+            connection_show(&cli.config, &name).await
+        }
+        Command::Users { command: UsersCommand::List { connection, json } } => {
+            users_list(&cli.config, connection.as_deref(), json)
+        }
+    }
+}
+
+fn load(path: &Path) -> anyhow::Result<Config> {
+    config::load(path).map_err(anyhow::Error::from)
+}
+
+fn check_config(path: &Path) -> anyhow::Result<()> {
+    match config::load(path) {
+        Ok(config) => {
+            println!(
+                "{}: OK ({} connection(s))",
+                path.display(),
+                config.connections.len()
+            );
+            Ok(())
+        }
+        Err(err @ ConfigError::Invalid { .. }) => Err(anyhow::anyhow!("{err}")),
+        Err(err) => Err(err.into()),
+    }
+}
+
+async fn serve(path: &Path) -> anyhow::Result<()> {
+    let config = Arc::new(load(path)?);
+    crate::telemetry::init(config.server.log_format);
+
+    let store = Store::open(&config.database).context("opening the database")?;
+    let providers = Providers::from_config(&config);
+    let client = reqwest::Client::builder()
+        .user_agent(concat!("provisiond/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .context("building the HTTP client")?;
+    providers.load_remote_metadata(&client).await;
+    providers.spawn_refresh(client);
+    spawn_housekeeping(store.clone());
+
+    let listener = http::bind(config.server.listen).await?;
+    let local = listener.local_addr()?;
+    tracing::info!(
+        listen = %local,
+        base_url = %config.server.base(),
+        connections = config.connections.len(),
+        database = ?store.backend(),
+        "provisiond started"
+    );
+    let state = AppState::new(config, store, providers);
+    http::serve(state, listener, shutdown_signal()).await;
+    tracing::info!("provisiond stopped");
+    Ok(())
+}
+
+/// Deletes expired request state, replay entries and sessions every few minutes.
+fn spawn_housekeeping(store: Store) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
+        loop {
+            tick.tick().await;
+            let now = chrono::Utc::now().naive_utc();
+            let result = store
+                .run(move |store| {
+                    store.write(|tx| {
+                        Ok::<_, crate::store::StoreError>(
+                            tx.purge_expired_saml_state(now)? + tx.purge_expired_sessions(now)?,
+                        )
+                    })
+                })
+                .await;
+            match result {
+                Ok(removed) => tracing::debug!(removed, "purged expired state"),
+                Err(err) => tracing::warn!(error = %err, "purging expired state failed"),
+            }
+        }
+    });
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down; finishing in-flight requests");
+}
+
+async fn connection_show(path: &Path, name: &str) -> anyhow::Result<()> {
+    let config = load(path)?;
+    let conn = config
+        .connection(name)
+        .with_context(|| format!("no connection named {name:?} in {}", path.display()))?;
+    println!("Connection {}", conn.name);
+    println!("  Domains:               {}", conn.domains.join(", "));
+    let providers = Providers::from_config(&config);
+    let Some(sp) = providers.get(name) else {
+        println!("  SAML:                  not configured");
+        return Ok(());
+    };
+    println!();
+    println!("Paste into the IdP (Entra ID: Enterprise app > Single sign-on > SAML):");
+    println!("  Identifier (Entity ID): {}", sp.sp_entity_id);
+    println!("  Reply URL (ACS URL):    {}", sp.acs_url);
+    println!("  Sign on URL:            {}", sp.login_url);
+    println!("  SP metadata URL:        {}", sp.metadata_url);
+    println!("  NameID:                 user's email (emailAddress format)");
+    println!();
+
+    let source = match &sp.settings.idp {
+        IdpSource::File { path, .. } => format!("metadata file {}", path.display()),
+        IdpSource::Url { url, .. } => format!("metadata URL {url}"),
+        IdpSource::Manual(_) => "values entered by hand".to_string(),
+    };
+    if let IdpSource::Url { url, entity_id, .. } = &sp.settings.idp {
+        let client = reqwest::Client::new();
+        match crate::saml::fetch_metadata(&client, url, entity_id.as_deref()).await {
+            Ok(descriptor) => sp.set_idp(descriptor),
+            Err(err) => println!("  (could not fetch metadata now: {err})"),
+        }
+    }
+    println!("IdP values loaded from {source}:");
+    match sp.idp() {
+        Some(idp) => {
+            println!("  IdP entity ID:          {}", idp.entity_id);
+            println!("  SSO URL:                {}", idp.sso_url);
+            for (i, der) in idp.certificates.iter().enumerate() {
+                println!("  Signing certificate {}:  SHA-256 {}", i + 1, metadata::fingerprint(der));
+            }
+        }
+        None => println!("  (none loaded)"),
+    }
+    println!(
+        "  IdP-initiated login:    {}",
+        if sp.settings.allow_idp_initiated { "allowed" } else { "refused" }
+    );
+    Ok(())
+}
+
+fn users_list(path: &Path, connection: Option<&str>, json: bool) -> anyhow::Result<()> {
+    let config = load(path)?;
+    let store = Store::open(&config.database)?;
+    let users = store.read(|tx| tx.users(connection))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&users)?);
+        return Ok(());
+    }
+    println!("{:<36}  {:<12}  {:<32}  {:<24}  {:<8}  SOURCE", "ID", "CONNECTION", "EMAIL", "NAME", "ACTIVE");
+    for user in &users {
+        let name = [user.given_name.as_deref(), user.family_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        println!(
+            "{:<36}  {:<12}  {:<32}  {:<24}  {:<8}  {}",
+            user.id,
+            user.connection,
+            user.email,
+            name,
+            if user.active { "yes" } else { "no" },
+            user.source
+        );
+    }
+    println!("{} user(s)", users.len());
+    Ok(())
+}
