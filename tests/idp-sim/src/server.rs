@@ -163,7 +163,7 @@ fn routes(
     let sso_post = warp::post()
         .and(with_state.clone())
         .and(warp::path!(String / "saml2"))
-        .and(form.clone())
+        .and(form)
         .map(|state: Arc<State>, tenant: String, params: Params| {
             single_sign_on(&state, &tenant, &params, Binding::Post)
         });
