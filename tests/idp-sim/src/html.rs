@@ -49,9 +49,16 @@ pub fn account_picker(
         .users
         .iter()
         .map(|user| {
-            let disabled = if user.account_enabled { "" } else { " (disabled)" };
+            let disabled = if user.account_enabled {
+                ""
+            } else {
+                " (disabled)"
+            };
             format!(
-                "<li><button type=\"submit\" name=\"user\" value=\"{}\">{} &lt;{}&gt;{}</button></li>\n",
+                concat!(
+                    "<li><button type=\"submit\" name=\"user\" value=\"{}\">",
+                    "{} &lt;{}&gt;{}</button></li>\n"
+                ),
                 escape(&user.user_principal_name),
                 escape(&user.display_name()),
                 escape(&user.user_principal_name),

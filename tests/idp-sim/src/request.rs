@@ -308,7 +308,10 @@ reply_url: http://localhost:8080/saml/acme/acs
                     "_abc",
                     SP,
                     "",
-                    "<samlp:NameIDPolicy Format=\"urn:oasis:names:tc:SAML:2.0:nameid-format:kerberos\"/>",
+                    concat!(
+                        "<samlp:NameIDPolicy ",
+                        "Format=\"urn:oasis:names:tc:SAML:2.0:nameid-format:kerberos\"/>"
+                    ),
                 ),
                 "AADSTS75016",
             ),

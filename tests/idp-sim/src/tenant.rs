@@ -105,13 +105,12 @@ pub enum TenantError {
         source: std::io::Error,
     },
     /// The YAML does not match the format; the message names the key and the line.
-    #[error("tenant file {path}: {source}")]
+    #[error("tenant file {path}: {error}")]
     Parse {
         /// The file.
         path: PathBuf,
-        /// The YAML error, naming the key.
-        #[source]
-        source: serde_yaml::Error,
+        /// The YAML error, naming the key (part of the message, so not a separate source).
+        error: serde_yaml::Error,
     },
     /// The YAML is well formed but some values are not usable; all problems are listed.
     #[error("tenant file {path}: {}", problems.join("; "))]
@@ -131,9 +130,9 @@ impl Tenant {
             source,
         })?;
         Self::from_yaml(&text).map_err(|error| match error {
-            TenantError::Parse { source, .. } => TenantError::Parse {
+            TenantError::Parse { error, .. } => TenantError::Parse {
                 path: path.to_owned(),
-                source,
+                error,
             },
             TenantError::Invalid { problems, .. } => TenantError::Invalid {
                 path: path.to_owned(),
@@ -146,9 +145,9 @@ impl Tenant {
     /// Parses and checks a tenant from YAML text (error paths read `<inline>`).
     pub fn from_yaml(text: &str) -> Result<Self, TenantError> {
         let inline = PathBuf::from("<inline>");
-        let tenant: Tenant = serde_yaml::from_str(text).map_err(|source| TenantError::Parse {
+        let tenant: Tenant = serde_yaml::from_str(text).map_err(|error| TenantError::Parse {
             path: inline.clone(),
-            source,
+            error,
         })?;
 
         let problems = tenant.problems();
