@@ -19,7 +19,13 @@ use crate::store::Store;
 #[command(name = "provisiond", version, about)]
 pub struct Cli {
     /// Configuration file.
-    #[arg(long, short, global = true, env = "PROVISIOND_CONFIG", default_value = "provisiond.yaml")]
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "PROVISIOND_CONFIG",
+        default_value = "provisiond.yaml"
+    )]
     pub config: PathBuf,
     /// What to do.
     #[command(subcommand)]
@@ -83,12 +89,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("applied {applied} migration(s); the database is up to date");
             Ok(())
         }
-        Command::Connection { command: ConnectionCommand::Show { name } } => {
-            connection_show(&cli.config, &name).await
-        }
-        Command::Users { command: UsersCommand::List { connection, json } } => {
-            users_list(&cli.config, connection.as_deref(), json)
-        }
+        Command::Connection {
+            command: ConnectionCommand::Show { name },
+        } => connection_show(&cli.config, &name).await,
+        Command::Users {
+            command: UsersCommand::List { connection, json },
+        } => users_list(&cli.config, connection.as_deref(), json),
     }
 }
 
@@ -225,14 +231,22 @@ async fn connection_show(path: &Path, name: &str) -> anyhow::Result<()> {
             println!("  IdP entity ID:          {}", idp.entity_id);
             println!("  SSO URL:                {}", idp.sso_url);
             for (i, der) in idp.certificates.iter().enumerate() {
-                println!("  Signing certificate {}:  SHA-256 {}", i + 1, metadata::fingerprint(der));
+                println!(
+                    "  Signing certificate {}:  SHA-256 {}",
+                    i + 1,
+                    metadata::fingerprint(der)
+                );
             }
         }
         None => println!("  (none loaded)"),
     }
     println!(
         "  IdP-initiated login:    {}",
-        if sp.settings.allow_idp_initiated { "allowed" } else { "refused" }
+        if sp.settings.allow_idp_initiated {
+            "allowed"
+        } else {
+            "refused"
+        }
     );
     Ok(())
 }
@@ -245,7 +259,10 @@ fn users_list(path: &Path, connection: Option<&str>, json: bool) -> anyhow::Resu
         println!("{}", serde_json::to_string_pretty(&users)?);
         return Ok(());
     }
-    println!("{:<36}  {:<12}  {:<32}  {:<24}  {:<8}  SOURCE", "ID", "CONNECTION", "EMAIL", "NAME", "ACTIVE");
+    println!(
+        "{:<36}  {:<12}  {:<32}  {:<24}  {:<8}  SOURCE",
+        "ID", "CONNECTION", "EMAIL", "NAME", "ACTIVE"
+    );
     for user in &users {
         let name = [user.given_name.as_deref(), user.family_name.as_deref()]
             .into_iter()

@@ -48,7 +48,9 @@ connections:
     let saml = conn.saml.as_ref().unwrap();
     assert_eq!(saml.clock_skew.num_seconds(), 180);
     assert!(!saml.allow_sha1 && !saml.allow_idp_initiated);
-    assert!(matches!(config.database.url, DatabaseUrl::Sqlite(ref p) if p == &base.join("provisiond.db")));
+    assert!(
+        matches!(config.database.url, DatabaseUrl::Sqlite(ref p) if p == &base.join("provisiond.db"))
+    );
     assert!(config.connection_for_domain("acme.EXAMPLE").is_some());
     std::fs::remove_dir_all(base).unwrap();
 }
@@ -109,13 +111,20 @@ fn secrets_come_from_the_environment_and_never_show_in_errors() {
     let text = "server:\n  session_key: ${PROVISIOND_TEST_UNSET_SESSION_KEY_VAR}\n";
     let found = problems(text, &base);
     assert_eq!(found[0].key, "server.session_key");
-    assert!(found[0].message.contains("PROVISIOND_TEST_UNSET_SESSION_KEY_VAR"));
+    assert!(
+        found[0]
+            .message
+            .contains("PROVISIOND_TEST_UNSET_SESSION_KEY_VAR")
+    );
 
     let key_file = base.join("session.key");
     std::fs::write(&key_file, "s3cret-s3cret-s3cret-s3cret-s3cret-s3cret\n").unwrap();
     let text = format!("server:\n  session_key: file:{}\n", key_file.display());
     let config = load_str(&text, &base.join("provisiond.yaml")).unwrap();
-    assert_eq!(config.server.session_key.expose(), "s3cret-s3cret-s3cret-s3cret-s3cret-s3cret");
+    assert_eq!(
+        config.server.session_key.expose(),
+        "s3cret-s3cret-s3cret-s3cret-s3cret-s3cret"
+    );
     assert!(!format!("{config:?}").contains("s3cret"));
     std::fs::remove_dir_all(base).unwrap();
 }
@@ -143,6 +152,10 @@ fn a_domain_on_two_connections_is_refused() {
         "server: {{ session_key: '0123456789abcdef0123456789abcdef' }}\nconnections:\n  - {{ name: a, domains: [d.example], {saml} }}\n  - {{ name: b, domains: [d.example], {saml} }}\n"
     );
     let found = problems(&text, &base);
-    assert!(found.iter().any(|p| p.key == "connections[1].domains" && p.message.contains("\"a\"")));
+    assert!(
+        found
+            .iter()
+            .any(|p| p.key == "connections[1].domains" && p.message.contains("\"a\""))
+    );
     std::fs::remove_dir_all(base).unwrap();
 }

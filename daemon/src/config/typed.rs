@@ -483,7 +483,9 @@ fn build_connection(
         (None, None) => None,
     };
     let wants_sync = conn.sync.is_some();
-    let sync = conn.sync.and_then(|sync| build_sync(sync, &format!("{key}.sync"), check));
+    let sync = conn
+        .sync
+        .and_then(|sync| build_sync(sync, &format!("{key}.sync"), check));
     if wants_sync && adapter.is_none() {
         check.add(format!("{key}.sync"), "scheduled sync needs an `adapter`");
     }

@@ -44,7 +44,13 @@ impl AppState {
     /// State with the wall clock.
     pub fn new(config: Arc<Config>, store: Store, providers: Providers) -> Self {
         let keys = SessionKeys::new(config.server.session_key.clone());
-        Self { config, store, providers, keys, clock: Arc::new(Utc::now) }
+        Self {
+            config,
+            store,
+            providers,
+            keys,
+            clock: Arc::new(Utc::now),
+        }
     }
 
     fn now(&self) -> DateTime<Utc> {
@@ -55,7 +61,8 @@ impl AppState {
 /// All routes.
 pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     let health = warp::path!("healthz").and(warp::get()).map(|| {
-        warp::reply::with_header("ok\n", "content-type", "text/plain; charset=utf-8").into_response()
+        warp::reply::with_header("ok\n", "content-type", "text/plain; charset=utf-8")
+            .into_response()
     });
 
     health
@@ -83,14 +90,18 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
-    warp::serve(routes(state)).incoming(listener).graceful(shutdown).run().await;
+    warp::serve(routes(state))
+        .incoming(listener)
+        .graceful(shutdown)
+        .run()
+        .await;
 }
 
 /// Binds the listener, naming the address on failure.
 pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, std::io::Error> {
-    tokio::net::TcpListener::bind(addr).await.map_err(|err| {
-        std::io::Error::new(err.kind(), format!("cannot listen on {addr}: {err}"))
-    })
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|err| std::io::Error::new(err.kind(), format!("cannot listen on {addr}: {err}")))
 }
 
 fn with_state(state: AppState) -> impl Filter<Extract = (AppState,), Error = Infallible> + Clone {
@@ -105,16 +116,32 @@ async fn recover(rejection: warp::Rejection) -> Result<Response, Infallible> {
     } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
         (StatusCode::METHOD_NOT_ALLOWED, "Method not allowed.")
     } else if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
-        (StatusCode::PAYLOAD_TOO_LARGE, "The request body is too large.")
-    } else if rejection.find::<warp::reject::UnsupportedMediaType>().is_some() {
-        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported content type.")
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "The request body is too large.",
+        )
+    } else if rejection
+        .find::<warp::reject::UnsupportedMediaType>()
+        .is_some()
+    {
+        (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Unsupported content type.",
+        )
     } else if rejection.find::<warp::reject::InvalidQuery>().is_some()
-        || rejection.find::<warp::filters::body::BodyDeserializeError>().is_some()
+        || rejection
+            .find::<warp::filters::body::BodyDeserializeError>()
+            .is_some()
     {
         (StatusCode::BAD_REQUEST, "The request is malformed.")
     } else {
         tracing::warn!(?rejection, "unhandled rejection");
         (StatusCode::BAD_REQUEST, "The request could not be handled.")
     };
-    Ok(pages::message_page(status, "Request refused", message, None))
+    Ok(pages::message_page(
+        status,
+        "Request refused",
+        message,
+        None,
+    ))
 }

@@ -31,18 +31,31 @@ fn html(status: StatusCode, page: String) -> Response {
     let mut response = Response::new(page.into());
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/html; charset=utf-8"));
-    headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
     headers.insert(
         "content-security-policy",
-        header::HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"),
+        header::HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+        ),
     );
     headers.insert("x-frame-options", header::HeaderValue::from_static("DENY"));
     response
 }
 
 /// "Sign in with SSO": an email field, optionally with a message above it.
-pub fn sso_page(status: StatusCode, message: Option<&str>, email: &str, relay_state: &str) -> Response {
+pub fn sso_page(
+    status: StatusCode,
+    message: Option<&str>,
+    email: &str,
+    relay_state: &str,
+) -> Response {
     let message = message
         .map(|m| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(m)))
         .unwrap_or_default();
@@ -71,7 +84,12 @@ pub fn sso_page(status: StatusCode, message: Option<&str>, email: &str, relay_st
 }
 
 /// A page that explains a refusal; `code` is what the person quotes to their admin.
-pub fn message_page(status: StatusCode, title: &str, message: &str, code: Option<&str>) -> Response {
+pub fn message_page(
+    status: StatusCode,
+    title: &str,
+    message: &str,
+    code: Option<&str>,
+) -> Response {
     let code = code
         .map(|c| format!("<p>Reference: <code>{}</code></p>", escape(c)))
         .unwrap_or_default();
@@ -110,7 +128,10 @@ pub fn redirect(status: StatusCode, location: &str, cookie: Option<String>) -> R
     if let Some(cookie) = cookie.and_then(|c| header::HeaderValue::from_str(&c).ok()) {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
-    response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
     response
 }
 
@@ -118,9 +139,13 @@ pub fn redirect(status: StatusCode, location: &str, cookie: Option<String>) -> R
 pub fn json(status: StatusCode, value: &serde_json::Value) -> Response {
     let mut response = Response::new(value.to_string().into());
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
-    response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
     response
 }

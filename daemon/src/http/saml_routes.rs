@@ -42,7 +42,9 @@ fn unknown_connection() -> Response {
 }
 
 fn metadata(connection: String, state: AppState) -> Response {
-    let Some(sp) = state.providers.get(&connection) else { return unknown_connection() };
+    let Some(sp) = state.providers.get(&connection) else {
+        return unknown_connection();
+    };
     let mut response = Response::new(sp.metadata_xml().into());
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -52,7 +54,9 @@ fn metadata(connection: String, state: AppState) -> Response {
 }
 
 async fn start(connection: String, query: HashMap<String, String>, state: AppState) -> Response {
-    let Some(sp) = state.providers.get(&connection) else { return unknown_connection() };
+    let Some(sp) = state.providers.get(&connection) else {
+        return unknown_connection();
+    };
     let relay = query.get("relay_state").cloned();
     let hint = query.get("login_hint").cloned();
     let now = state.now();
@@ -61,7 +65,14 @@ async fn start(connection: String, query: HashMap<String, String>, state: AppSta
     let sp_for_task = sp.clone();
     let result = store
         .run(move |store| {
-            login::start_login(store, &sp_for_task, &server, relay.as_deref(), hint.as_deref(), now)
+            login::start_login(
+                store,
+                &sp_for_task,
+                &server,
+                relay.as_deref(),
+                hint.as_deref(),
+                now,
+            )
         })
         .await;
     match result {
@@ -74,16 +85,25 @@ async fn start(connection: String, query: HashMap<String, String>, state: AppSta
 }
 
 async fn acs(connection: String, form: HashMap<String, String>, state: AppState) -> Response {
-    let Some(sp) = state.providers.get(&connection) else { return unknown_connection() };
+    let Some(sp) = state.providers.get(&connection) else {
+        return unknown_connection();
+    };
     let Some(conn) = state.config.connection(&connection).cloned() else {
         return unknown_connection();
     };
     let Some(saml_response) = form.get("SAMLResponse").cloned() else {
-        return refusal(&connection, &LoginError::Malformed("no SAMLResponse field".into()));
+        return refusal(
+            &connection,
+            &LoginError::Malformed("no SAMLResponse field".into()),
+        );
     };
     let relay = form.get("RelayState").cloned();
     let now = state.now();
-    let (store, server, keys) = (state.store.clone(), state.config.server.clone(), state.keys.clone());
+    let (store, server, keys) = (
+        state.store.clone(),
+        state.config.server.clone(),
+        state.keys.clone(),
+    );
     let sp_for_task = sp.clone();
     let result = store
         .run(move |store| {
@@ -132,5 +152,10 @@ fn refusal(connection: &str, err: &LoginError) -> Response {
     } else {
         tracing::warn!(connection, reason = err.code(), error = %err, "login refused");
     }
-    pages::message_page(status, "Sign-in refused", err.public_message(), Some(err.code()))
+    pages::message_page(
+        status,
+        "Sign-in refused",
+        err.public_message(),
+        Some(err.code()),
+    )
 }

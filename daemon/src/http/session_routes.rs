@@ -16,7 +16,10 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .and(warp::get())
         .and(warp::query::<HashMap<String, String>>())
         .map(|query: HashMap<String, String>| {
-            let relay = query.get("relay_state").map(String::as_str).unwrap_or_default();
+            let relay = query
+                .get("relay_state")
+                .map(String::as_str)
+                .unwrap_or_default();
             pages::sso_page(StatusCode::OK, None, "", relay)
         });
     let sso_submit = warp::path!("sso")
@@ -45,14 +48,34 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
                 Err(err) => store_failure(&err),
             }
         });
-    sso_page.or(sso_submit).unify().or(me).unify().or(logout).unify().or(home).unify().boxed()
+    sso_page
+        .or(sso_submit)
+        .unify()
+        .or(me)
+        .unify()
+        .or(logout)
+        .unify()
+        .or(home)
+        .unify()
+        .boxed()
 }
 
 fn route_by_domain(form: HashMap<String, String>, state: AppState) -> Response {
-    let email = form.get("email").map(|e| e.trim().to_string()).unwrap_or_default();
+    let email = form
+        .get("email")
+        .map(|e| e.trim().to_string())
+        .unwrap_or_default();
     let relay = form.get("relay_state").cloned().unwrap_or_default();
-    let Some((_, domain)) = email.rsplit_once('@').filter(|(local, _)| !local.is_empty()) else {
-        return pages::sso_page(StatusCode::BAD_REQUEST, Some("Enter your work email address."), &email, &relay);
+    let Some((_, domain)) = email
+        .rsplit_once('@')
+        .filter(|(local, _)| !local.is_empty())
+    else {
+        return pages::sso_page(
+            StatusCode::BAD_REQUEST,
+            Some("Enter your work email address."),
+            &email,
+            &relay,
+        );
     };
     let connection = state
         .config
@@ -75,11 +98,19 @@ fn route_by_domain(form: HashMap<String, String>, state: AppState) -> Response {
     pages::redirect(StatusCode::SEE_OTHER, &location, None)
 }
 
-async fn current_user(state: &AppState, cookie: Option<String>) -> Result<Option<User>, StoreError> {
-    let Some(token) = cookie.filter(|t| !t.is_empty() && t.len() <= 128) else { return Ok(None) };
+async fn current_user(
+    state: &AppState,
+    cookie: Option<String>,
+) -> Result<Option<User>, StoreError> {
+    let Some(token) = cookie.filter(|t| !t.is_empty() && t.len() <= 128) else {
+        return Ok(None);
+    };
     let hash = state.keys.hash(&token);
     let now = state.now().naive_utc();
-    state.store.run(move |store| store.read(|tx| tx.session_user(&hash, now))).await
+    state
+        .store
+        .run(move |store| store.read(|tx| tx.session_user(&hash, now)))
+        .await
 }
 
 async fn me(cookie: Option<String>, state: AppState) -> Response {
@@ -98,7 +129,10 @@ async fn me(cookie: Option<String>, state: AppState) -> Response {
                 "active": user.active,
             }),
         ),
-        Ok(None) => pages::json(StatusCode::UNAUTHORIZED, &serde_json::json!({"error": "not signed in"})),
+        Ok(None) => pages::json(
+            StatusCode::UNAUTHORIZED,
+            &serde_json::json!({"error": "not signed in"}),
+        ),
         Err(err) => store_failure(&err),
     }
 }
@@ -106,7 +140,10 @@ async fn me(cookie: Option<String>, state: AppState) -> Response {
 async fn logout(cookie: Option<String>, state: AppState) -> Response {
     if let Some(token) = cookie.filter(|t| !t.is_empty() && t.len() <= 128) {
         let hash = state.keys.hash(&token);
-        let result = state.store.run(move |store| store.write(|tx| tx.delete_session(&hash))).await;
+        let result = state
+            .store
+            .run(move |store| store.write(|tx| tx.delete_session(&hash)))
+            .await;
         if let Err(err) = result {
             return store_failure(&err);
         }

@@ -4,8 +4,11 @@ use super::*;
 use crate::config::{DatabaseConfig, DatabaseUrl};
 
 pub(crate) fn memory_store() -> Store {
-    Store::open(&DatabaseConfig { url: DatabaseUrl::Sqlite(":memory:".into()), max_connections: 1 })
-        .unwrap()
+    Store::open(&DatabaseConfig {
+        url: DatabaseUrl::Sqlite(":memory:".into()),
+        max_connections: 1,
+    })
+    .unwrap()
 }
 
 fn now() -> NaiveDateTime {
@@ -42,24 +45,50 @@ fn migrations_apply_once() {
 #[test]
 fn users_are_found_by_external_id_and_case_insensitive_email() {
     let store = memory_store();
-    let user = store.write(|tx| tx.insert_user(&new_user("Alice@Acme.example", "oid-1"))).unwrap();
-    let by_email = store.read(|tx| tx.user_by_email("acme", "alice@ACME.example")).unwrap();
+    let user = store
+        .write(|tx| tx.insert_user(&new_user("Alice@Acme.example", "oid-1")))
+        .unwrap();
+    let by_email = store
+        .read(|tx| tx.user_by_email("acme", "alice@ACME.example"))
+        .unwrap();
     assert_eq!(by_email.as_ref().map(|u| &u.id), Some(&user.id));
-    let by_id = store.read(|tx| tx.user_by_external_id("acme", "oid-1")).unwrap();
+    let by_id = store
+        .read(|tx| tx.user_by_external_id("acme", "oid-1"))
+        .unwrap();
     assert_eq!(by_id.map(|u| u.id), Some(user.id.clone()));
-    assert!(store.read(|tx| tx.user_by_external_id("other", "oid-1")).unwrap().is_none());
+    assert!(
+        store
+            .read(|tx| tx.user_by_external_id("other", "oid-1"))
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[test]
 fn updates_bump_the_version_only_when_something_changes() {
     let store = memory_store();
-    let user = store.write(|tx| tx.insert_user(&new_user("a@acme.example", "oid-1"))).unwrap();
-    let same = UserChanges { given_name: Some("A".into()), ..Default::default() };
-    let unchanged = store.write(|tx| tx.update_user(&user, &same, now())).unwrap();
+    let user = store
+        .write(|tx| tx.insert_user(&new_user("a@acme.example", "oid-1")))
+        .unwrap();
+    let same = UserChanges {
+        given_name: Some("A".into()),
+        ..Default::default()
+    };
+    let unchanged = store
+        .write(|tx| tx.update_user(&user, &same, now()))
+        .unwrap();
     assert_eq!(unchanged.version, 1);
-    let rename = UserChanges { given_name: Some("B".into()), ..Default::default() };
-    let renamed = store.write(|tx| tx.update_user(&user, &rename, now())).unwrap();
-    assert_eq!((renamed.version, renamed.given_name.as_deref()), (2, Some("B")));
+    let rename = UserChanges {
+        given_name: Some("B".into()),
+        ..Default::default()
+    };
+    let renamed = store
+        .write(|tx| tx.update_user(&user, &rename, now()))
+        .unwrap();
+    assert_eq!(
+        (renamed.version, renamed.given_name.as_deref()),
+        (2, Some("B"))
+    );
 }
 
 #[test]
@@ -85,38 +114,83 @@ fn requests_are_single_use_and_expire() {
         expires_at: t + chrono::Duration::minutes(5),
     };
     store.write(|tx| tx.save_request(&request)).unwrap();
-    assert!(store.write(|tx| tx.take_request("other", "_r1", t)).unwrap().is_none());
+    assert!(
+        store
+            .write(|tx| tx.take_request("other", "_r1", t))
+            .unwrap()
+            .is_none()
+    );
     let taken = store.write(|tx| tx.take_request("acme", "_r1", t)).unwrap();
     assert_eq!(taken.and_then(|r| r.relay_state).as_deref(), Some("/app"));
-    assert!(store.write(|tx| tx.take_request("acme", "_r1", t)).unwrap().is_none());
+    assert!(
+        store
+            .write(|tx| tx.take_request("acme", "_r1", t))
+            .unwrap()
+            .is_none()
+    );
 
-    let late = OutstandingRequest { id: "_r2".into(), ..request };
+    let late = OutstandingRequest {
+        id: "_r2".into(),
+        ..request
+    };
     store.write(|tx| tx.save_request(&late)).unwrap();
     let after_expiry = t + chrono::Duration::minutes(6);
-    assert!(store.write(|tx| tx.take_request("acme", "_r2", after_expiry)).unwrap().is_none());
+    assert!(
+        store
+            .write(|tx| tx.take_request("acme", "_r2", after_expiry))
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[test]
 fn an_assertion_id_is_accepted_once() {
     let store = memory_store();
     let until = now() + chrono::Duration::minutes(5);
-    assert!(store.write(|tx| tx.remember_assertion("acme", "_a1", until)).unwrap());
-    assert!(!store.write(|tx| tx.remember_assertion("acme", "_a1", until)).unwrap());
-    assert!(store.write(|tx| tx.remember_assertion("beta", "_a1", until)).unwrap());
-    assert_eq!(store.write(|tx| tx.purge_expired_saml_state(until)).unwrap(), 2);
+    assert!(
+        store
+            .write(|tx| tx.remember_assertion("acme", "_a1", until))
+            .unwrap()
+    );
+    assert!(
+        !store
+            .write(|tx| tx.remember_assertion("acme", "_a1", until))
+            .unwrap()
+    );
+    assert!(
+        store
+            .write(|tx| tx.remember_assertion("beta", "_a1", until))
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .write(|tx| tx.purge_expired_saml_state(until))
+            .unwrap(),
+        2
+    );
 }
 
 #[test]
 fn sessions_of_deactivated_users_do_not_authenticate() {
     let store = memory_store();
-    let user = store.write(|tx| tx.insert_user(&new_user("a@acme.example", "oid-1"))).unwrap();
+    let user = store
+        .write(|tx| tx.insert_user(&new_user("a@acme.example", "oid-1")))
+        .unwrap();
     let t = now();
     store
         .write(|tx| tx.create_session("h1", &user.id, "acme", t, t + chrono::Duration::hours(1)))
         .unwrap();
     assert!(store.read(|tx| tx.session_user("h1", t)).unwrap().is_some());
-    assert!(store.read(|tx| tx.session_user("h1", t + chrono::Duration::hours(2))).unwrap().is_none());
-    let off = UserChanges { active: Some(false), ..Default::default() };
+    assert!(
+        store
+            .read(|tx| tx.session_user("h1", t + chrono::Duration::hours(2)))
+            .unwrap()
+            .is_none()
+    );
+    let off = UserChanges {
+        active: Some(false),
+        ..Default::default()
+    };
     store.write(|tx| tx.update_user(&user, &off, t)).unwrap();
     assert!(store.read(|tx| tx.session_user("h1", t)).unwrap().is_none());
 }

@@ -1,0 +1,9 @@
+//! provisiond's integration tests, in one binary: SAML login refusals through the library
+//! with a fixed clock, and the whole SP-initiated flow over real HTTP against the IdP
+//! simulator and the real `provisiond` binary.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod e2e;
+mod refusals;
+mod support;
