@@ -85,12 +85,19 @@ impl Adapter for Skeleton {
         };
         if let Some(size) = object.get("page_size") {
             if size.as_u64().is_none_or(|size| size == 0) {
-                problems.push(ConfigProblem::new("page_size", "expected a positive integer"));
+                problems.push(ConfigProblem::new(
+                    "page_size",
+                    "expected a positive integer",
+                ));
             }
         }
         for (index, user) in array(object.get("users")).iter().enumerate() {
             for key in ["id", "user_name"] {
-                if user.get(key).and_then(Value::as_str).is_none_or(str::is_empty) {
+                if user
+                    .get(key)
+                    .and_then(Value::as_str)
+                    .is_none_or(str::is_empty)
+                {
                     let path = format!("users[{index}].{key}");
                     problems.push(ConfigProblem::new(path, "required: a non-empty string"));
                 }
@@ -106,10 +113,14 @@ impl Adapter for Skeleton {
     }
 
     fn new(config: Value, host: Host) -> Result<Self, AdapterError> {
-        let config: Config = serde_json::from_value(config).map_err(|err| {
-            AdapterError::InvalidConfig { problems: vec![ConfigProblem::new("", err.to_string())] }
-        })?;
-        host.info(&format!("skeleton adapter serving {} users", config.users.len()));
+        let config: Config =
+            serde_json::from_value(config).map_err(|err| AdapterError::InvalidConfig {
+                problems: vec![ConfigProblem::new("", err.to_string())],
+            })?;
+        host.info(&format!(
+            "skeleton adapter serving {} users",
+            config.users.len()
+        ));
         Ok(Self { config, host })
     }
 
@@ -125,7 +136,10 @@ impl Adapter for Skeleton {
 }
 
 fn array(value: Option<&Value>) -> &[Value] {
-    value.and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default()
+    value
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
 }
 
 fn to_adapter_user(user: &UserEntry) -> AdapterUser {
@@ -145,14 +159,19 @@ fn to_adapter_user(user: &UserEntry) -> AdapterUser {
 fn page<T: Clone>(items: &[T], cursor: Option<&str>, size: usize) -> Result<Page<T>, AdapterError> {
     let start = match cursor {
         None => 0,
-        Some(cursor) => cursor.parse::<usize>().map_err(|_| AdapterError::InvalidCursor {
-            message: format!("`{cursor}` is not an offset"),
-        })?,
+        Some(cursor) => cursor
+            .parse::<usize>()
+            .map_err(|_| AdapterError::InvalidCursor {
+                message: format!("`{cursor}` is not an offset"),
+            })?,
     };
     let end = start.saturating_add(size.max(1)).min(items.len());
     let slice = items.get(start..end).unwrap_or_default();
     let next_cursor = (end < items.len()).then(|| end.to_string());
-    Ok(Page { items: slice.to_vec(), next_cursor })
+    Ok(Page {
+        items: slice.to_vec(),
+        next_cursor,
+    })
 }
 
 provisiond_plugin_api::export_adapter!(Skeleton);

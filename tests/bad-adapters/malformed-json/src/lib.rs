@@ -26,7 +26,10 @@ pub extern "C" fn provisiond_adapter_v1() -> *const AdapterTable {
 }
 
 fn ok(bytes: &[u8]) -> CallResult {
-    CallResult { status: STATUS_OK, payload: OwnedBuffer::from_vec(bytes.to_vec()) }
+    CallResult {
+        status: STATUS_OK,
+        payload: OwnedBuffer::from_vec(bytes.to_vec()),
+    }
 }
 
 unsafe extern "C" fn describe() -> CallResult {
@@ -46,7 +49,11 @@ unsafe extern "C" fn create(
     static MARKER: u8 = 0;
     if !instance.is_null() {
         // SAFETY: the host passes a writable slot.
-        unsafe { *instance = std::ptr::from_ref(&MARKER).cast_mut().cast::<InstanceHandle>() };
+        unsafe {
+            *instance = std::ptr::from_ref(&MARKER)
+                .cast_mut()
+                .cast::<InstanceHandle>()
+        };
     }
     ok(b"null")
 }
@@ -56,7 +63,10 @@ unsafe extern "C" fn users_page(_instance: *mut InstanceHandle, _request: ByteSl
 }
 
 unsafe extern "C" fn groups_page(_instance: *mut InstanceHandle, _req: ByteSlice) -> CallResult {
-    CallResult { status: 77, payload: OwnedBuffer::empty() }
+    CallResult {
+        status: 77,
+        payload: OwnedBuffer::empty(),
+    }
 }
 
 /// Nothing to free: the handle is a static marker.

@@ -37,7 +37,10 @@ impl Adapter for Panics {
     }
 
     fn groups_page(&mut self, _cursor: Option<&str>) -> Result<Page<AdapterGroup>, AdapterError> {
-        Ok(Page { items: Vec::new(), next_cursor: None })
+        Ok(Page {
+            items: Vec::new(),
+            next_cursor: None,
+        })
     }
 }
 

@@ -32,11 +32,17 @@ impl Adapter for FromTheFuture {
     }
 
     fn users_page(&mut self, _cursor: Option<&str>) -> Result<Page<AdapterUser>, AdapterError> {
-        Ok(Page { items: Vec::new(), next_cursor: None })
+        Ok(Page {
+            items: Vec::new(),
+            next_cursor: None,
+        })
     }
 
     fn groups_page(&mut self, _cursor: Option<&str>) -> Result<Page<AdapterGroup>, AdapterError> {
-        Ok(Page { items: Vec::new(), next_cursor: None })
+        Ok(Page {
+            items: Vec::new(),
+            next_cursor: None,
+        })
     }
 }
 

@@ -105,7 +105,7 @@ impl GraphTenant {
     ///
     /// Assignment rules, so tests can reason about them: groups with an even index are
     /// assigned, users whose index is a multiple of 5 are assigned directly, and one service
-    /// principal is assigned (adapters must ignore it). With 3 or more groups, group 2
+    /// principal is assigned (adapters must ignore it). With 2 or more groups, group 1
     /// (unassigned) is nested in group 0 (assigned). Every tenth user has no `mail`; every
     /// 25th is disabled.
     pub fn generate(users: usize, groups: usize, memberships: usize, seed: u64) -> Self {
@@ -144,8 +144,8 @@ impl GraphTenant {
                 target.members.push(users[user].id.clone());
             }
         }
-        if groups.len() >= 3 {
-            let nested = groups[2].id.clone();
+        if groups.len() >= 2 {
+            let nested = groups[1].id.clone();
             groups[0].members.push(nested);
         }
 
