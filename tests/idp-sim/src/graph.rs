@@ -16,6 +16,7 @@
 //! honours `$select`. Delta rounds end with `@odata.deltaLink`; deleted users come back with
 //! `@removed`. Assignment changes are not versioned, as in Graph.
 
+mod reply;
 mod routes;
 mod server;
 mod state;

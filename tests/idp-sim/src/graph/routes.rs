@@ -10,7 +10,8 @@ use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::reply::{Reply, Response};
 
-use super::state::{Fault, GraphState, Inner, ObjectKind};
+use super::reply::{apply_fault, graph_error, not_found, percent_decode, token_error};
+use super::state::{GraphState, Inner, ObjectKind};
 use super::tenant::{GraphUser, PrincipalType};
 
 /// Where the Graph endpoints live on the simulator.
@@ -529,73 +530,4 @@ fn render_user(user: &GraphUser, select: Option<&[String]>) -> Result<Value, Str
         rendered.insert(field.clone(), full[field.as_str()].clone());
     }
     Ok(Value::Object(rendered))
-}
-
-async fn apply_fault(fault: Option<Fault>) -> Option<Response> {
-    let (status, retry_after) = match fault? {
-        Fault::Delay(duration) => {
-            tokio::time::sleep(duration).await;
-            return None;
-        }
-        Fault::TooManyRequests { retry_after_secs } => {
-            (StatusCode::TOO_MANY_REQUESTS, retry_after_secs)
-        }
-        Fault::ServiceUnavailable { retry_after_secs } => {
-            (StatusCode::SERVICE_UNAVAILABLE, retry_after_secs)
-        }
-        Fault::InternalServerError => (StatusCode::INTERNAL_SERVER_ERROR, None),
-    };
-    let mut response = graph_error(status, "SimulatedFault", "Injected by the simulator.");
-    if let Some(seconds) = retry_after
-        && let Ok(value) = warp::http::HeaderValue::from_str(&seconds.to_string())
-    {
-        response.headers_mut().insert("retry-after", value);
-    }
-    Some(response)
-}
-
-fn graph_error(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = json!({"error": {"code": code, "message": message}});
-    warp::reply::with_status(warp::reply::json(&body), status).into_response()
-}
-
-fn token_error(status: StatusCode, error: &str, description: &str) -> Response {
-    let body = json!({"error": error, "error_description": description, "error_codes": []});
-    warp::reply::with_status(warp::reply::json(&body), status).into_response()
-}
-
-fn not_found(id: &str) -> Response {
-    graph_error(
-        StatusCode::NOT_FOUND,
-        "Request_ResourceNotFound",
-        &format!(
-            "Resource '{id}' does not exist or one of its queried reference-property objects are not present."
-        ),
-    )
-}
-
-/// Decodes `%XX` escapes in a path; malformed escapes stay as they are.
-fn percent_decode(input: &str) -> String {
-    let bytes = input.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        let hex = bytes
-            .get(index + 1..index + 3)
-            .and_then(|pair| std::str::from_utf8(pair).ok());
-        match (
-            bytes[index],
-            hex.and_then(|pair| u8::from_str_radix(pair, 16).ok()),
-        ) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                index += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                index += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
