@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod plugins;
 pub mod saml;
 pub mod session;
 pub mod store;

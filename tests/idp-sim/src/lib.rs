@@ -16,6 +16,7 @@
 //! The simulator is test support: it trusts everyone who can reach it and must only listen on
 //! a loopback address.
 
+pub mod graph;
 mod html;
 mod keys;
 mod login;
