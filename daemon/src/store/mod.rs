@@ -9,6 +9,7 @@
 
 mod audit;
 mod connection;
+mod groups;
 mod identities;
 mod models;
 mod saml_state;
@@ -25,6 +26,7 @@ use diesel::r2d2::{Pool, PooledConnection};
 use crate::config::{DatabaseConfig, DatabaseUrl};
 pub use audit::{AuditRow, LoginOutcome};
 pub use connection::{DbConnection, Manager};
+pub use groups::{Group, NewGroup};
 pub use models::{NewUser, User, UserChanges};
 
 /// Why a store operation failed.

@@ -17,6 +17,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         last_login_at -> Nullable<Timestamp>,
+        scim_resource -> Nullable<Text>,
+        scim_deleted_at -> Nullable<Timestamp>,
     }
 }
 
@@ -72,6 +74,65 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    groups (id) {
+        id -> Text,
+        connection -> Text,
+        external_id -> Nullable<Text>,
+        display_name -> Text,
+        source -> Text,
+        version -> BigInt,
+        scim_resource -> Nullable<Text>,
+        deleted_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    group_members (group_id, user_id) {
+        group_id -> Text,
+        user_id -> Text,
+    }
+}
+
+diesel::table! {
+    sync_runs (id) {
+        id -> Text,
+        connection -> Text,
+        trigger -> Text,
+        mode -> Text,
+        status -> Text,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        counts -> Text,
+        message -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    sync_state (connection) {
+        connection -> Text,
+        delta_token -> Nullable<Text>,
+        last_full_sync_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    scim_tokens (id) {
+        id -> Text,
+        connection -> Text,
+        token_hash -> Text,
+        label -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(group_members -> groups (group_id));
+diesel::joinable!(group_members -> users (user_id));
 diesel::joinable!(identities -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -80,5 +141,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     saml_requests,
     saml_replay,
     sessions,
-    login_audit
+    login_audit,
+    groups,
+    group_members,
+    sync_runs,
+    sync_state,
+    scim_tokens,
 );

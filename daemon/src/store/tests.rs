@@ -208,3 +208,38 @@ fn a_bad_postgres_url_reports_the_cause_without_the_password() {
     assert!(!err.contains("topsecret"), "{err}");
     assert!(err.contains("127.0.0.1"), "{err}");
 }
+
+#[test]
+fn group_membership_is_idempotent_and_deleting_a_group_keeps_its_users() {
+    let store = memory_store();
+    let user = store
+        .write(|tx| tx.insert_user(&new_user("a@acme.example", "oid-1")))
+        .unwrap();
+    let group = NewGroup {
+        id: "g1".into(),
+        connection: "acme".into(),
+        external_id: Some("gid-1".into()),
+        display_name: "Engineering".into(),
+        source: "sync".into(),
+        version: 1,
+        created_at: now(),
+        updated_at: now(),
+    };
+    store.write(|tx| tx.insert_group(&group)).unwrap();
+    assert!(store.write(|tx| tx.add_member("g1", &user.id)).unwrap());
+    assert!(!store.write(|tx| tx.add_member("g1", &user.id)).unwrap());
+    assert_eq!(
+        store.read(|tx| tx.memberships("acme")).unwrap(),
+        vec![("g1".into(), user.id.clone())]
+    );
+    store.write(|tx| tx.delete_group("g1", now())).unwrap();
+    assert!(store.read(|tx| tx.groups("acme")).unwrap().is_empty());
+    assert!(store.read(|tx| tx.memberships("acme")).unwrap().is_empty());
+    assert!(store.read(|tx| tx.user(&user.id)).unwrap().is_some());
+    let deleted = store.read(|tx| tx.group("g1")).unwrap().unwrap();
+    assert!(deleted.deleted_at.is_some());
+    let back = store
+        .write(|tx| tx.update_group(&deleted, "Engineering", None, now()))
+        .unwrap();
+    assert!(back.deleted_at.is_none());
+}
