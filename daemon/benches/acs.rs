@@ -1,0 +1,163 @@
+//! ACS benchmark: validate one signed response and upsert its user, end to end through the
+//! same function the HTTP handler calls, on one and on two threads, beside the raw RSA-2048
+//! signature verification rate measured in the same run on the same machine.
+//!
+//! `cargo bench -p provisiond --bench acs` (release build). `ACS_BENCH_LOGINS` sets how many
+//! logins per thread count (default 2000).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use chrono::Utc;
+use idp_sim::{IdpKeys, ResponseSpec, Simulator, Tenant};
+use openssl::hash::MessageDigest;
+use openssl::pkey::PKey;
+use openssl::rsa::Rsa;
+use openssl::sign::{Signer, Verifier};
+
+const BASE_URL: &str = "http://sp.bench";
+
+fn main() {
+    let logins: usize = std::env::var("ACS_BENCH_LOGINS").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
+    let dir = std::env::temp_dir().join(format!("provisiond-acs-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+
+    println!("ACS benchmark: {logins} logins per run, RSA-2048 / RSA-SHA256, SQLite (WAL)");
+    println!();
+    let raw1 = raw_verify_rate(1);
+    let raw2 = raw_verify_rate(2);
+    println!("raw RSA-2048 verify, 1 thread : {raw1:>9.0}/s");
+    println!("raw RSA-2048 verify, 2 threads: {raw2:>9.0}/s");
+    println!();
+
+    for threads in [1usize, 2] {
+        let run_dir = dir.join(format!("t{threads}"));
+        std::fs::create_dir_all(&run_dir).unwrap();
+        let (rate, p50, p99) = acs_run(&run_dir, threads, logins);
+        let raw = if threads == 1 { raw1 } else { raw2 };
+        println!(
+            "ACS, {threads} thread(s): {rate:>7.0} logins/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ratio to raw verify {:>5.1}%  (target >= 20%, p99 < 5 ms)",
+            p50.as_secs_f64() * 1e3,
+            p99.as_secs_f64() * 1e3,
+            100.0 * rate / raw
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Verifications per second of one RSA-2048 PKCS#1 v1.5 SHA-256 signature over a digest-sized
+/// message, `threads` threads for about a second.
+fn raw_verify_rate(threads: usize) -> f64 {
+    let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+    let message = [7u8; 64];
+    let mut signer = Signer::new(MessageDigest::sha256(), &key).unwrap();
+    signer.update(&message).unwrap();
+    let signature = signer.sign_to_vec().unwrap();
+    let public = PKey::public_key_from_pem(&key.public_key_to_pem().unwrap()).unwrap();
+    let (public, signature) = (Arc::new(public), Arc::new(signature));
+
+    let started = Instant::now();
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (public, signature) = (public.clone(), signature.clone());
+            std::thread::spawn(move || {
+                let mut count = 0u64;
+                let until = Instant::now() + Duration::from_secs(1);
+                while Instant::now() < until {
+                    let mut verifier = Verifier::new(MessageDigest::sha256(), &public).unwrap();
+                    verifier.update(&message).unwrap();
+                    assert!(verifier.verify(&signature).unwrap());
+                    count += 1;
+                }
+                count
+            })
+        })
+        .collect();
+    let total: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    total as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Logs in `logins` distinct users (each a first login: validate, create the account, start
+/// a session, audit) over `threads` threads; returns logins/s, p50 and p99.
+fn acs_run(dir: &std::path::Path, threads: usize, logins: usize) -> (f64, Duration, Duration) {
+    let mut users = String::new();
+    for i in 0..logins {
+        users.push_str(&format!(
+            "  - id: {}\n    user_principal_name: user{i}@acme.example\n    mail: user{i}@acme.example\n    given_name: User\n    surname: N{i}\n",
+            uuid::Uuid::new_v4()
+        ));
+    }
+    let tenant = Tenant::from_yaml(&format!(
+        "tenant_id: 9c1f6c3e-0d7a-4b3e-9a57-2f4a1d0c5b11\napp_id: 3f0b8f7e-1c2d-4e5f-8a9b-0c1d2e3f4a5b\nsp_entity_id: {BASE_URL}/saml/acme/metadata\nreply_url: {BASE_URL}/saml/acme/acs\nusers:\n{users}"
+    ))
+    .unwrap();
+    let keys = IdpKeys::generate(1).unwrap();
+    let simulator = Simulator::new(tenant.clone(), keys.clone()).unwrap();
+    let config_path = dir.join("provisiond.yaml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "server: {{ base_url: '{BASE_URL}', session_key: 'bench-session-key-0123456789abcdef' }}\n\
+             connections:\n  - name: acme\n    domains: [acme.example]\n    saml:\n      \
+             idp_entity_id: '{}'\n      sso_url: '{BASE_URL}/idp'\n      certificates: ['{}']\n      \
+             allow_idp_initiated: true\n",
+            simulator.entity_id(),
+            keys.key(0).cert_base64()
+        ),
+    )
+    .unwrap();
+    let config = Arc::new(provisiond::config::load(&config_path).unwrap());
+    let store = provisiond::store::Store::open(&config.database).unwrap();
+    let providers = provisiond::saml::Providers::from_config(&config);
+    let keys_session = provisiond::session::SessionKeys::new(config.server.session_key.clone());
+
+    // Sign every response up front: the benchmark measures the SP, not the IdP.
+    let now = Utc::now();
+    let responses: Vec<String> = tenant
+        .users
+        .iter()
+        .map(|user| {
+            let spec = ResponseSpec::for_user(&tenant, user, None, now);
+            let xml = idp_sim::build_signed_response(&spec, keys.key(0)).unwrap();
+            base64::engine::general_purpose::STANDARD.encode(xml)
+        })
+        .collect();
+    let responses = Arc::new(responses);
+
+    let started = Instant::now();
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let (responses, store, config, providers, keys_session) =
+                (responses.clone(), store.clone(), config.clone(), providers.clone(), keys_session.clone());
+            std::thread::spawn(move || {
+                let sp = providers.get("acme").unwrap();
+                let connection = config.connection("acme").unwrap();
+                let mut latencies = Vec::new();
+                for response in responses.iter().skip(t).step_by(threads) {
+                    let begun = Instant::now();
+                    provisiond::saml::login::complete_login(
+                        &store,
+                        &sp,
+                        connection,
+                        &config.server,
+                        &keys_session,
+                        response,
+                        None,
+                        Utc::now(),
+                    )
+                    .unwrap();
+                    latencies.push(begun.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies: Vec<Duration> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let elapsed = started.elapsed();
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    (latencies.len() as f64 / elapsed.as_secs_f64(), at(0.50), at(0.99))
+}
