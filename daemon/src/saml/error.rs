@@ -31,6 +31,10 @@ pub enum LoginError {
     /// A signature uses an algorithm this connection does not accept.
     #[error("signature algorithm {0} is not allowed (allow_sha1 is off or it is unknown)")]
     WeakAlgorithm(String),
+    /// A signature is not a direct child of the Response or Assertion it signs right after its
+    /// Issuer, or its single Reference does not point at that parent (SAML core §5.4.1, §5.4.2).
+    #[error("misplaced signature: {0}")]
+    SignaturePlacement(String),
     /// No signature verified with the connection's certificates.
     #[error("signature does not verify with any certificate of the connection ({0})")]
     BadSignature(String),
@@ -82,6 +86,12 @@ pub enum LoginError {
     /// The assertion id was already used.
     #[error("assertion {0:?} was already used (replay)")]
     Replay(String),
+    /// NameID is qualified for another service provider (SPNameQualifier, SAML core §2.2.2).
+    #[error("NameID SPNameQualifier {got:?} is not the SP entity ID {expected:?}")]
+    NameIdQualifier { expected: String, got: String },
+    /// The assertion states no authentication (profiles §4.1.4.2 requires an AuthnStatement).
+    #[error("assertion has no AuthnStatement")]
+    NoAuthnStatement,
     /// The subject has no NameID.
     #[error("assertion has no NameID")]
     NoNameId,
@@ -117,6 +127,7 @@ impl LoginError {
             Self::Encrypted => "encrypted",
             Self::Unsigned => "unsigned",
             Self::WeakAlgorithm(_) => "weak_algorithm",
+            Self::SignaturePlacement(_) => "signature_placement",
             Self::BadSignature(_) => "bad_signature",
             Self::AssertionNotSigned => "assertion_not_signed",
             Self::CommentInValue(_) => "comment_injection",
@@ -130,6 +141,8 @@ impl LoginError {
             Self::InResponseToMismatch { .. } => "in_response_to_mismatch",
             Self::IdpInitiatedNotAllowed => "idp_initiated",
             Self::Replay(_) => "replay",
+            Self::NameIdQualifier { .. } => "name_id_qualifier",
+            Self::NoAuthnStatement => "no_authn_statement",
             Self::NoNameId => "no_name_id",
             Self::NoEmail => "no_email",
             Self::DomainNotAllowed(_) => "domain",

@@ -1,8 +1,9 @@
 //! Validation of a SAML Response posted to the ACS (SAML core §3.2.2, profiles §4.1.4).
 //!
 //! A pure function of the message, the connection's expectations and `now`. Order matters:
-//! DTDs are refused before any parser sees the bytes; the message shape (one assertion, no
-//! comments in values) and signature algorithms are checked on the raw document; then xmlsec
+//! DTDs are refused before any parser sees the bytes; the message shape (one assertion, a child
+//! of the Response; no comments in values), the allow-listed signature, digest and transform
+//! algorithms, and where each signature sits are checked on the raw document; then xmlsec
 //! verifies the signatures with the connection's certificates only (never the message's own
 //! KeyInfo) and everything unsigned is stripped; every later check reads only the signed
 //! content. Checks that need the store (InResponseTo outstanding, replay) are left to the
@@ -35,11 +36,38 @@ const STRONG: &[AllowedSignatureAlgorithm] = &[
     AllowedSignatureAlgorithm::EcdsaSha384,
     AllowedSignatureAlgorithm::EcdsaSha512,
 ];
+// Algorithm URIs are allow-listed: anything unknown (including look-alike URIs such as
+// `xmldsig-more#rsa-sha1`, which no specification defines) is refused before xmlsec sees it.
+const STRONG_SIGNATURES: &[&str] = &[
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384",
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512",
+    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256",
+    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384",
+    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512",
+];
 const SHA1_SIGNATURES: &[&str] = &[
     "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
     "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha1",
 ];
+/// Digest URIs of RFC 6931 (SHA-384 lives in `xmldsig-more`, not `xmlenc`).
+const STRONG_DIGESTS: &[&str] = &[
+    "http://www.w3.org/2001/04/xmlenc#sha256",
+    "http://www.w3.org/2001/04/xmldsig-more#sha384",
+    "http://www.w3.org/2001/04/xmlenc#sha512",
+];
 const SHA1_DIGEST: &str = "http://www.w3.org/2000/09/xmldsig#sha1";
+/// Canonicalization and transforms SAML signatures use (SAML core §5.4.3, §5.4.4); XPath,
+/// XPointer and XSLT transforms are refused.
+const TRANSFORMS: &[&str] = &[
+    "http://www.w3.org/2000/09/xmldsig#enveloped-signature",
+    "http://www.w3.org/2001/10/xml-exc-c14n#",
+    "http://www.w3.org/2001/10/xml-exc-c14n#WithComments",
+    "http://www.w3.org/TR/2001/REC-xml-c14n-20010315",
+    "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments",
+    "http://www.w3.org/2006/12/xml-c14n11",
+    "http://www.w3.org/2006/12/xml-c14n11#WithComments",
+];
 
 /// What a response must match for one connection.
 #[derive(Debug, Clone)]
@@ -138,8 +166,15 @@ pub fn validate_xml(
     if assertions != 1 {
         return Err(LoginError::AssertionCount(assertions));
     }
+    // Core §3.3.3: the assertion is a child of the Response, not hidden deeper in the tree.
+    if child(&root, SAML_NS, "Assertion").is_none() {
+        return Err(LoginError::Malformed(
+            "the assertion is not a direct child of the Response".into(),
+        ));
+    }
     refuse_comments_in_values(&raw)?;
     check_algorithms(&raw, expect.allow_sha1)?;
+    check_signature_placement(&raw)?;
     let response_destination = root.attribute("Destination").map(str::to_string);
     let response_in_response_to = root.attribute("InResponseTo").map(str::to_string);
 
@@ -201,6 +236,9 @@ pub fn validate_xml(
     }
     let not_on_or_after = check_conditions(assertion, expect, now)?;
     let (name_id, name_id_format, bearer) = check_subject(assertion, expect, now)?;
+    if child(assertion, SAML_NS, "AuthnStatement").is_none() {
+        return Err(LoginError::NoAuthnStatement);
+    }
 
     let signed_response_irt = if response_signed {
         signed_root.attribute("InResponseTo").map(str::to_string)
@@ -294,19 +332,77 @@ fn check_algorithms(doc: &roxmltree::Document, allow_sha1: bool) -> Result<(), L
         return Err(LoginError::Unsigned);
     }
     for signature in signatures {
-        for node in signature.descendants() {
-            let algorithm = match node.tag_name().name() {
-                "SignatureMethod" | "DigestMethod"
-                    if node.tag_name().namespace() == Some(DSIG_NS) =>
-                {
-                    node.attribute("Algorithm").unwrap_or_default()
+        for node in signature
+            .descendants()
+            .filter(|n| n.is_element() && n.tag_name().namespace() == Some(DSIG_NS))
+        {
+            let algorithm = node.attribute("Algorithm").unwrap_or_default();
+            let allowed = match node.tag_name().name() {
+                "SignatureMethod" => {
+                    STRONG_SIGNATURES.contains(&algorithm)
+                        || (allow_sha1 && SHA1_SIGNATURES.contains(&algorithm))
                 }
+                "DigestMethod" => {
+                    STRONG_DIGESTS.contains(&algorithm) || (allow_sha1 && algorithm == SHA1_DIGEST)
+                }
+                "CanonicalizationMethod" | "Transform" => TRANSFORMS.contains(&algorithm),
                 _ => continue,
             };
-            let sha1 = SHA1_SIGNATURES.contains(&algorithm) || algorithm == SHA1_DIGEST;
-            if sha1 && !allow_sha1 {
+            if !allowed {
                 return Err(LoginError::WeakAlgorithm(algorithm.to_string()));
             }
+        }
+    }
+    Ok(())
+}
+
+/// Every signature must be enveloped by the element it signs: a direct child of the Response or
+/// an Assertion, right after its Issuer as the schema orders it, with one Reference to that
+/// parent's ID (SAML core §5.4.1, §5.4.2). A signature anywhere else (Status, Extensions,
+/// ds:Object, metadata) is how wrapping attacks smuggle a valid signature next to content it
+/// does not cover.
+fn check_signature_placement(doc: &roxmltree::Document) -> Result<(), LoginError> {
+    for signature in doc.descendants().filter(|n| is(n, DSIG_NS, "Signature")) {
+        let parent = signature
+            .parent_element()
+            .filter(|p| is(p, SAMLP_NS, "Response") || is(p, SAML_NS, "Assertion"))
+            .ok_or_else(|| {
+                let inside = signature
+                    .parent_element()
+                    .map_or("the document", |p| p.tag_name().name());
+                LoginError::SignaturePlacement(format!(
+                    "ds:Signature inside {inside}, not directly in the Response or an Assertion"
+                ))
+            })?;
+        // Schema order: the signature comes right after the parent's Issuer (or first).
+        let previous = signature.prev_sibling_element();
+        if previous.is_some_and(|p| !is(&p, SAML_NS, "Issuer")) {
+            return Err(LoginError::SignaturePlacement(format!(
+                "signature of {} is not right after its Issuer",
+                parent.tag_name().name()
+            )));
+        }
+        let parent_id = parent.attribute("ID").unwrap_or_default();
+        let references: Vec<_> = child(&signature, DSIG_NS, "SignedInfo")
+            .map(|info| {
+                info.children()
+                    .filter(|n| is(n, DSIG_NS, "Reference"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let [reference] = references.as_slice() else {
+            return Err(LoginError::SignaturePlacement(format!(
+                "signature of {} has {} References, not one",
+                parent.tag_name().name(),
+                references.len()
+            )));
+        };
+        let uri = reference.attribute("URI").unwrap_or_default();
+        if parent_id.is_empty() || uri.strip_prefix('#') != Some(parent_id) {
+            return Err(LoginError::SignaturePlacement(format!(
+                "signature of {} {parent_id:?} references {uri:?}",
+                parent.tag_name().name()
+            )));
         }
     }
     Ok(())
@@ -412,6 +508,15 @@ fn check_subject(
         return Err(LoginError::NoNameId);
     }
     let format = name_id_node.attribute("Format").map(str::to_string);
+    // A NameID minted for another SP is not this SP's identifier for the person.
+    if let Some(qualifier) = name_id_node.attribute("SPNameQualifier")
+        && qualifier != expect.sp_entity_id
+    {
+        return Err(LoginError::NameIdQualifier {
+            expected: expect.sp_entity_id.to_string(),
+            got: qualifier.to_string(),
+        });
+    }
 
     // Profiles §4.1.4.3: at least one bearer confirmation with Recipient and NotOnOrAfter.
     let mut last_problem = "none present".to_string();

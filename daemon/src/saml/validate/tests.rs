@@ -1,1 +1,241 @@
+//! Regression tests for the ACS validator, on responses generated and signed here.
+//!
+//! idp-sim builds an unsigned Entra-shaped response; each test changes one thing and signs the
+//! result itself, so the signature is valid and only the change can cause a refusal.
 
+use chrono::{DateTime, TimeZone, Utc};
+use idp_sim::{ResponseSpec, SignatureAlgorithm, Signing, SigningKey, new_id};
+use samael::crypto::{Crypto, CryptoProvider};
+
+use super::*;
+use crate::saml::metadata::IdpDescriptor;
+
+const IDP: &str = "https://sts.windows.net/regression/";
+const SP: &str = "https://sp.example.com/saml";
+const ACS: &str = "https://sp.example.com/saml/acs";
+const XMLDSIG: &str = "http://www.w3.org/2000/09/xmldsig#";
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2024, 5, 1, 12, 0, 0).unwrap()
+}
+
+fn spec() -> ResponseSpec {
+    let assertion_id = new_id();
+    ResponseSpec {
+        response_id: new_id(),
+        session_index: assertion_id.clone(),
+        assertion_id,
+        issuer: IDP.into(),
+        destination: Some(ACS.into()),
+        in_response_to: Some("request-1".into()),
+        name_id: "ada@example.com".into(),
+        name_id_format: idp_sim::NAME_ID_FORMAT_EMAIL.into(),
+        audience: SP.into(),
+        recipient: ACS.into(),
+        issue_instant: now(),
+        not_before: now(),
+        not_on_or_after: now() + chrono::Duration::minutes(70),
+        subject_not_on_or_after: now() + chrono::Duration::minutes(5),
+        attributes: vec![],
+        status_code: idp_sim::STATUS_SUCCESS.into(),
+        signing: Signing::None,
+        algorithm: SignatureAlgorithm::RsaSha256,
+        include_key_info: false,
+        duplicate_assertion: false,
+        duplicate_name_id: "mallory@example.com".into(),
+    }
+}
+
+/// An unsigned response for `spec`, with `edit` applied to its text.
+fn unsigned(spec: &ResponseSpec, key: &SigningKey, edit: impl Fn(String) -> String) -> String {
+    edit(idp_sim::build_signed_response(spec, key).unwrap())
+}
+
+/// A signature template over `reference`, to be filled in by [`sign`].
+fn template(reference: &str) -> String {
+    format!(
+        concat!(
+            "<Signature xmlns=\"{ns}\"><SignedInfo>",
+            "<CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>",
+            "<SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256\"/>",
+            "<Reference URI=\"#{id}\"><Transforms>",
+            "<Transform Algorithm=\"{ns}enveloped-signature\"/>",
+            "<Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/></Transforms>",
+            "<DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/>",
+            "<DigestValue/></Reference></SignedInfo><SignatureValue/></Signature>"
+        ),
+        ns = XMLDSIG,
+        id = reference,
+    )
+}
+
+/// Inserts `template` right after the first `after` found past `anchor`, and signs it.
+fn sign(xml: &str, key: &SigningKey, anchor: &str, after: &str, template: &str) -> String {
+    let start = xml.find(anchor).expect("anchor");
+    let at = start + xml[start..].find(after).expect("insertion point") + after.len();
+    let with_template = format!("{}{template}{}", &xml[..at], &xml[at..]);
+    Crypto::sign_xml(with_template, key.private_key_der()).unwrap()
+}
+
+/// Signs the assertion where Entra does: right after its Issuer.
+fn sign_assertion(xml: &str, key: &SigningKey, spec: &ResponseSpec) -> String {
+    sign(
+        xml,
+        key,
+        "<Assertion ",
+        "</Issuer>",
+        &template(&spec.assertion_id),
+    )
+}
+
+fn validate(
+    xml: &str,
+    key: &SigningKey,
+    allow_sha1: bool,
+) -> Result<ValidatedAssertion, LoginError> {
+    let idp = IdpDescriptor {
+        entity_id: IDP.into(),
+        sso_url: "https://idp.example.com/sso".into(),
+        certificates: vec![key.cert_der().to_vec()],
+    };
+    let expect = Expectations {
+        idp: &idp,
+        sp_entity_id: SP,
+        acs_url: ACS,
+        clock_skew: chrono::Duration::seconds(180),
+        allow_sha1,
+    };
+    validate_xml(xml, &expect, now())
+}
+
+fn code(result: Result<ValidatedAssertion, LoginError>) -> &'static str {
+    result.map_or_else(|err| err.code(), |_| "accepted")
+}
+
+#[test]
+fn assertion_signed_after_its_issuer_is_accepted() {
+    let key = SigningKey::generate("idp").unwrap();
+    let spec = spec();
+    let xml = sign_assertion(&unsigned(&spec, &key, |x| x), &key, &spec);
+
+    let accepted = validate(&xml, &key, false).unwrap();
+
+    assert_eq!(accepted.name_id, "ada@example.com");
+    assert_eq!(accepted.in_response_to.as_deref(), Some("request-1"));
+}
+
+#[test]
+fn assertion_without_authn_statement_is_refused() {
+    let key = SigningKey::generate("idp").unwrap();
+    let spec = spec();
+    let without = unsigned(&spec, &key, |xml| {
+        let start = xml.find("<AuthnStatement").unwrap();
+        let end = xml.find("</AuthnStatement>").unwrap() + "</AuthnStatement>".len();
+        format!("{}{}", &xml[..start], &xml[end..])
+    });
+    let xml = sign_assertion(&without, &key, &spec);
+
+    assert_eq!(code(validate(&xml, &key, false)), "no_authn_statement");
+}
+
+#[test]
+fn name_id_qualified_for_another_sp_is_refused() {
+    let key = SigningKey::generate("idp").unwrap();
+    let spec = spec();
+    let qualified = |sp: &'static str| {
+        move |xml: String| xml.replace("<NameID ", &format!("<NameID SPNameQualifier=\"{sp}\" "))
+    };
+    let ours = sign_assertion(&unsigned(&spec, &key, qualified(SP)), &key, &spec);
+    let theirs = sign_assertion(
+        &unsigned(&spec, &key, qualified("https://other.example.com/saml")),
+        &key,
+        &spec,
+    );
+
+    assert_eq!(code(validate(&ours, &key, false)), "accepted");
+    assert_eq!(code(validate(&theirs, &key, false)), "name_id_qualifier");
+}
+
+#[test]
+fn signature_not_right_after_the_issuer_is_refused() {
+    let key = SigningKey::generate("idp").unwrap();
+    let spec = spec();
+    // Cryptographically valid (enveloped anywhere in the assertion) but not where the schema
+    // puts it.
+    let xml = sign(
+        &unsigned(&spec, &key, |x| x),
+        &key,
+        "<Assertion ",
+        "</Subject>",
+        &template(&spec.assertion_id),
+    );
+
+    assert_eq!(code(validate(&xml, &key, false)), "signature_placement");
+}
+
+#[test]
+fn signature_of_the_response_referencing_the_assertion_is_refused() {
+    let key = SigningKey::generate("idp").unwrap();
+    let spec = spec();
+    // Sits in the Response but signs the assertion: not an enveloped signature of its parent.
+    let xml = sign(
+        &unsigned(&spec, &key, |x| x),
+        &key,
+        "<samlp:Response",
+        "</Issuer>",
+        &template(&spec.assertion_id),
+    );
+
+    assert_eq!(code(validate(&xml, &key, false)), "signature_placement");
+}
+
+#[test]
+fn signature_hidden_in_status_is_refused() {
+    let key = SigningKey::generate("idp").unwrap();
+    let spec = spec();
+    let signed = sign_assertion(&unsigned(&spec, &key, |x| x), &key, &spec);
+    // A second, copied signature inside Status: valid bytes in a place no signature belongs.
+    let copy = {
+        let start = signed.find("<Signature").unwrap();
+        let end = signed.find("</Signature>").unwrap() + "</Signature>".len();
+        signed[start..end].to_string()
+    };
+    let xml = signed.replacen("</samlp:Status>", &format!("{copy}</samlp:Status>"), 1);
+
+    assert_eq!(code(validate(&xml, &key, false)), "signature_placement");
+}
+
+#[test]
+fn assertion_below_another_element_is_refused() {
+    let key = SigningKey::generate("idp").unwrap();
+    let spec = spec();
+    let signed = sign_assertion(&unsigned(&spec, &key, |x| x), &key, &spec);
+    let xml = signed
+        .replacen("<Assertion ", "<samlp:Extensions><Assertion ", 1)
+        .replacen("</Assertion>", "</Assertion></samlp:Extensions>", 1);
+
+    let err = validate(&xml, &key, false).unwrap_err();
+    assert!(
+        matches!(&err, LoginError::Malformed(reason) if reason.contains("direct child")),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_algorithm_uris_are_refused_even_with_sha1_allowed() {
+    let key = SigningKey::generate("idp").unwrap();
+    let spec = spec();
+    let signed = sign_assertion(&unsigned(&spec, &key, |x| x), &key, &spec);
+    let look_alike_sha1 = signed.replace(
+        "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+        "http://www.w3.org/2001/04/xmldsig-more#rsa-sha1",
+    );
+    let xpath = signed.replace(
+        "<Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>",
+        "<Transform Algorithm=\"http://www.w3.org/TR/1999/REC-xpath-19991116\"/>",
+    );
+
+    for xml in [look_alike_sha1, xpath] {
+        assert_eq!(code(validate(&xml, &key, true)), "weak_algorithm");
+    }
+}
