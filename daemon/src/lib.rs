@@ -1,1 +1,3 @@
 //! provisiond library.
+
+pub mod scim;
