@@ -98,7 +98,10 @@ pub enum ScimError {
 impl ScimError {
     /// A client error with the given keyword and detail text.
     pub fn bad(scim_type: ScimType, detail: impl Into<String>) -> Self {
-        ScimError::Bad { scim_type, detail: detail.into() }
+        ScimError::Bad {
+            scim_type,
+            detail: detail.into(),
+        }
     }
 
     /// Shorthand for an `invalidFilter` error.
@@ -187,7 +190,10 @@ mod tests {
 
     #[test]
     fn uniqueness_is_409_and_not_found_has_no_scim_type() {
-        assert_eq!(ScimError::bad(ScimType::Uniqueness, "userName taken").status(), 409);
+        assert_eq!(
+            ScimError::bad(ScimType::Uniqueness, "userName taken").status(),
+            409
+        );
         let body = ScimError::NotFound("42".into()).to_body();
         assert_eq!(body["status"], "404");
         assert!(body.get("scimType").is_none());

@@ -14,3 +14,7 @@ pub mod schema;
 
 pub use error::{ScimError, ScimType};
 pub use schema::ResourceKind;
+pub mod filter;
+pub mod patch;
+pub mod path;
+pub mod value;

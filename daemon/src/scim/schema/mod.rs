@@ -69,13 +69,20 @@ impl ResourceKind {
 
     /// The extension schema whose URN equals `urn` (case-insensitively).
     pub fn extension(self, urn: &str) -> Option<&'static SchemaDef> {
-        self.extensions().iter().copied().find(|s| s.id.eq_ignore_ascii_case(urn))
+        self.extensions()
+            .iter()
+            .copied()
+            .find(|s| s.id.eq_ignore_ascii_case(urn))
     }
 
     /// The schema (core or extension) whose URN equals `urn`.
     pub fn schema(self, urn: &str) -> Option<&'static SchemaDef> {
         let core = self.core_schema();
-        if core.id.eq_ignore_ascii_case(urn) { Some(core) } else { self.extension(urn) }
+        if core.id.eq_ignore_ascii_case(urn) {
+            Some(core)
+        } else {
+            self.extension(urn)
+        }
     }
 
     /// Every schema URN this resource type knows, core first.
@@ -231,7 +238,9 @@ impl AttributeDef {
 }
 
 fn find(attributes: &'static [AttributeDef], name: &str) -> Option<&'static AttributeDef> {
-    attributes.iter().find(|a| a.name.eq_ignore_ascii_case(name))
+    attributes
+        .iter()
+        .find(|a| a.name.eq_ignore_ascii_case(name))
 }
 
 #[cfg(test)]

@@ -97,9 +97,18 @@ macro_rules! plural_subs {
     ($value:expr, $types:expr) => {
         &[
             $value,
-            string("display", "A human-readable name, primarily used for display purposes."),
-            canonical(string("type", "A label indicating the attribute's function."), $types),
-            boolean("primary", "Whether this is the preferred value of the attribute."),
+            string(
+                "display",
+                "A human-readable name, primarily used for display purposes.",
+            ),
+            canonical(
+                string("type", "A label indicating the attribute's function."),
+                $types,
+            ),
+            boolean(
+                "primary",
+                "Whether this is the preferred value of the attribute.",
+            ),
         ]
     };
 }
@@ -113,15 +122,32 @@ pub(super) static COMMON: &[AttributeDef] = &[
         )))),
         Returned::Always,
     ),
-    case_exact(string("externalId", "Identifier for the resource as defined by the client.")),
+    case_exact(string(
+        "externalId",
+        "Identifier for the resource as defined by the client.",
+    )),
     read_only(complex(
         "meta",
         &[
-            read_only(case_exact(string("resourceType", "The name of the resource type."))),
-            read_only(attr("created", AttrType::DateTime, "When the resource was added.")),
-            read_only(attr("lastModified", AttrType::DateTime, "When it was last changed.")),
+            read_only(case_exact(string(
+                "resourceType",
+                "The name of the resource type.",
+            ))),
+            read_only(attr(
+                "created",
+                AttrType::DateTime,
+                "When the resource was added.",
+            )),
+            read_only(attr(
+                "lastModified",
+                AttrType::DateTime,
+                "When it was last changed.",
+            )),
             read_only(reference("location", &["uri"], "The URI of the resource.")),
-            read_only(case_exact(string("version", "The version (ETag) of the resource."))),
+            read_only(case_exact(string(
+                "version",
+                "The version (ETag) of the resource.",
+            ))),
         ],
         "Resource metadata maintained by the service provider.",
     )),
@@ -133,7 +159,10 @@ pub(super) static USER: SchemaDef = SchemaDef {
     name: "User",
     description: "User Account",
     attributes: &[
-        unique(required(string("userName", "Unique identifier for the User, used to sign in."))),
+        unique(required(string(
+            "userName",
+            "Unique identifier for the User, used to sign in.",
+        ))),
         complex(
             "name",
             &[
@@ -146,22 +175,44 @@ pub(super) static USER: SchemaDef = SchemaDef {
             ],
             "The components of the user's real name.",
         ),
-        string("displayName", "The name of the User, suitable for display to end-users."),
+        string(
+            "displayName",
+            "The name of the User, suitable for display to end-users.",
+        ),
         string("nickName", "The casual way to address the user."),
-        reference("profileUrl", &["external"], "A URI of the User's online profile."),
+        reference(
+            "profileUrl",
+            &["external"],
+            "A URI of the User's online profile.",
+        ),
         string("title", "The user's title, such as \"Vice President\"."),
-        string("userType", "The relationship between the organization and the user."),
-        string("preferredLanguage", "The User's preferred written or spoken language."),
+        string(
+            "userType",
+            "The relationship between the organization and the user.",
+        ),
+        string(
+            "preferredLanguage",
+            "The User's preferred written or spoken language.",
+        ),
         string("locale", "The User's default location for localisation."),
-        string("timezone", "The User's time zone in the IANA database format."),
+        string(
+            "timezone",
+            "The User's time zone in the IANA database format.",
+        ),
         boolean("active", "The User's administrative status."),
         returned(
-            mutability(string("password", "The User's cleartext password."), Mutability::WriteOnly),
+            mutability(
+                string("password", "The User's cleartext password."),
+                Mutability::WriteOnly,
+            ),
             Returned::Never,
         ),
         multi(complex(
             "emails",
-            plural_subs!(string("value", "Email address."), &["work", "home", "other"]),
+            plural_subs!(
+                string("value", "Email address."),
+                &["work", "home", "other"]
+            ),
             "Email addresses for the user.",
         )),
         multi(complex(
@@ -191,15 +242,19 @@ pub(super) static USER: SchemaDef = SchemaDef {
         multi(complex(
             "addresses",
             &[
-                string("formatted", "The full mailing address, formatted for display."),
+                string(
+                    "formatted",
+                    "The full mailing address, formatted for display.",
+                ),
                 string("streetAddress", "The full street address component."),
                 string("locality", "The city or locality component."),
                 string("region", "The state or region component."),
                 string("postalCode", "The zip code or postal code component."),
                 string("country", "The country name component."),
-                canonical(string("type", "A label indicating the address's function."), &[
-                    "work", "home", "other",
-                ]),
+                canonical(
+                    string("type", "A label indicating the address's function."),
+                    &["work", "home", "other"],
+                ),
                 boolean("primary", "Whether this is the preferred mailing address."),
             ],
             "A physical mailing address for this User.",
@@ -208,11 +263,16 @@ pub(super) static USER: SchemaDef = SchemaDef {
             "groups",
             &[
                 read_only(string("value", "The identifier of the User's group.")),
-                read_only(reference("$ref", &["User", "Group"], "The URI of the Group.")),
+                read_only(reference(
+                    "$ref",
+                    &["User", "Group"],
+                    "The URI of the Group.",
+                )),
                 read_only(string("display", "A human-readable name of the Group.")),
-                read_only(canonical(string("type", "How the membership was derived."), &[
-                    "direct", "indirect",
-                ])),
+                read_only(canonical(
+                    string("type", "How the membership was derived."),
+                    &["direct", "indirect"],
+                )),
             ],
             "The groups the user belongs to, maintained by the service provider.",
         ))),
@@ -228,7 +288,14 @@ pub(super) static USER: SchemaDef = SchemaDef {
         )),
         multi(complex(
             "x509Certificates",
-            plural_subs!(attr("value", AttrType::Binary, "The value of an X.509 certificate."), &[]),
+            plural_subs!(
+                attr(
+                    "value",
+                    AttrType::Binary,
+                    "The value of an X.509 certificate."
+                ),
+                &[]
+            ),
             "X.509 certificates issued to the User.",
         )),
     ],
@@ -240,7 +307,10 @@ pub(super) static GROUP: SchemaDef = SchemaDef {
     name: "Group",
     description: "Group",
     attributes: &[
-        required(string("displayName", "A human-readable name for the Group.")),
+        required(string(
+            "displayName",
+            "A human-readable name for the Group.",
+        )),
         multi(complex(
             "members",
             &[
@@ -249,11 +319,18 @@ pub(super) static GROUP: SchemaDef = SchemaDef {
                     Mutability::Immutable,
                 ),
                 mutability(
-                    reference("$ref", &["User", "Group"], "The URI of the member resource."),
+                    reference(
+                        "$ref",
+                        &["User", "Group"],
+                        "The URI of the member resource.",
+                    ),
                     Mutability::Immutable,
                 ),
                 mutability(
-                    canonical(string("type", "The type of the member."), &["User", "Group"]),
+                    canonical(
+                        string("type", "The type of the member."),
+                        &["User", "Group"],
+                    ),
                     Mutability::Immutable,
                 ),
                 read_only(string("display", "A human-readable name of the member.")),
@@ -269,7 +346,10 @@ pub(super) static ENTERPRISE_USER: SchemaDef = SchemaDef {
     name: "EnterpriseUser",
     description: "Enterprise User",
     attributes: &[
-        string("employeeNumber", "Numeric or alphanumeric identifier assigned to a person."),
+        string(
+            "employeeNumber",
+            "Numeric or alphanumeric identifier assigned to a person.",
+        ),
         string("costCenter", "Identifies the name of a cost center."),
         string("organization", "Identifies the name of an organization."),
         string("division", "Identifies the name of a division."),
@@ -277,9 +357,15 @@ pub(super) static ENTERPRISE_USER: SchemaDef = SchemaDef {
         complex(
             "manager",
             &[
-                string("value", "The id of the SCIM resource representing the User's manager."),
+                string(
+                    "value",
+                    "The id of the SCIM resource representing the User's manager.",
+                ),
                 reference("$ref", &["User"], "The URI of the manager's SCIM resource."),
-                read_only(string("displayName", "The displayName of the User's manager.")),
+                read_only(string(
+                    "displayName",
+                    "The displayName of the User's manager.",
+                )),
             ],
             "The User's manager.",
         ),
