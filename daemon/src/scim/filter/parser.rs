@@ -139,10 +139,11 @@ impl Parser {
     }
 
     fn or_expr(&mut self, inner: bool) -> Result<Filter, ScimError> {
-        let mut items = vec![self.and_expr(inner)?];
+        let mut items = Vec::new();
+        push_flat(&mut items, self.and_expr(inner)?, true);
         while self.peek_word("or") {
             self.bump();
-            items.push(self.and_expr(inner)?);
+            push_flat(&mut items, self.and_expr(inner)?, true);
         }
         Ok(if items.len() == 1 {
             items.remove(0)
@@ -152,10 +153,11 @@ impl Parser {
     }
 
     fn and_expr(&mut self, inner: bool) -> Result<Filter, ScimError> {
-        let mut items = vec![self.unary(inner)?];
+        let mut items = Vec::new();
+        push_flat(&mut items, self.unary(inner)?, false);
         while self.peek_word("and") {
             self.bump();
-            items.push(self.unary(inner)?);
+            push_flat(&mut items, self.unary(inner)?, false);
         }
         Ok(if items.len() == 1 {
             items.remove(0)
@@ -269,6 +271,16 @@ impl Parser {
             None => return self.fail(format!("expected a value after `{op}`")),
         };
         Ok(Test::Compare(op, value))
+    }
+}
+
+/// `(a or b) or c` is `a or b or c`: keep chains of one operator flat so
+/// equal filters have equal trees.
+fn push_flat(items: &mut Vec<Filter>, filter: Filter, or: bool) {
+    match filter {
+        Filter::Or(inner) if or => items.extend(inner),
+        Filter::And(inner) if !or => items.extend(inner),
+        other => items.push(other),
     }
 }
 
