@@ -17,4 +17,5 @@ pub use schema::ResourceKind;
 pub mod filter;
 pub mod patch;
 pub mod path;
+pub mod projection;
 pub mod value;

@@ -34,7 +34,9 @@ fn user() -> Value {
 }
 
 fn matches(filter: &str) -> bool {
-    Filter::parse_for(filter, ResourceKind::User).unwrap().matches(&user(), ResourceKind::User)
+    Filter::parse_for(filter, ResourceKind::User)
+        .unwrap()
+        .matches(&user(), ResourceKind::User)
 }
 
 #[test]
@@ -42,20 +44,41 @@ fn entra_lookups_match_and_are_recognised_as_indexable() {
     assert!(matches(r#"userName eq "bjensen@example.com""#));
     assert!(matches(r#"externalId eq "bjensen""#));
     assert!(!matches(r#"externalId eq "BJENSEN""#));
-    assert!(matches(r#"emails[type eq "work"].value eq "bjensen@example.com""#));
-    assert!(!matches(r#"emails[type eq "home"].value eq "bjensen@example.com""#));
+    assert!(matches(
+        r#"emails[type eq "work"].value eq "bjensen@example.com""#
+    ));
+    assert!(!matches(
+        r#"emails[type eq "home"].value eq "bjensen@example.com""#
+    ));
 
     let f = Filter::parse(r#"emails[type eq "work"].value eq "x@y.z""#).unwrap();
     assert_eq!(
         f.as_simple_eq(),
-        Some(SimpleEq { attribute: IndexedAttribute::WorkEmail, value: "x@y.z".into() })
+        Some(SimpleEq {
+            attribute: IndexedAttribute::WorkEmail,
+            value: "x@y.z".into()
+        })
     );
     let f = Filter::parse(r#"USERNAME EQ "a""#).unwrap();
-    assert_eq!(f.as_simple_eq().map(|s| s.attribute), Some(IndexedAttribute::UserName));
+    assert_eq!(
+        f.as_simple_eq().map(|s| s.attribute),
+        Some(IndexedAttribute::UserName)
+    );
     let f = Filter::parse(r#"displayName eq "Sales""#).unwrap();
-    assert_eq!(f.as_simple_eq().map(|s| s.attribute), Some(IndexedAttribute::DisplayName));
-    assert_eq!(Filter::parse(r#"userName co "a""#).unwrap().as_simple_eq(), None);
-    assert_eq!(Filter::parse(r#"userName eq "a" and active eq true"#).unwrap().as_simple_eq(), None);
+    assert_eq!(
+        f.as_simple_eq().map(|s| s.attribute),
+        Some(IndexedAttribute::DisplayName)
+    );
+    assert_eq!(
+        Filter::parse(r#"userName co "a""#).unwrap().as_simple_eq(),
+        None
+    );
+    assert_eq!(
+        Filter::parse(r#"userName eq "a" and active eq true"#)
+            .unwrap()
+            .as_simple_eq(),
+        None
+    );
 }
 
 #[test]
@@ -67,7 +90,9 @@ fn id_is_case_exact_user_name_is_not() {
 
 #[test]
 fn operators_and_keywords_ignore_case() {
-    assert!(matches(r#"userName Eq "bjensen@example.com" AND active EQ TRUE"#));
+    assert!(matches(
+        r#"userName Eq "bjensen@example.com" AND active EQ TRUE"#
+    ));
     assert!(matches(r#"NOT (userName eq "x") Or title PR"#));
     assert!(matches(r#"not(userName eq "x")"#));
     assert!(matches("name.FAMILYNAME co \"ens\""));
@@ -97,13 +122,17 @@ fn multi_valued_attributes_match_if_any_value_does() {
     assert!(matches(r#"emails co "jensen.org""#));
     assert!(matches(r#"emails[type eq "work" and primary eq true]"#));
     assert!(!matches(r#"emails[type eq "home" and primary eq true]"#));
-    assert!(matches(r#"emails[not (type eq "work")].value eq "babs@jensen.org""#));
+    assert!(matches(
+        r#"emails[not (type eq "work")].value eq "babs@jensen.org""#
+    ));
 }
 
 #[test]
 fn grouping_and_precedence() {
     assert!(matches(r#"title pr or userName sw "b" and active eq true"#));
-    assert!(!matches(r#"(title pr or userName sw "b") and active eq false"#));
+    assert!(!matches(
+        r#"(title pr or userName sw "b") and active eq false"#
+    ));
     assert!(matches(r#"((userName sw "b"))"#));
 }
 
@@ -111,15 +140,23 @@ fn grouping_and_precedence() {
 fn enterprise_and_core_urn_qualified_attributes() {
     let ext = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
     assert!(matches(&format!(r#"{ext}:employeeNumber eq "701984""#)));
-    assert!(matches(&format!(r#"{ext}:manager.value eq "26118915-6090-4610-87e4-49d8ca9f808d""#)));
-    assert!(matches(r#"urn:ietf:params:scim:schemas:core:2.0:User:userName sw "bj""#));
+    assert!(matches(&format!(
+        r#"{ext}:manager.value eq "26118915-6090-4610-87e4-49d8ca9f808d""#
+    )));
+    assert!(matches(
+        r#"urn:ietf:params:scim:schemas:core:2.0:User:userName sw "bj""#
+    ));
 }
 
 #[test]
 fn date_times_compare_as_instants() {
     assert!(matches(r#"meta.lastModified gt "2024-05-13T00:00:00Z""#));
-    assert!(matches(r#"meta.lastModified ge "2024-05-13T06:42:34+02:00""#));
-    assert!(!matches(r#"meta.lastModified gt "2024-05-13T06:42:34+02:00""#));
+    assert!(matches(
+        r#"meta.lastModified ge "2024-05-13T06:42:34+02:00""#
+    ));
+    assert!(!matches(
+        r#"meta.lastModified gt "2024-05-13T06:42:34+02:00""#
+    ));
     assert!(matches(r#"meta.created lt "2024-01-23T04:56:22.5Z""#));
 }
 
@@ -147,7 +184,11 @@ fn malformed_filters_are_invalid_filter_errors() {
         ".value eq \"x\"",
     ] {
         let err = Filter::parse(input).unwrap_err();
-        assert_eq!(err.scim_type(), Some(crate::scim::ScimType::InvalidFilter), "{input}");
+        assert_eq!(
+            err.scim_type(),
+            Some(crate::scim::ScimType::InvalidFilter),
+            "{input}"
+        );
     }
 }
 
@@ -204,8 +245,16 @@ fn arb_test() -> impl Strategy<Value = Test> {
 }
 
 fn arb_inner() -> impl Strategy<Value = Filter> {
-    let leaf = (prop_oneof![Just("type"), Just("value"), Just("primary")], arb_test())
-        .prop_map(|(name, test)| Filter::Attr(AttrExp { path: AttrPath::new(name), test }));
+    let leaf = (
+        prop_oneof![Just("type"), Just("value"), Just("primary")],
+        arb_test(),
+    )
+        .prop_map(|(name, test)| {
+            Filter::Attr(AttrExp {
+                path: AttrPath::new(name),
+                test,
+            })
+        });
     leaf.prop_recursive(2, 6, 3, |inner| {
         prop_oneof![
             inner.clone().prop_map(|f| Filter::Not(Box::new(f))),
@@ -216,12 +265,16 @@ fn arb_inner() -> impl Strategy<Value = Filter> {
 }
 
 fn arb_filter() -> impl Strategy<Value = Filter> {
-    let attr = (arb_path(), arb_test()).prop_map(|(path, test)| Filter::Attr(AttrExp { path, test }));
+    let attr =
+        (arb_path(), arb_test()).prop_map(|(path, test)| Filter::Attr(AttrExp { path, test }));
     let value_path = (arb_inner(), prop::option::of(arb_test())).prop_map(|(inner, then)| {
         Filter::ValuePath(ValuePath {
             attr: AttrPath::new("emails"),
             filter: Box::new(inner),
-            then: then.map(|test| SubTest { name: "value".into(), test }),
+            then: then.map(|test| SubTest {
+                name: "value".into(),
+                test,
+            }),
         })
     });
     prop_oneof![attr, value_path].prop_recursive(3, 16, 3, |inner| {

@@ -45,15 +45,21 @@ fn error_type(result: Result<PatchOutcome, ScimError>) -> Option<ScimType> {
 
 #[test]
 fn entra_replace_active_with_false_string_stores_a_boolean() {
-    let out =
-        apply(&user(), ResourceKind::User, json!([{"op": "Replace", "path": "active", "value": "False"}]))
-            .unwrap();
+    let out = apply(
+        &user(),
+        ResourceKind::User,
+        json!([{"op": "Replace", "path": "active", "value": "False"}]),
+    )
+    .unwrap();
     assert!(out.changed);
     assert_eq!(out.resource["active"], json!(false));
 
-    let out =
-        apply(&out.resource, ResourceKind::User, json!([{"op": "Add", "path": "active", "value": "True"}]))
-            .unwrap();
+    let out = apply(
+        &out.resource,
+        ResourceKind::User,
+        json!([{"op": "Add", "path": "active", "value": "True"}]),
+    )
+    .unwrap();
     assert_eq!(out.resource["active"], json!(true));
 }
 
@@ -68,7 +74,11 @@ fn entra_mixed_case_op_names() {
         .unwrap();
         assert_eq!(out.resource["displayName"], "Johnny", "{op}");
     }
-    let err = apply(&user(), ResourceKind::User, json!([{"op": "Merge", "value": {}}]));
+    let err = apply(
+        &user(),
+        ResourceKind::User,
+        json!([{"op": "Merge", "value": {}}]),
+    );
     assert_eq!(error_type(err), Some(ScimType::InvalidSyntax));
 }
 
@@ -123,7 +133,10 @@ fn entra_add_member_and_re_adding_changes_nothing() {
     let ops = json!([{"op": "Add", "path": "members", "value": [{"value": "u3"}]}]);
     let out = apply(&group(), ResourceKind::Group, ops.clone()).unwrap();
     assert!(out.changed);
-    assert_eq!(out.resource["members"], json!([{"value": "u1"}, {"value": "u2"}, {"value": "u3"}]));
+    assert_eq!(
+        out.resource["members"],
+        json!([{"value": "u1"}, {"value": "u2"}, {"value": "u3"}])
+    );
 
     let again = apply(&out.resource, ResourceKind::Group, ops).unwrap();
     assert!(!again.changed);
@@ -168,7 +181,10 @@ fn filtered_path_creates_the_missing_element() {
         "value": "john@contoso.com"
     }]);
     let out = apply(&no_email, ResourceKind::User, ops).unwrap();
-    assert_eq!(out.resource["emails"], json!([{"type": "work", "value": "john@contoso.com"}]));
+    assert_eq!(
+        out.resource["emails"],
+        json!([{"type": "work", "value": "john@contoso.com"}])
+    );
 
     let ops = json!([{
         "op": "Replace",
@@ -176,7 +192,10 @@ fn filtered_path_creates_the_missing_element() {
         "value": "+1 555 0100"
     }]);
     let out = apply(&user(), ResourceKind::User, ops).unwrap();
-    assert_eq!(out.resource["phoneNumbers"], json!([{"type": "mobile", "value": "+1 555 0100"}]));
+    assert_eq!(
+        out.resource["phoneNumbers"],
+        json!([{"type": "mobile", "value": "+1 555 0100"}])
+    );
 }
 
 #[test]
@@ -212,7 +231,10 @@ fn removing_the_value_of_a_filtered_element_drops_the_element() {
 fn add_on_a_single_valued_attribute_replaces_it() {
     let ops = json!([{"op": "Add", "path": "name.givenName", "value": "Jon"}]);
     let out = apply(&user(), ResourceKind::User, ops).unwrap();
-    assert_eq!(out.resource["name"], json!({"givenName": "Jon", "familyName": "Doe"}));
+    assert_eq!(
+        out.resource["name"],
+        json!({"givenName": "Jon", "familyName": "Doe"})
+    );
 }
 
 #[test]
@@ -229,30 +251,45 @@ fn manager_as_bare_id_and_as_object() {
     let ops = json!([{"op": "Remove", "path": format!("{ENTERPRISE}:manager")}]);
     let out = apply(&out.resource, ResourceKind::User, ops).unwrap();
     assert!(out.resource.get(ENTERPRISE).is_none());
-    assert_eq!(out.resource["schemas"], json!(["urn:ietf:params:scim:schemas:core:2.0:User"]));
+    assert_eq!(
+        out.resource["schemas"],
+        json!(["urn:ietf:params:scim:schemas:core:2.0:User"])
+    );
 }
 
 #[test]
 fn replacing_id_or_meta_is_a_mutability_error() {
     for path in ["id", "meta", "meta.version", "groups"] {
         let ops = json!([{"op": "replace", "path": path, "value": "x"}]);
-        assert_eq!(error_type(apply(&user(), ResourceKind::User, ops)), Some(ScimType::Mutability));
+        assert_eq!(
+            error_type(apply(&user(), ResourceKind::User, ops)),
+            Some(ScimType::Mutability)
+        );
     }
     let ops = json!([{"op": "replace", "value": {"id": "other"}}]);
-    assert_eq!(error_type(apply(&user(), ResourceKind::User, ops)), Some(ScimType::Mutability));
+    assert_eq!(
+        error_type(apply(&user(), ResourceKind::User, ops)),
+        Some(ScimType::Mutability)
+    );
 }
 
 #[test]
 fn malformed_requests_get_the_right_scim_type() {
     let bad_path = json!([{"op": "replace", "path": "emails[type eq", "value": "x"}]);
-    assert_eq!(error_type(apply(&user(), ResourceKind::User, bad_path)), Some(ScimType::InvalidPath));
+    assert_eq!(
+        error_type(apply(&user(), ResourceKind::User, bad_path)),
+        Some(ScimType::InvalidPath)
+    );
     let no_path_remove = json!([{"op": "remove"}]);
     assert_eq!(
         error_type(apply(&user(), ResourceKind::User, no_path_remove)),
         Some(ScimType::NoTarget)
     );
     let wrong_type = json!([{"op": "replace", "path": "active", "value": "maybe"}]);
-    assert_eq!(error_type(apply(&user(), ResourceKind::User, wrong_type)), Some(ScimType::InvalidValue));
+    assert_eq!(
+        error_type(apply(&user(), ResourceKind::User, wrong_type)),
+        Some(ScimType::InvalidValue)
+    );
     let no_schema = json!({"Operations": []});
     let err = apply_patch(&user(), ResourceKind::User, &no_schema);
     assert_eq!(error_type(err), Some(ScimType::InvalidSyntax));
