@@ -18,4 +18,5 @@ pub mod filter;
 pub mod patch;
 pub mod path;
 pub mod projection;
+pub mod resource;
 pub mod value;

@@ -19,6 +19,7 @@ use serde_json::Value;
 use super::error::ScimError;
 use super::filter::{Filter, parse_patch_path};
 use super::path::{AttrPath, get_ci};
+use super::resource::{check_required, tidy_extensions};
 use super::schema::{PATCH_OP_SCHEMA, ResourceKind};
 
 /// A PATCH `path` (RFC 7644 §3.5.2).
@@ -212,8 +213,8 @@ pub fn apply_operations(
     for operation in operations {
         apply::apply_one(&mut doc, kind, operation)?;
     }
-    apply::tidy_extensions(&mut doc, kind);
-    apply::check_required(&doc, kind)?;
+    tidy_extensions(&mut doc, kind);
+    check_required(&doc, kind)?;
 
     let resource_after = Value::Object(doc);
     let changed = &resource_after != resource;
