@@ -79,10 +79,11 @@ impl AttrPath {
     /// Resolve against the schemas of `kind`; `None` when the schema does not
     /// define the attribute (or the URN prefix names a foreign schema).
     pub fn resolve(&self, kind: ResourceKind) -> Option<Target> {
-        if self.uri.is_none() && self.sub_attr.is_none() {
-            if let Some(ext) = kind.extension(&self.name) {
-                return Some(Target::Extension(ext));
-            }
+        if self.uri.is_none()
+            && self.sub_attr.is_none()
+            && let Some(ext) = kind.extension(&self.name)
+        {
+            return Some(Target::Extension(ext));
         }
         let (extension, attr) = match &self.uri {
             None => (None, kind.core_attribute(&self.name)?),

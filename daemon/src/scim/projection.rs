@@ -246,12 +246,11 @@ fn exclude(out: &mut Map<String, Value>, selected: &Selected) {
             }
         }
     }
-    if let Some(ext) = selected.extension {
-        if let Some(key) = key_ci(out, ext).map(str::to_string) {
-            if out.get(&key).is_some_and(is_empty) {
-                out.remove(&key);
-            }
-        }
+    if let Some(ext) = selected.extension
+        && let Some(key) = key_ci(out, ext).map(str::to_string)
+        && out.get(&key).is_some_and(is_empty)
+    {
+        out.remove(&key);
     }
 }
 

@@ -101,12 +101,12 @@ pub fn normalize_replacement(
 ) -> Result<Value, ScimError> {
     let stored_id = existing.get("id").and_then(Value::as_str);
     let sent_id = body.as_object().and_then(|o| get_ci(o, "id"));
-    if let (Some(sent), Some(stored)) = (sent_id, stored_id) {
-        if sent.as_str() != Some(stored) {
-            return Err(ScimError::mutability(format!(
-                "`id` is read-only: the body says {sent}, the resource is {stored:?}"
-            )));
-        }
+    if let (Some(sent), Some(stored)) = (sent_id, stored_id)
+        && sent.as_str() != Some(stored)
+    {
+        return Err(ScimError::mutability(format!(
+            "`id` is read-only: the body says {sent}, the resource is {stored:?}"
+        )));
     }
 
     let mut out = normalize(kind, body)?;

@@ -132,12 +132,11 @@ pub fn keep_one_primary(items: &mut [Value], winner: usize) {
         return;
     }
     for (i, item) in items.iter_mut().enumerate() {
-        if i != winner {
-            if let Some(object) = item.as_object_mut() {
-                if object.get("primary") == Some(&Value::Bool(true)) {
-                    object.insert("primary".into(), Value::Bool(false));
-                }
-            }
+        if i != winner
+            && let Some(object) = item.as_object_mut()
+            && object.get("primary") == Some(&Value::Bool(true))
+        {
+            object.insert("primary".into(), Value::Bool(false));
         }
     }
 }

@@ -48,14 +48,14 @@ fn apply_without_path(
 
         // Entra repeats `id` in a no-path replace; an unchanged read-only
         // value is not a change.
-        if let PatchPath::Attr(attr) = &path {
-            if let Some(Target::Attribute(r)) = attr.resolve(kind) {
-                if r.sub.is_none() && r.attr.is_read_only() {
-                    let current = r.container_in(doc).and_then(|c| get_ci(c, r.attr.name));
-                    if current == Some(&v) {
-                        continue;
-                    }
-                }
+        if let PatchPath::Attr(attr) = &path
+            && let Some(Target::Attribute(r)) = attr.resolve(kind)
+            && r.sub.is_none()
+            && r.attr.is_read_only()
+        {
+            let current = r.container_in(doc).and_then(|c| get_ci(c, r.attr.name));
+            if current == Some(&v) {
+                continue;
             }
         }
         apply_at(doc, kind, op, &path, v)?;
