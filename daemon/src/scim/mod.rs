@@ -10,13 +10,17 @@
 //! in, and map [`ScimError`] to a response.
 
 pub mod error;
-pub mod schema;
-
-pub use error::{ScimError, ScimType};
-pub use schema::ResourceKind;
 pub mod filter;
 pub mod patch;
 pub mod path;
 pub mod projection;
 pub mod resource;
+pub mod schema;
 pub mod value;
+
+pub use error::{ScimError, ScimType};
+pub use filter::{Filter, IndexedAttribute, SimpleEq};
+pub use patch::{PatchOutcome, apply_patch};
+pub use projection::Projection;
+pub use resource::{MetaInfo, etag, normalize, normalize_replacement, parse_etag, with_meta};
+pub use schema::ResourceKind;

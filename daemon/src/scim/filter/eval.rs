@@ -151,21 +151,20 @@ fn run_test(test: &Test, values: &[&Value], def: Option<&AttributeDef>) -> bool 
         Test::Compare(CompareOp::Ne, value) => {
             !run_test(&Test::Compare(CompareOp::Eq, value.clone()), values, def)
         }
-        Test::Compare(op, expected) => values.iter().any(|actual| {
-            let actual = match (def, actual) {
-                // A comparison on a complex value applies to its `value`.
-                (_, Value::Object(o)) => match get_ci(o, "value") {
-                    Some(v) => v,
-                    None => return false,
-                },
-                _ => *actual,
-            };
+        Test::Compare(op, expected) => {
+            // A comparison on a complex value applies to its `value`.
             let def = match def {
                 Some(d) if d.is_complex() => d.sub_attribute("value"),
                 other => other,
             };
-            compare(*op, actual, expected, def)
-        }),
+            values.iter().any(|actual| {
+                let actual = match actual {
+                    Value::Object(o) => get_ci(o, "value"),
+                    other => Some(*other),
+                };
+                actual.is_some_and(|a| compare(*op, a, expected, def))
+            })
+        }
     }
 }
 
