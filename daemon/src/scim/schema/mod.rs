@@ -1,7 +1,7 @@
 //! The SCIM schemas this server implements (RFC 7643 §4, §8.7): User, Group
 //! and the enterprise User extension.
 //!
-//! The attribute tables in [`tables`] are the single source of truth: the
+//! The attribute tables (the private `tables` module) are the single source of truth: the
 //! discovery documents are generated from them, and the filter, PATCH,
 //! projection and normalisation code ask them for an attribute's type,
 //! plurality, `caseExact`, mutability and `returned` characteristics. This
