@@ -376,3 +376,20 @@ proptest! {
         prop_assert_eq!(back.resource, user());
     }
 }
+
+#[test]
+fn no_path_value_may_hold_value_paths_and_extension_objects() {
+    let ops = json!([{
+        "op": "replace",
+        "value": {
+            "emails[type eq \"work\"].value": "john@contoso.com",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": { "costCenter": "CC-7" }
+        }
+    }]);
+    let out = apply(&user(), ResourceKind::User, ops).unwrap();
+    assert_eq!(
+        out.resource["emails"],
+        json!([{ "value": "john@contoso.com", "type": "work", "primary": true }])
+    );
+    assert_eq!(out.resource[ENTERPRISE], json!({ "costCenter": "CC-7" }));
+}
