@@ -21,7 +21,10 @@ use openssl::sign::{Signer, Verifier};
 const BASE_URL: &str = "http://sp.bench";
 
 fn main() {
-    let logins: usize = std::env::var("ACS_BENCH_LOGINS").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
+    let logins: usize = std::env::var("ACS_BENCH_LOGINS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
     let dir = std::env::temp_dir().join(format!("provisiond-acs-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
 
@@ -130,8 +133,13 @@ fn acs_run(dir: &std::path::Path, threads: usize, logins: usize) -> (f64, Durati
     let started = Instant::now();
     let handles: Vec<_> = (0..threads)
         .map(|t| {
-            let (responses, store, config, providers, keys_session) =
-                (responses.clone(), store.clone(), config.clone(), providers.clone(), keys_session.clone());
+            let (responses, store, config, providers, keys_session) = (
+                responses.clone(),
+                store.clone(),
+                config.clone(),
+                providers.clone(),
+                keys_session.clone(),
+            );
             std::thread::spawn(move || {
                 let sp = providers.get("acme").unwrap();
                 let connection = config.connection("acme").unwrap();
@@ -155,9 +163,16 @@ fn acs_run(dir: &std::path::Path, threads: usize, logins: usize) -> (f64, Durati
             })
         })
         .collect();
-    let mut latencies: Vec<Duration> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let mut latencies: Vec<Duration> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
     let elapsed = started.elapsed();
     latencies.sort();
     let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
-    (latencies.len() as f64 / elapsed.as_secs_f64(), at(0.50), at(0.99))
+    (
+        latencies.len() as f64 / elapsed.as_secs_f64(),
+        at(0.50),
+        at(0.99),
+    )
 }

@@ -9,6 +9,7 @@ pub mod config;
 pub mod http;
 pub mod plugins;
 pub mod saml;
+pub mod scim;
 pub mod session;
 pub mod store;
 pub mod telemetry;

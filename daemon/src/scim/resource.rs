@@ -1,0 +1,251 @@
+//! Turning a client's User or Group body into the stored JSON shape, and
+//! building `meta` (RFC 7643 §3.1).
+//!
+//! [`normalize`] is for POST, [`normalize_replacement`] for PUT. Both
+//! return the resource without `id` and `meta`; the caller assigns the id,
+//! stores, and adds them with [`with_meta`]. Names become canonical,
+//! booleans sent as `"True"`/`"False"` become booleans, read-only
+//! attributes and attributes outside the schemas are dropped (RFC 7643 §7:
+//! read-only values from clients are ignored), and the write-only
+//! `password` is discarded, since this server authenticates by SSO only.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Map, Value, json};
+
+use super::error::ScimError;
+use super::path::{AttrPath, Target, get_ci, key_ci};
+use super::schema::{Mutability, ResourceKind};
+use super::value::{coerce, coerce_single};
+
+/// What `meta` says about a stored resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetaInfo<'a> {
+    /// The SCIM base URL, without a trailing slash, for `meta.location`.
+    pub base_url: &'a str,
+    /// When the resource was created.
+    pub created: DateTime<Utc>,
+    /// When it last changed.
+    pub last_modified: DateTime<Utc>,
+    /// A counter bumped on every change; becomes the weak ETag.
+    pub version: u64,
+}
+
+/// The weak ETag for a version: `W/"7"`.
+pub fn etag(version: u64) -> String {
+    format!("W/\"{version}\"")
+}
+
+/// The version in an `If-Match`/`If-None-Match` value (`W/"7"` or `"7"`).
+pub fn parse_etag(value: &str) -> Option<u64> {
+    let value = value.trim();
+    let value = value.strip_prefix("W/").unwrap_or(value);
+    value.strip_prefix('"')?.strip_suffix('"')?.parse().ok()
+}
+
+/// Normalise a POST body for `kind`; see the module docs.
+///
+/// Fails with `invalidSyntax` when `schemas` does not name the core schema,
+/// and `invalidValue` for a missing `userName`/`displayName`, a value of
+/// the wrong type, or more than one `primary` value.
+pub fn normalize(kind: ResourceKind, body: &Value) -> Result<Value, ScimError> {
+    let object = body
+        .as_object()
+        .ok_or_else(|| ScimError::invalid_syntax("the request body must be a JSON object"))?;
+    check_schemas(kind, object)?;
+
+    let mut out = Map::new();
+    for (key, value) in object {
+        if key.eq_ignore_ascii_case("schemas") {
+            continue;
+        }
+        let Some(path) = AttrPath::parse(key) else {
+            continue;
+        };
+        match path.resolve(kind) {
+            None => {}
+            Some(Target::Extension(ext)) => {
+                let Value::Object(inner) = value else {
+                    return Err(ScimError::invalid_value(format!(
+                        "{} must be an object",
+                        ext.id
+                    )));
+                };
+                for (name, v) in inner {
+                    let path = AttrPath {
+                        uri: Some(ext.id.into()),
+                        name: name.clone(),
+                        sub_attr: None,
+                    };
+                    if let Some(Target::Attribute(r)) = path.resolve(kind) {
+                        insert(&mut out, r, v.clone())?;
+                    }
+                }
+            }
+            Some(Target::Attribute(r)) => insert(&mut out, r, value.clone())?,
+        }
+    }
+
+    tidy_extensions(&mut out, kind);
+    check_required(&out, kind)?;
+    check_single_primary(&out)?;
+    Ok(Value::Object(out))
+}
+
+/// Normalise a PUT body replacing `existing`: as [`normalize`], and an `id`
+/// in the body must equal the stored one (`mutability` otherwise). The
+/// result carries `existing`'s `id`, `meta` and read-only `groups`.
+pub fn normalize_replacement(
+    kind: ResourceKind,
+    body: &Value,
+    existing: &Value,
+) -> Result<Value, ScimError> {
+    let stored_id = existing.get("id").and_then(Value::as_str);
+    let sent_id = body.as_object().and_then(|o| get_ci(o, "id"));
+    if let (Some(sent), Some(stored)) = (sent_id, stored_id)
+        && sent.as_str() != Some(stored)
+    {
+        return Err(ScimError::mutability(format!(
+            "`id` is read-only: the body says {sent}, the resource is {stored:?}"
+        )));
+    }
+
+    let mut out = normalize(kind, body)?;
+    if let (Some(out), Some(existing)) = (out.as_object_mut(), existing.as_object()) {
+        for attr in ["id", "meta", "groups"] {
+            if let Some(v) = existing.get(attr) {
+                out.insert(attr.into(), v.clone());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The resource with `id` and a fresh `meta` (resourceType, created,
+/// lastModified, location, version as a weak ETag).
+pub fn with_meta(mut resource: Value, kind: ResourceKind, id: &str, meta: &MetaInfo<'_>) -> Value {
+    if let Some(object) = resource.as_object_mut() {
+        object.insert("id".into(), Value::from(id));
+        object.insert(
+            "meta".into(),
+            json!({
+                "resourceType": kind.name(),
+                "created": meta.created.to_rfc3339_opts(SecondsFormat::Millis, true),
+                "lastModified": meta.last_modified.to_rfc3339_opts(SecondsFormat::Millis, true),
+                "location": format!("{}/{}/{id}", meta.base_url, kind.endpoint()),
+                "version": etag(meta.version),
+            }),
+        );
+    }
+    resource
+}
+
+fn check_schemas(kind: ResourceKind, object: &Map<String, Value>) -> Result<(), ScimError> {
+    let core = kind.core_schema().id;
+    let listed = get_ci(object, "schemas").and_then(Value::as_array);
+    let names_core = listed.is_some_and(|l| {
+        l.iter()
+            .any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(core)))
+    });
+    if names_core {
+        Ok(())
+    } else {
+        Err(ScimError::invalid_syntax(format!(
+            "`schemas` must be an array containing {core}"
+        )))
+    }
+}
+
+fn insert(
+    out: &mut Map<String, Value>,
+    r: super::path::Resolved,
+    value: Value,
+) -> Result<(), ScimError> {
+    let attr = r.attr;
+    if attr.is_read_only() || attr.mutability == Mutability::WriteOnly {
+        return Ok(());
+    }
+    r.with_container(out, |container| {
+        match r.sub {
+            None => {
+                if let Some(v) = coerce(attr, value)? {
+                    container.insert(attr.name.into(), v);
+                }
+            }
+            // A dotted key such as "name.givenName" in a body.
+            Some(sub) if !attr.multi_valued && !sub.is_read_only() => {
+                if let Some(v) = coerce_single(sub, value)? {
+                    let slot = container.entry(attr.name).or_insert_with(|| json!({}));
+                    if let Some(object) = slot.as_object_mut() {
+                        object.insert(sub.name.into(), v);
+                    }
+                }
+            }
+            Some(_) => {}
+        }
+        Ok(())
+    })
+}
+
+/// RFC 7643 §2.4: `primary: true` appears at most once per attribute.
+fn check_single_primary(doc: &Map<String, Value>) -> Result<(), ScimError> {
+    for (key, value) in doc {
+        let Some(items) = value.as_array() else {
+            continue;
+        };
+        let primaries = items
+            .iter()
+            .filter(|v| v.get("primary") == Some(&Value::Bool(true)));
+        if primaries.count() > 1 {
+            return Err(ScimError::invalid_value(format!(
+                "`{key}` has more than one primary value"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Remove empty extension objects and set `schemas` to the core schema
+/// plus the extensions the resource has values for.
+pub(crate) fn tidy_extensions(doc: &mut Map<String, Value>, kind: ResourceKind) {
+    let mut schemas = vec![Value::from(kind.core_schema().id)];
+    for ext in kind.extensions() {
+        let Some(key) = key_ci(doc, ext.id).map(str::to_string) else {
+            continue;
+        };
+        let empty = doc
+            .get(&key)
+            .and_then(Value::as_object)
+            .is_none_or(Map::is_empty);
+        if empty {
+            doc.remove(&key);
+        } else {
+            schemas.push(Value::from(ext.id));
+        }
+    }
+    doc.insert("schemas".into(), Value::Array(schemas));
+}
+
+/// RFC 7643 §4.1/§4.2: a User needs `userName`, a Group `displayName`.
+pub(crate) fn check_required(
+    doc: &Map<String, Value>,
+    kind: ResourceKind,
+) -> Result<(), ScimError> {
+    for attr in kind.core_schema().attributes.iter().filter(|a| a.required) {
+        let present = get_ci(doc, attr.name).is_some_and(|v| match v {
+            Value::String(s) => !s.trim().is_empty(),
+            Value::Null => false,
+            _ => true,
+        });
+        if !present {
+            return Err(ScimError::invalid_value(format!(
+                "`{}` is required for a {}",
+                attr.name,
+                kind.name()
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

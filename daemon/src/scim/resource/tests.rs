@@ -1,0 +1,181 @@
+#![allow(clippy::unwrap_used)]
+
+use chrono::TimeZone;
+use serde_json::json;
+
+use super::*;
+use crate::scim::ScimType;
+
+/// The create-user request Entra ID's provisioning service sends.
+fn entra_create_user() -> Value {
+    json!({
+        "schemas": [
+            "urn:ietf:params:scim:schemas:core:2.0:User",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+        ],
+        "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
+        "userName": "Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1",
+        "active": "True",
+        "emails": [{ "primary": true, "type": "work", "value": "Test_User_fd0ea19b@testuser.com" }],
+        "meta": { "resourceType": "User" },
+        "name": { "formatted": "givenName familyName", "familyName": "familyName", "givenName": "givenName" },
+        "roles": [],
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
+            "employeeNumber": "59",
+            "manager": { "value": "06cd9a8b-4bd5-4d9f-b6b6-a07bd8a0d40c" }
+        }
+    })
+}
+
+#[test]
+fn entra_create_user_body_is_normalised() {
+    let stored = normalize(ResourceKind::User, &entra_create_user()).unwrap();
+    assert_eq!(
+        stored,
+        json!({
+            "schemas": [
+                "urn:ietf:params:scim:schemas:core:2.0:User",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+            ],
+            "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
+            "userName": "Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1",
+            "active": true,
+            "emails": [{ "primary": true, "type": "work", "value": "Test_User_fd0ea19b@testuser.com" }],
+            "name": { "formatted": "givenName familyName", "familyName": "familyName", "givenName": "givenName" },
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
+                "employeeNumber": "59",
+                "manager": { "value": "06cd9a8b-4bd5-4d9f-b6b6-a07bd8a0d40c" }
+            }
+        })
+    );
+}
+
+#[test]
+fn entra_create_group_body_is_normalised() {
+    let body = json!({
+        "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159",
+        "id": "c4b1b1c3-ignored",
+        "displayName": "displayName",
+        "meta": { "resourceType": "Group" },
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "members": []
+    });
+    let stored = normalize(ResourceKind::Group, &body).unwrap();
+    assert_eq!(
+        stored,
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159",
+            "displayName": "displayName"
+        })
+    );
+}
+
+#[test]
+fn attribute_names_become_canonical_and_password_is_dropped() {
+    let body = json!({
+        "SCHEMAS": ["urn:ietf:params:scim:schemas:core:2.0:user"],
+        "USERNAME": "a",
+        "Password": "hunter2",
+        "name.GivenName": "Ann",
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "Ops",
+        "unknownThing": 1
+    });
+    let stored = normalize(ResourceKind::User, &body).unwrap();
+    assert_eq!(
+        stored,
+        json!({
+            "schemas": [
+                "urn:ietf:params:scim:schemas:core:2.0:User",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+            ],
+            "userName": "a",
+            "name": { "givenName": "Ann" },
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": { "department": "Ops" }
+        })
+    );
+}
+
+#[test]
+fn invalid_bodies_are_refused_with_the_right_scim_type() {
+    let no_schemas = json!({ "userName": "a" });
+    let err = normalize(ResourceKind::User, &no_schemas).unwrap_err();
+    assert_eq!(err.scim_type(), Some(ScimType::InvalidSyntax));
+
+    let no_user_name = json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"] });
+    let err = normalize(ResourceKind::User, &no_user_name).unwrap_err();
+    assert_eq!(err.scim_type(), Some(ScimType::InvalidValue));
+
+    let wrong_type = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "a",
+        "active": "perhaps"
+    });
+    let err = normalize(ResourceKind::User, &wrong_type).unwrap_err();
+    assert_eq!(err.scim_type(), Some(ScimType::InvalidValue));
+
+    let two_primaries = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "a",
+        "emails": [{ "value": "a@x", "primary": true }, { "value": "b@x", "primary": "True" }]
+    });
+    let err = normalize(ResourceKind::User, &two_primaries).unwrap_err();
+    assert_eq!(err.scim_type(), Some(ScimType::InvalidValue));
+}
+
+#[test]
+fn replacement_keeps_id_and_meta_and_refuses_a_new_id() {
+    let existing = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "id": "g1",
+        "displayName": "Old",
+        "meta": { "version": "W/\"4\"" }
+    });
+    let body = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "id": "g1",
+        "displayName": "New"
+    });
+    let replaced = normalize_replacement(ResourceKind::Group, &body, &existing).unwrap();
+    assert_eq!(replaced["id"], "g1");
+    assert_eq!(replaced["meta"]["version"], "W/\"4\"");
+    assert_eq!(replaced["displayName"], "New");
+
+    let moved = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "id": "g2",
+        "displayName": "New"
+    });
+    let err = normalize_replacement(ResourceKind::Group, &moved, &existing).unwrap_err();
+    assert_eq!(err.scim_type(), Some(ScimType::Mutability));
+}
+
+#[test]
+fn meta_is_built_from_the_arguments() {
+    let created = Utc.with_ymd_and_hms(2024, 1, 2, 3, 4, 5).unwrap();
+    let modified = Utc.with_ymd_and_hms(2024, 6, 7, 8, 9, 10).unwrap();
+    let info = MetaInfo {
+        base_url: "https://sp.test/scim/v2",
+        created,
+        last_modified: modified,
+        version: 3,
+    };
+    let user = with_meta(json!({ "userName": "a" }), ResourceKind::User, "u1", &info);
+    assert_eq!(
+        user,
+        json!({
+            "userName": "a",
+            "id": "u1",
+            "meta": {
+                "resourceType": "User",
+                "created": "2024-01-02T03:04:05.000Z",
+                "lastModified": "2024-06-07T08:09:10.000Z",
+                "location": "https://sp.test/scim/v2/Users/u1",
+                "version": "W/\"3\""
+            }
+        })
+    );
+    assert_eq!(parse_etag("W/\"3\""), Some(3));
+    assert_eq!(parse_etag("\"12\""), Some(12));
+    assert_eq!(parse_etag("3"), None);
+}
