@@ -87,20 +87,10 @@ pub fn complete_login(
         &mut email_for_audit,
     );
 
+    // A successful login is audited inside its own transaction; a refusal here.
     let at = now.naive_utc();
     let audit = match &result {
-        Ok(ok) => store.write(|tx| {
-            tx.record_login(
-                at,
-                &sp.connection,
-                Some(&ok.user.id),
-                Some(&ok.user.email),
-                LoginOutcome::Success,
-                if ok.created { "created" } else { "existing" },
-                "",
-            )
-            .map_err(LoginError::from)
-        }),
+        Ok(_) => Ok(()),
         Err(err) => store.write(|tx| {
             tx.record_login(
                 at,
@@ -188,6 +178,17 @@ fn login(
             Some(target) => safe_redirect(target, server)?,
             None => "/".to_string(),
         };
+        let reason = if created { "created" } else { "existing" };
+        let at = now.naive_utc();
+        tx.record_login(
+            at,
+            &sp.connection,
+            Some(&user.id),
+            Some(&user.email),
+            LoginOutcome::Success,
+            reason,
+            "",
+        )?;
         Ok(LoginSuccess {
             user,
             created,

@@ -1,21 +1,20 @@
 //! Validation of a SAML Response posted to the ACS (SAML core §3.2.2, profiles §4.1.4).
 //!
 //! A pure function of the message, the connection's expectations and `now`. Order matters:
-//! DTDs are refused before any parser sees the bytes; the message shape (one assertion, a child
-//! of the Response; no comments in values), the allow-listed signature, digest and transform
-//! algorithms, and where each signature sits are checked on the raw document; then xmlsec
-//! verifies the signatures with the connection's certificates only (never the message's own
-//! KeyInfo) and everything unsigned is stripped; every later check reads only the signed
-//! content. Checks that need the store (InResponseTo outstanding, replay) are left to the
-//! caller, which gets the values in [`ValidatedAssertion`].
+//! DTDs are refused before any parser sees the bytes; the message shape is checked on the raw
+//! document (exactly one assertion, a direct child of the Response; no comments in values;
+//! allow-listed algorithms; every signature enveloped by the Response or the Assertion and
+//! referencing exactly its parent; unique IDs). Only then does xmlsec verify the signature,
+//! with the connection's certificates only (never the message's own KeyInfo), and every
+//! later check reads only the element that signature covers. Checks that need the store
+//! (InResponseTo outstanding, replay) are left to the caller, which gets the values in
+//! [`ValidatedAssertion`].
 
 use std::collections::BTreeMap;
 
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use samael::crypto::{
-    AllowedSignatureAlgorithm, CertificateDer, Crypto, CryptoProvider, ReduceMode,
-};
+use samael::crypto::{CertificateDer, Crypto, CryptoProvider};
 
 use super::error::LoginError;
 use super::metadata::IdpDescriptor;
@@ -28,14 +27,6 @@ const SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
 /// Larger than any real response (Entra's are a few KiB, with many groups ~100 KiB).
 const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 
-const STRONG: &[AllowedSignatureAlgorithm] = &[
-    AllowedSignatureAlgorithm::RsaSha256,
-    AllowedSignatureAlgorithm::RsaSha384,
-    AllowedSignatureAlgorithm::RsaSha512,
-    AllowedSignatureAlgorithm::EcdsaSha256,
-    AllowedSignatureAlgorithm::EcdsaSha384,
-    AllowedSignatureAlgorithm::EcdsaSha512,
-];
 // Algorithm URIs are allow-listed: anything unknown (including look-alike URIs such as
 // `xmldsig-more#rsa-sha1`, which no specification defines) is refused before xmlsec sees it.
 const STRONG_SIGNATURES: &[&str] = &[
@@ -178,48 +169,21 @@ pub fn validate_xml(
     let response_destination = root.attribute("Destination").map(str::to_string);
     let response_in_response_to = root.attribute("InResponseTo").map(str::to_string);
 
-    // Signature: only the connection's certificates; everything unsigned is removed.
-    let certs: Vec<CertificateDer> = expect
-        .idp
-        .certificates
-        .iter()
-        .map(|der| CertificateDer::from(der.clone()))
-        .collect();
-    let allowed = if expect.allow_sha1 {
-        None
-    } else {
-        Some(STRONG)
-    };
-    let signed = <Crypto as CryptoProvider>::reduce_xml_to_signed_with_allowed_algorithms(
-        xml,
-        &certs,
-        ReduceMode::ValidateAndMarkNoAncestors,
-        allowed,
-    )
-    .map_err(|err| LoginError::BadSignature(err.to_string()))?;
-    let signed_doc = roxmltree::Document::parse(&signed)
-        .map_err(|err| LoginError::BadSignature(format!("signed content unreadable: {err}")))?;
-    let signed_root = signed_doc.root_element();
-    let response_signed = is(&signed_root, SAMLP_NS, "Response");
-    let signed_assertions: Vec<_> = signed_doc
-        .descendants()
-        .filter(|n| is(n, SAML_NS, "Assertion"))
-        .collect();
-    let [assertion] = signed_assertions.as_slice() else {
-        return match signed_assertions.len() {
-            0 => Err(LoginError::AssertionNotSigned),
-            n => Err(LoginError::AssertionCount(n)),
-        };
-    };
-    // The signed assertion must be the message's one assertion, not a copy in a signed Object.
-    let raw_assertion_id = raw
-        .descendants()
-        .find(|n| is(n, SAML_NS, "Assertion"))
-        .and_then(|n| n.attribute("ID"));
-    if assertion.attribute("ID") != raw_assertion_id {
+    check_unique_ids(&raw)?;
+
+    // Placement is checked above: every signature is enveloped by the Response or the
+    // Assertion and references exactly its parent. The Response's own signature, when there
+    // is one, precedes the assertion in document order, so it is the one xmlsec finds first
+    // and it covers everything; otherwise the assertion's signature covers the assertion.
+    let assertion = child(&root, SAML_NS, "Assertion")
+        .ok_or_else(|| LoginError::Malformed("response has no assertion".into()))?;
+    let response_signed = child(&root, DSIG_NS, "Signature").is_some();
+    if !response_signed && child(&assertion, DSIG_NS, "Signature").is_none() {
         return Err(LoginError::AssertionNotSigned);
     }
-
+    verify_signature(xml, expect)?;
+    let signed_root = root;
+    let assertion = &assertion;
     check_issuer(assertion, expect)?;
     if response_signed && let Some(issuer) = child(&signed_root, SAML_NS, "Issuer") {
         check_issuer_text(&text_of(&issuer), expect)?;
@@ -403,6 +367,37 @@ fn check_signature_placement(doc: &roxmltree::Document) -> Result<(), LoginError
                 "signature of {} {parent_id:?} references {uri:?}",
                 parent.tag_name().name()
             )));
+        }
+    }
+    Ok(())
+}
+
+/// Verifies the first signature of the document with the connection's certificates only
+/// (never a key from the message's KeyInfo); any one certificate may sign (rollover).
+fn verify_signature(xml: &str, expect: &Expectations<'_>) -> Result<(), LoginError> {
+    let mut last = String::from("no certificate configured");
+    for der in &expect.idp.certificates {
+        let cert = CertificateDer::from(der.clone());
+        match <Crypto as CryptoProvider>::verify_signed_xml(xml, &cert, Some("ID")) {
+            Ok(()) => return Ok(()),
+            Err(err) => last = err.to_string(),
+        }
+    }
+    Err(LoginError::BadSignature(last))
+}
+
+/// IDs must be unique: a signature reference resolves an ID, and a duplicate would let the
+/// verified element and the element read differ.
+fn check_unique_ids(doc: &roxmltree::Document) -> Result<(), LoginError> {
+    let mut seen = std::collections::HashSet::new();
+    for node in doc.descendants().filter(|n| n.is_element()) {
+        for attribute in node.attributes() {
+            if matches!(attribute.name(), "ID" | "Id" | "id") && !seen.insert(attribute.value()) {
+                return Err(LoginError::SignaturePlacement(format!(
+                    "ID {:?} appears more than once",
+                    attribute.value()
+                )));
+            }
         }
     }
     Ok(())

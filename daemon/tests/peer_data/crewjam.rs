@@ -194,31 +194,23 @@ fn comment_injected_into_a_signed_name_id_is_refused() {
     assert_eq!(err.code(), "comment_injection", "{err}");
 }
 
-/// Not accepted, and the reason is not yet understood: `xmlsec1 --verify` with the metadata
-/// certificate reports the assertion signature valid, but the samael verification path refuses
-/// it with a generic crypto-provider error. The certificate is issued by a private CA (not self
-/// signed) and the Response ID starts with a digit (not an xs:ID); either may be the cause. It
-/// fails closed, so the test pins the refusal until the cause is found.
+/// Real SecureWorks responses (assertion signed, response not; one with a bare RSA key in
+/// KeyInfo instead of a certificate) verify with the metadata's certificate. They once failed
+/// inside samael's signed-content reduction; provisiond now verifies enveloped signatures
+/// directly after its own placement checks, so they are accepted as real IdP output.
 #[test]
-fn real_secureworks_responses_are_refused_by_the_crypto_provider() {
+fn real_secureworks_responses_are_accepted() {
     let dir = folder!("crewjam-saml");
-
-    assert_refusals(
-        &secureworks(&dir),
-        &dir,
-        &[
-            Refusal {
-                file: "testdata/TestSPRealWorldAssertionSignedNotResponse_response",
-                code: "bad_signature",
-                why: "samael/xmlsec cannot verify it (see above)",
-            },
-            Refusal {
-                file: "testdata/TestSPRealWorldKeyInfoHasRSAPublicKeyNotX509Cert_response",
-                code: "bad_signature",
-                why: "samael/xmlsec cannot verify it (see above)",
-            },
-        ],
-    );
+    let connection = secureworks(&dir);
+    for file in [
+        "testdata/TestSPRealWorldAssertionSignedNotResponse_response",
+        "testdata/TestSPRealWorldKeyInfoHasRSAPublicKeyNotX509Cert_response",
+    ] {
+        let response = super::read(&dir, file);
+        if let Err(err) = connection.validate(&response) {
+            panic!("{file}: refused with {}: {err}", err.code());
+        }
+    }
 }
 
 #[test]
