@@ -95,6 +95,9 @@ impl Store {
         let pool = Pool::builder()
             .max_size(size)
             .min_idle(Some(1))
+            // A broken connection fails its query and is replaced then; a ping on every
+            // checkout would double the statements of a short transaction.
+            .test_on_check_out(false)
             .connection_timeout(std::time::Duration::from_secs(10))
             .build(manager)
             .map_err(|err| StoreError::Pool(err.to_string()))?;
