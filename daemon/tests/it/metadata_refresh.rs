@@ -1,0 +1,98 @@
+//! IdP metadata from a URL: loaded at start, refreshed, and the last good copy kept when a
+//! fetch fails (certificate rollover without a restart, an IdP outage without losing logins).
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use idp_sim::{IdpKeys, Simulator, Tenant};
+use warp::Filter;
+
+use super::support::{TempDir, tenant_yaml};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_refresh_keeps_the_last_good_metadata_and_a_rollover_is_picked_up() {
+    let tenant = Tenant::from_yaml(&tenant_yaml("http://sp.test", 2)).unwrap();
+    let keys = IdpKeys::generate(2).unwrap();
+    let one_cert = Simulator::new(
+        Tenant {
+            certificates: 1,
+            ..tenant.clone()
+        },
+        IdpKeys::from_keys(vec![keys.key(0).clone()]).unwrap(),
+    )
+    .unwrap();
+    let two_certs = Simulator::new(tenant, keys.clone()).unwrap();
+
+    // What the fake metadata endpoint serves: Some(xml), or None for an HTTP 500.
+    let served: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(Some(
+        one_cert.metadata("http://idp.test").unwrap(),
+    )));
+    let route = {
+        let served = served.clone();
+        warp::path!("metadata.xml").map(move || match served.lock().unwrap().clone() {
+            Some(xml) => warp::http::Response::builder()
+                .status(200)
+                .body(xml)
+                .unwrap(),
+            None => warp::http::Response::builder()
+                .status(500)
+                .body(String::new())
+                .unwrap(),
+        })
+    };
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(warp::serve(route).incoming(listener).run());
+
+    let dir = TempDir::new("metadata");
+    let path = dir.0.join("provisiond.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "server: {{ session_key: 'refresh-test-key-0123456789abcdef' }}\n\
+             connections:\n  - name: acme\n    domains: [acme.example]\n    saml:\n      \
+             metadata_url: http://{addr}/metadata.xml\n"
+        ),
+    )
+    .unwrap();
+    let config = provisiond::config::load(&path).unwrap();
+    let providers = provisiond::saml::Providers::from_config(&config);
+    let sp = providers.get("acme").unwrap();
+    assert!(
+        sp.idp().is_none(),
+        "nothing is loaded before the first fetch"
+    );
+    let client = reqwest::Client::new();
+
+    providers.load_remote_metadata(&client).await;
+    let first = sp.idp().expect("loaded");
+    assert_eq!(first.certificates, vec![keys.key(0).cert_der().to_vec()]);
+
+    *served.lock().unwrap() = None;
+    providers.load_remote_metadata(&client).await;
+    assert_eq!(
+        sp.idp(),
+        Some(first.clone()),
+        "a failed fetch keeps the last good copy"
+    );
+
+    *served.lock().unwrap() = Some("<not metadata".into());
+    providers.load_remote_metadata(&client).await;
+    assert_eq!(
+        sp.idp(),
+        Some(first),
+        "unparseable metadata keeps the last good copy"
+    );
+
+    *served.lock().unwrap() = Some(two_certs.metadata("http://idp.test").unwrap());
+    providers.load_remote_metadata(&client).await;
+    assert_eq!(
+        sp.idp().unwrap().certificates.len(),
+        2,
+        "the rollover certificate is added"
+    );
+
+    server.abort();
+}
