@@ -152,6 +152,18 @@ fn acs_run(dir: &std::path::Path, threads: usize, logins: usize) -> (f64, Durati
         );
     }
 
+    // As `serve` does: checkpoint the WAL in the background, once a second.
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let checkpointer = {
+        let (store, done) = (store.clone(), done.clone());
+        std::thread::spawn(move || {
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(1000));
+                store.checkpoint().unwrap();
+            }
+        })
+    };
+
     let started = Instant::now();
     let handles: Vec<_> = (0..threads)
         .map(|t| {
@@ -190,6 +202,8 @@ fn acs_run(dir: &std::path::Path, threads: usize, logins: usize) -> (f64, Durati
         .flat_map(|h| h.join().unwrap())
         .collect();
     let elapsed = started.elapsed();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    checkpointer.join().unwrap();
     latencies.sort();
     let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
     (

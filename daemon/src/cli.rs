@@ -146,8 +146,20 @@ async fn serve(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Deletes expired request state, replay entries and sessions every few minutes.
+/// Deletes expired request state, replay entries and sessions every few minutes, and
+/// checkpoints the SQLite WAL every second.
 fn spawn_housekeeping(store: Store) {
+    let checkpointer = store.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            let result = checkpointer.run(|store| store.checkpoint()).await;
+            if let Err(err) = result {
+                tracing::warn!(error = %err, "WAL checkpoint failed");
+            }
+        }
+    });
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
         loop {

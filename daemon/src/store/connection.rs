@@ -45,10 +45,13 @@ impl Manager {
                         cause: err.to_string(),
                     })?;
                 // WAL lets readers run beside the writer; the busy timeout covers the short
-                // windows where another process (a CLI command) holds the write lock.
+                // windows where another process (a CLI command) holds the write lock. The
+                // daemon checkpoints in the background (Store::checkpoint), so the automatic
+                // checkpoint, which would stall a request with an fsync, rarely triggers.
                 conn.batch_execute(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                     PRAGMA wal_autocheckpoint = 10000;",
                 )
                 .map_err(|err| StoreError::Open {
                     target,

@@ -20,7 +20,7 @@ mod users;
 
 use std::sync::{Arc, Mutex};
 
-use diesel::Connection;
+use diesel::{Connection, RunQueryDsl};
 use diesel::r2d2::{Pool, PooledConnection};
 
 use crate::config::{DatabaseConfig, DatabaseUrl};
@@ -123,6 +123,17 @@ impl Store {
     pub fn is_migrated(&self) -> Result<bool, StoreError> {
         let mut conn = self.connection()?;
         connection::has_pending_migrations(&mut conn).map(|pending| !pending)
+    }
+
+    /// Copies committed WAL pages into the SQLite file without blocking readers or writers
+    /// (a passive checkpoint); nothing on PostgreSQL. The daemon calls it every second so
+    /// that request transactions never pay for a checkpoint.
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        if self.kind == Backend::Sqlite {
+            let mut conn = self.connection()?;
+            diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)").execute(&mut *conn)?;
+        }
+        Ok(())
     }
 
     /// Runs `work` in one write transaction; an error rolls everything back.
