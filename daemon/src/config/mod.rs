@@ -5,6 +5,7 @@
 //! Nothing outside this module reads YAML. Secrets are wrapped in [`Secret`] as soon as they
 //! are read.
 
+mod build;
 mod raw;
 mod secret;
 mod typed;
@@ -79,7 +80,7 @@ pub fn load_str(text: &str, path: &Path) -> Result<Config, ConfigError> {
         })?
     };
     let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    typed::build(raw, &base_dir).map_err(|problems| ConfigError::Invalid {
+    build::build(raw, &base_dir).map_err(|problems| ConfigError::Invalid {
         path: path.to_path_buf(),
         problems,
     })

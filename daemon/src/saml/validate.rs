@@ -18,47 +18,18 @@ use samael::crypto::{CertificateDer, Crypto, CryptoProvider};
 
 use super::error::LoginError;
 use super::metadata::IdpDescriptor;
+use shape::{
+    check_algorithms, check_signature_placement, check_status, check_unique_ids,
+    refuse_comments_in_values,
+};
 
-const SAML_NS: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
-const SAMLP_NS: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
-const DSIG_NS: &str = "http://www.w3.org/2000/09/xmldsig#";
+pub(super) const SAML_NS: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
+pub(super) const SAMLP_NS: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
+pub(super) const DSIG_NS: &str = "http://www.w3.org/2000/09/xmldsig#";
 const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
-const SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
+pub(super) const SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
 /// Larger than any real response (Entra's are a few KiB, with many groups ~100 KiB).
 const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
-
-// Algorithm URIs are allow-listed: anything unknown (including look-alike URIs such as
-// `xmldsig-more#rsa-sha1`, which no specification defines) is refused before xmlsec sees it.
-const STRONG_SIGNATURES: &[&str] = &[
-    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
-    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384",
-    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512",
-    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256",
-    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384",
-    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512",
-];
-const SHA1_SIGNATURES: &[&str] = &[
-    "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
-    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha1",
-];
-/// Digest URIs of RFC 6931 (SHA-384 lives in `xmldsig-more`, not `xmlenc`).
-const STRONG_DIGESTS: &[&str] = &[
-    "http://www.w3.org/2001/04/xmlenc#sha256",
-    "http://www.w3.org/2001/04/xmldsig-more#sha384",
-    "http://www.w3.org/2001/04/xmlenc#sha512",
-];
-const SHA1_DIGEST: &str = "http://www.w3.org/2000/09/xmldsig#sha1";
-/// Canonicalization and transforms SAML signatures use (SAML core §5.4.3, §5.4.4); XPath,
-/// XPointer and XSLT transforms are refused.
-const TRANSFORMS: &[&str] = &[
-    "http://www.w3.org/2000/09/xmldsig#enveloped-signature",
-    "http://www.w3.org/2001/10/xml-exc-c14n#",
-    "http://www.w3.org/2001/10/xml-exc-c14n#WithComments",
-    "http://www.w3.org/TR/2001/REC-xml-c14n-20010315",
-    "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments",
-    "http://www.w3.org/2006/12/xml-c14n11",
-    "http://www.w3.org/2006/12/xml-c14n11#WithComments",
-];
 
 /// What a response must match for one connection.
 #[derive(Debug, Clone)]
@@ -261,117 +232,6 @@ pub fn has_dtd(xml: &str) -> bool {
     lower.contains("<!doctype") || lower.contains("<!entity")
 }
 
-fn check_status(root: &roxmltree::Node) -> Result<(), LoginError> {
-    let code = child(root, SAMLP_NS, "Status")
-        .and_then(|status| child(&status, SAMLP_NS, "StatusCode"))
-        .and_then(|code| code.attribute("Value").map(str::to_string));
-    match code.as_deref() {
-        Some(SUCCESS) => Ok(()),
-        Some(other) => Err(LoginError::IdpStatus(other.to_string())),
-        None => Err(LoginError::Malformed("response has no StatusCode".into())),
-    }
-}
-
-fn refuse_comments_in_values(doc: &roxmltree::Document) -> Result<(), LoginError> {
-    for node in doc.descendants().filter(|n| n.is_comment()) {
-        let Some(parent) = node.parent_element() else {
-            continue;
-        };
-        let name = parent.tag_name().name();
-        if parent.tag_name().namespace() == Some(SAML_NS)
-            && matches!(name, "NameID" | "AttributeValue" | "Issuer" | "Audience")
-        {
-            return Err(LoginError::CommentInValue(name.to_string()));
-        }
-    }
-    Ok(())
-}
-
-fn check_algorithms(doc: &roxmltree::Document, allow_sha1: bool) -> Result<(), LoginError> {
-    let signatures: Vec<_> = doc
-        .descendants()
-        .filter(|n| is(n, DSIG_NS, "Signature"))
-        .collect();
-    if signatures.is_empty() {
-        return Err(LoginError::Unsigned);
-    }
-    for signature in signatures {
-        for node in signature
-            .descendants()
-            .filter(|n| n.is_element() && n.tag_name().namespace() == Some(DSIG_NS))
-        {
-            let algorithm = node.attribute("Algorithm").unwrap_or_default();
-            let allowed = match node.tag_name().name() {
-                "SignatureMethod" => {
-                    STRONG_SIGNATURES.contains(&algorithm)
-                        || (allow_sha1 && SHA1_SIGNATURES.contains(&algorithm))
-                }
-                "DigestMethod" => {
-                    STRONG_DIGESTS.contains(&algorithm) || (allow_sha1 && algorithm == SHA1_DIGEST)
-                }
-                "CanonicalizationMethod" | "Transform" => TRANSFORMS.contains(&algorithm),
-                _ => continue,
-            };
-            if !allowed {
-                return Err(LoginError::WeakAlgorithm(algorithm.to_string()));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Every signature must be enveloped by the element it signs: a direct child of the Response or
-/// an Assertion, right after its Issuer as the schema orders it, with one Reference to that
-/// parent's ID (SAML core §5.4.1, §5.4.2). A signature anywhere else (Status, Extensions,
-/// ds:Object, metadata) is how wrapping attacks smuggle a valid signature next to content it
-/// does not cover.
-fn check_signature_placement(doc: &roxmltree::Document) -> Result<(), LoginError> {
-    for signature in doc.descendants().filter(|n| is(n, DSIG_NS, "Signature")) {
-        let parent = signature
-            .parent_element()
-            .filter(|p| is(p, SAMLP_NS, "Response") || is(p, SAML_NS, "Assertion"))
-            .ok_or_else(|| {
-                let inside = signature
-                    .parent_element()
-                    .map_or("the document", |p| p.tag_name().name());
-                LoginError::SignaturePlacement(format!(
-                    "ds:Signature inside {inside}, not directly in the Response or an Assertion"
-                ))
-            })?;
-        // Schema order: the signature comes right after the parent's Issuer (or first).
-        let previous = signature.prev_sibling_element();
-        if previous.is_some_and(|p| !is(&p, SAML_NS, "Issuer")) {
-            return Err(LoginError::SignaturePlacement(format!(
-                "signature of {} is not right after its Issuer",
-                parent.tag_name().name()
-            )));
-        }
-        let parent_id = parent.attribute("ID").unwrap_or_default();
-        let references: Vec<_> = child(&signature, DSIG_NS, "SignedInfo")
-            .map(|info| {
-                info.children()
-                    .filter(|n| is(n, DSIG_NS, "Reference"))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let [reference] = references.as_slice() else {
-            return Err(LoginError::SignaturePlacement(format!(
-                "signature of {} has {} References, not one",
-                parent.tag_name().name(),
-                references.len()
-            )));
-        };
-        let uri = reference.attribute("URI").unwrap_or_default();
-        if parent_id.is_empty() || uri.strip_prefix('#') != Some(parent_id) {
-            return Err(LoginError::SignaturePlacement(format!(
-                "signature of {} {parent_id:?} references {uri:?}",
-                parent.tag_name().name()
-            )));
-        }
-    }
-    Ok(())
-}
-
 /// Verifies the first signature of the document with the connection's certificates only
 /// (never a key from the message's KeyInfo); any one certificate may sign (rollover).
 fn verify_signature(xml: &str, expect: &Expectations<'_>) -> Result<(), LoginError> {
@@ -384,23 +244,6 @@ fn verify_signature(xml: &str, expect: &Expectations<'_>) -> Result<(), LoginErr
         }
     }
     Err(LoginError::BadSignature(last))
-}
-
-/// IDs must be unique: a signature reference resolves an ID, and a duplicate would let the
-/// verified element and the element read differ.
-fn check_unique_ids(doc: &roxmltree::Document) -> Result<(), LoginError> {
-    let mut seen = std::collections::HashSet::new();
-    for node in doc.descendants().filter(|n| n.is_element()) {
-        for attribute in node.attributes() {
-            if matches!(attribute.name(), "ID" | "Id" | "id") && !seen.insert(attribute.value()) {
-                return Err(LoginError::SignaturePlacement(format!(
-                    "ID {:?} appears more than once",
-                    attribute.value()
-                )));
-            }
-        }
-    }
-    Ok(())
 }
 
 fn check_issuer(assertion: &roxmltree::Node, expect: &Expectations<'_>) -> Result<(), LoginError> {
@@ -587,13 +430,13 @@ fn time_attr(node: &roxmltree::Node, name: &str) -> Result<Option<DateTime<Utc>>
     }
 }
 
-fn is(node: &roxmltree::Node, namespace: &str, name: &str) -> bool {
+pub(super) fn is(node: &roxmltree::Node, namespace: &str, name: &str) -> bool {
     node.is_element()
         && node.tag_name().name() == name
         && node.tag_name().namespace() == Some(namespace)
 }
 
-fn child<'a, 'input>(
+pub(super) fn child<'a, 'input>(
     node: &roxmltree::Node<'a, 'input>,
     namespace: &str,
     name: &str,
@@ -610,6 +453,8 @@ fn text_of(node: &roxmltree::Node) -> String {
         .collect();
     text.trim().to_string()
 }
+
+mod shape;
 
 #[cfg(test)]
 mod tests;

@@ -20,8 +20,8 @@ mod users;
 
 use std::sync::{Arc, Mutex};
 
-use diesel::{Connection, RunQueryDsl};
 use diesel::r2d2::{Pool, PooledConnection};
+use diesel::{Connection, RunQueryDsl};
 
 use crate::config::{DatabaseConfig, DatabaseUrl};
 pub use audit::{AuditRow, LoginOutcome};

@@ -1,0 +1,519 @@
+//! Turning the raw file into typed configuration, collecting every problem with its key.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use url::Url;
+
+use super::Problem;
+use super::raw::{RawConfig, RawConnection, RawSaml, RawSync};
+use super::secret::{Secret, resolve};
+use super::typed::*;
+use crate::saml::metadata;
+
+struct Checker {
+    problems: Vec<Problem>,
+}
+
+impl Checker {
+    fn add(&mut self, key: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(Problem {
+            key: key.into(),
+            message: message.into(),
+        });
+    }
+}
+
+pub(super) fn build(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Problem>> {
+    let mut check = Checker {
+        problems: Vec::new(),
+    };
+
+    let server = raw.server.unwrap_or_default();
+    let listen = server.listen.as_deref().unwrap_or("127.0.0.1:8080");
+    let listen = listen.parse::<SocketAddr>().map_err(|_| {
+        check.add(
+            "server.listen",
+            format!("{listen:?} is not an address like 127.0.0.1:8080"),
+        )
+    });
+    let base_url = server
+        .base_url
+        .as_deref()
+        .unwrap_or("http://localhost:8080");
+    let base_url = match Url::parse(base_url) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.query().is_none() => Ok(url),
+        _ => {
+            check.add(
+                "server.base_url",
+                format!("{base_url:?} is not an http(s) URL"),
+            );
+            Err(())
+        }
+    };
+    let session_key = match server.session_key.as_deref() {
+        None => {
+            check.add(
+                "server.session_key",
+                "missing; set it to ${PROVISIOND_SESSION_KEY} and export 32+ random characters",
+            );
+            Err(())
+        }
+        Some(raw_key) => match resolve(raw_key) {
+            Ok(key) if key.len() >= 32 => Ok(Secret::new(key)),
+            Ok(_) => {
+                check.add(
+                    "server.session_key",
+                    "too short; use at least 32 random characters",
+                );
+                Err(())
+            }
+            Err(message) => {
+                check.add("server.session_key", message);
+                Err(())
+            }
+        },
+    };
+    let ttl_minutes = server.session_ttl_minutes.unwrap_or(8 * 60);
+    if !(1..=60 * 24 * 30).contains(&ttl_minutes) {
+        check.add(
+            "server.session_ttl_minutes",
+            "must be between 1 and 43200 (30 days)",
+        );
+    }
+    let mut allowed_redirects = Vec::new();
+    for (i, prefix) in server.allowed_redirects.iter().enumerate() {
+        match Url::parse(prefix) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") => allowed_redirects.push(url),
+            _ => check.add(
+                format!("server.allowed_redirects[{i}]"),
+                format!("{prefix:?} is not an absolute http(s) URL prefix"),
+            ),
+        }
+    }
+    let log_format = match server.log_format.as_deref() {
+        None | Some("text") => LogFormat::Text,
+        Some("json") => LogFormat::Json,
+        Some(other) => {
+            check.add(
+                "server.log_format",
+                format!("{other:?} is not one of: text, json"),
+            );
+            LogFormat::Text
+        }
+    };
+
+    let database = raw.database.unwrap_or_default();
+    let db_url = database.url.as_deref().unwrap_or("sqlite://provisiond.db");
+    let db_url = parse_database_url(db_url, base_dir).map_err(|m| check.add("database.url", m));
+    let max_connections = database.max_connections.unwrap_or(8);
+    if !(1..=256).contains(&max_connections) {
+        check.add("database.max_connections", "must be between 1 and 256");
+    }
+
+    let adapters_dir = raw
+        .adapters_dir
+        .map(|dir| base_dir.join(dir))
+        .unwrap_or_else(|| base_dir.join("adapters"));
+
+    let mut names = BTreeSet::new();
+    let mut domain_owner: BTreeMap<String, String> = BTreeMap::new();
+    let mut connections = Vec::new();
+    for (i, conn) in raw.connections.into_iter().enumerate() {
+        let key = format!("connections[{i}]");
+        if let Some(conn) = build_connection(conn, &key, base_dir, &mut check) {
+            if !names.insert(conn.name.clone()) {
+                check.add(
+                    format!("{key}.name"),
+                    format!("{:?} is used twice", conn.name),
+                );
+            }
+            for domain in &conn.domains {
+                if let Some(owner) = domain_owner.insert(domain.clone(), conn.name.clone()) {
+                    check.add(
+                        format!("{key}.domains"),
+                        format!("{domain} is already registered on connection {owner:?}"),
+                    );
+                }
+            }
+            connections.push(conn);
+        }
+    }
+
+    match (listen, base_url, session_key, db_url) {
+        (Ok(listen), Ok(base_url), Ok(session_key), Ok(url)) if check.problems.is_empty() => {
+            Ok(Config {
+                server: ServerConfig {
+                    listen,
+                    base_url,
+                    session_key,
+                    session_ttl: Duration::from_secs(ttl_minutes as u64 * 60),
+                    allowed_redirects,
+                    log_format,
+                },
+                database: DatabaseConfig {
+                    url,
+                    max_connections,
+                },
+                connections,
+                adapters_dir,
+            })
+        }
+        _ => Err(check.problems),
+    }
+}
+
+fn parse_database_url(url: &str, base_dir: &Path) -> Result<DatabaseUrl, String> {
+    if let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        if rest.is_empty() {
+            return Err("sqlite URL has no file; use sqlite://provisiond.db".into());
+        }
+        if rest == ":memory:" {
+            return Ok(DatabaseUrl::Sqlite(PathBuf::from(":memory:")));
+        }
+        return Ok(DatabaseUrl::Sqlite(base_dir.join(rest)));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(DatabaseUrl::Postgres(Secret::new(resolve(url)?)));
+    }
+    if url.starts_with("${") || url.starts_with("file:") {
+        let resolved = resolve(url)?;
+        if resolved.starts_with("${") || resolved.starts_with("file:") {
+            return Err("a database URL secret must hold the URL itself".into());
+        }
+        return parse_database_url(&resolved, base_dir).map_err(|_| {
+            "the resolved URL does not start with sqlite:// or postgres://".to_string()
+        });
+    }
+    Err("must start with sqlite:// or postgres://".into())
+}
+
+fn build_connection(
+    conn: RawConnection,
+    key: &str,
+    base_dir: &Path,
+    check: &mut Checker,
+) -> Option<ConnectionConfig> {
+    let name = conn.name.unwrap_or_default();
+    let valid_name = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !valid_name {
+        check.add(
+            format!("{key}.name"),
+            format!("{name:?} must be 1-64 lower-case letters, digits or '-' (it is a URL slug)"),
+        );
+    }
+
+    let mut domains = Vec::new();
+    for (j, domain) in conn.domains.iter().enumerate() {
+        let domain = domain.trim().trim_start_matches('@').to_ascii_lowercase();
+        let valid = domain.contains('.')
+            && domain.split('.').all(|label| {
+                !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+        if valid {
+            domains.push(domain);
+        } else {
+            check.add(
+                format!("{key}.domains[{j}]"),
+                format!("{domain:?} is not a domain name"),
+            );
+        }
+    }
+    if domains.is_empty() && conn.saml.is_some() {
+        check.add(
+            format!("{key}.domains"),
+            "a SAML connection needs at least one email domain",
+        );
+    }
+
+    let saml = conn
+        .saml
+        .and_then(|saml| build_saml(saml, &format!("{key}.saml"), base_dir, check));
+    let adapter = match (conn.adapter, conn.adapter_config) {
+        (Some(adapter), config) => build_adapter(adapter, config, key, check),
+        (None, Some(_)) => {
+            check.add(format!("{key}.adapter_config"), "given without `adapter`");
+            None
+        }
+        (None, None) => None,
+    };
+    let wants_sync = conn.sync.is_some();
+    let sync = conn
+        .sync
+        .and_then(|sync| build_sync(sync, &format!("{key}.sync"), check));
+    if wants_sync && adapter.is_none() {
+        check.add(format!("{key}.sync"), "scheduled sync needs an `adapter`");
+    }
+
+    valid_name.then_some(ConnectionConfig {
+        name,
+        domains,
+        saml,
+        adapter,
+        sync,
+    })
+}
+
+fn build_saml(
+    saml: RawSaml,
+    key: &str,
+    base_dir: &Path,
+    check: &mut Checker,
+) -> Option<SamlConfig> {
+    let manual = saml.sso_url.is_some() || saml.certificates.is_some();
+    let sources = [
+        saml.metadata_file.is_some(),
+        saml.metadata_url.is_some(),
+        manual,
+    ];
+    let idp = match sources.iter().filter(|s| **s).count() {
+        0 => {
+            check.add(
+                key,
+                "give metadata_file, metadata_url, or idp_entity_id + sso_url + certificates",
+            );
+            None
+        }
+        1 => idp_source(&saml, key, base_dir, check),
+        _ => {
+            check.add(
+                key,
+                "give only one of metadata_file, metadata_url or the manual values",
+            );
+            None
+        }
+    };
+
+    let skew = saml.clock_skew_seconds.unwrap_or(180);
+    if !(0..=3600).contains(&skew) {
+        check.add(
+            format!("{key}.clock_skew_seconds"),
+            "must be between 0 and 3600",
+        );
+    }
+    let mut attributes = AttributeNames::default();
+    for (name, claim) in saml.attributes {
+        let slot = match name.as_str() {
+            "email" => &mut attributes.email,
+            "first_name" => &mut attributes.first_name,
+            "last_name" => &mut attributes.last_name,
+            "display_name" => &mut attributes.display_name,
+            "external_id" => &mut attributes.external_id,
+            other => {
+                check.add(
+                    format!("{key}.attributes.{other}"),
+                    "unknown; use email, first_name, last_name, display_name or external_id",
+                );
+                continue;
+            }
+        };
+        *slot = Some(claim);
+    }
+    if let Some(sp) = &saml.sp_entity_id
+        && sp.trim().is_empty()
+    {
+        check.add(format!("{key}.sp_entity_id"), "must not be empty");
+    }
+
+    Some(SamlConfig {
+        idp: idp?,
+        sp_entity_id: saml.sp_entity_id,
+        allow_idp_initiated: saml.allow_idp_initiated.unwrap_or(false),
+        clock_skew: chrono::Duration::seconds(skew),
+        allow_sha1: saml.allow_sha1.unwrap_or(false),
+        attributes,
+    })
+}
+
+fn idp_source(
+    saml: &RawSaml,
+    key: &str,
+    base_dir: &Path,
+    check: &mut Checker,
+) -> Option<IdpSource> {
+    if let Some(file) = &saml.metadata_file {
+        let path = base_dir.join(file);
+        let xml = std::fs::read_to_string(&path)
+            .map_err(|err| {
+                check.add(
+                    format!("{key}.metadata_file"),
+                    format!("cannot read {}: {err}", path.display()),
+                )
+            })
+            .ok()?;
+        return match metadata::parse_metadata(&xml, saml.idp_entity_id.as_deref()) {
+            Ok(descriptor) => Some(IdpSource::File { path, descriptor }),
+            Err(err) => {
+                check.add(
+                    format!("{key}.metadata_file"),
+                    format!("{}: {err}", path.display()),
+                );
+                None
+            }
+        };
+    }
+    if let Some(url) = &saml.metadata_url {
+        let minutes = saml.metadata_refresh_minutes.unwrap_or(60);
+        if minutes == 0 {
+            check.add(
+                format!("{key}.metadata_refresh_minutes"),
+                "must be at least 1",
+            );
+        }
+        return match Url::parse(url) {
+            Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => Some(IdpSource::Url {
+                url: parsed,
+                refresh: Duration::from_secs(minutes.max(1) * 60),
+                entity_id: saml.idp_entity_id.clone(),
+            }),
+            _ => {
+                check.add(
+                    format!("{key}.metadata_url"),
+                    format!("{url:?} is not an http(s) URL"),
+                );
+                None
+            }
+        };
+    }
+
+    let entity_id = saml.idp_entity_id.clone().unwrap_or_default();
+    if entity_id.trim().is_empty() {
+        check.add(
+            format!("{key}.idp_entity_id"),
+            "required with manual IdP values",
+        );
+    }
+    let sso_url = saml.sso_url.clone().unwrap_or_default();
+    if !matches!(Url::parse(&sso_url), Ok(u) if matches!(u.scheme(), "http" | "https")) {
+        check.add(
+            format!("{key}.sso_url"),
+            format!("{sso_url:?} is not an http(s) URL"),
+        );
+    }
+    let certificates = saml.certificates.clone().unwrap_or_default();
+    match metadata::manual_descriptor(&entity_id, &sso_url, &certificates) {
+        Ok(descriptor) if !entity_id.trim().is_empty() => Some(IdpSource::Manual(descriptor)),
+        Ok(_) => None,
+        Err(err) => {
+            check.add(format!("{key}.certificates"), err.to_string());
+            None
+        }
+    }
+}
+
+fn build_adapter(
+    name: String,
+    config: Option<serde_yaml::Value>,
+    key: &str,
+    check: &mut Checker,
+) -> Option<AdapterConfig> {
+    let valid = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !valid {
+        check.add(
+            format!("{key}.adapter"),
+            format!("{name:?} must be lower-case letters, digits or '_'"),
+        );
+        return None;
+    }
+    let yaml = config.unwrap_or(serde_yaml::Value::Mapping(Default::default()));
+    let mut json = match serde_json::to_value(&yaml) {
+        Ok(json) => json,
+        Err(err) => {
+            check.add(
+                format!("{key}.adapter_config"),
+                format!("cannot be expressed as JSON: {err}"),
+            );
+            return None;
+        }
+    };
+    resolve_secrets(&mut json, &format!("{key}.adapter_config"), check);
+    Some(AdapterConfig {
+        name,
+        settings: Secret::new(json.to_string()),
+    })
+}
+
+fn resolve_secrets(value: &mut serde_json::Value, key: &str, check: &mut Checker) {
+    match value {
+        serde_json::Value::String(text) if text.starts_with("${") || text.starts_with("file:") => {
+            match resolve(text) {
+                Ok(resolved) => *text = resolved,
+                Err(message) => check.add(key, message),
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (name, child) in map.iter_mut() {
+                resolve_secrets(child, &format!("{key}.{name}"), check);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, child) in items.iter_mut().enumerate() {
+                resolve_secrets(child, &format!("{key}[{i}]"), check);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn build_sync(sync: RawSync, key: &str, check: &mut Checker) -> Option<SyncConfig> {
+    let schedule_text = sync.schedule.unwrap_or_default();
+    let schedule =
+        parse_schedule(&schedule_text).map_err(|m| check.add(format!("{key}.schedule"), m));
+    let mode = match sync.mode.as_deref() {
+        None | Some("incremental") => SyncMode::Incremental,
+        Some("full") => SyncMode::Full,
+        Some(other) => {
+            check.add(
+                format!("{key}.mode"),
+                format!("{other:?} is not one of: full, incremental"),
+            );
+            SyncMode::Full
+        }
+    };
+    let max_deactivate = match sync.max_deactivate {
+        None => MaxDeactivate::Percent(10.0),
+        Some(serde_yaml::Value::Number(n)) if n.as_u64().is_some() => {
+            MaxDeactivate::Count(n.as_u64().unwrap_or_default())
+        }
+        Some(serde_yaml::Value::String(text)) => match parse_percent(&text) {
+            Some(pct) => MaxDeactivate::Percent(pct),
+            None => {
+                check.add(
+                    format!("{key}.max_deactivate"),
+                    "use a percentage like \"10%\" or a count",
+                );
+                MaxDeactivate::Percent(10.0)
+            }
+        },
+        Some(_) => {
+            check.add(
+                format!("{key}.max_deactivate"),
+                "use a percentage like \"10%\" or a count",
+            );
+            MaxDeactivate::Percent(10.0)
+        }
+    };
+    Some(SyncConfig {
+        schedule_text,
+        schedule: schedule.ok()?,
+        mode,
+        max_deactivate,
+    })
+}
+
+fn parse_percent(text: &str) -> Option<f64> {
+    let number = text.trim().strip_suffix('%')?.trim().parse::<f64>().ok()?;
+    (0.0..=100.0).contains(&number).then_some(number)
+}
