@@ -18,9 +18,37 @@ pub fn profile_dir() -> PathBuf {
         .to_path_buf()
 }
 
-/// The directory holding the workspace's adapter libraries, checked to contain `file`.
+/// The workspace's adapter libraries (the Entra adapter and the misbehaving test adapters).
+const WORKSPACE_ADAPTERS: &[&str] = &[
+    "provisiond-adapter-entra",
+    "bad-adapter-malformed-json",
+    "bad-adapter-no-symbol",
+    "bad-adapter-panics",
+    "bad-adapter-wrong-abi",
+];
+
+/// The directory holding the workspace's adapter libraries, built once per test run.
+///
+/// `cargo test` does not build cdylib artifacts, so the tests build them themselves, into a
+/// target directory of their own (no lock contention with the cargo running the tests).
 pub fn library_dir(lib_name: &str) -> PathBuf {
-    let dir = profile_dir();
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let dir = BUILT.get_or_init(|| {
+        let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+        let target = profile_dir().join("../test-adapters");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let mut command = std::process::Command::new(cargo);
+        command
+            .args(["build", "--quiet", "--manifest-path"])
+            .arg(&manifest);
+        command.arg("--target-dir").arg(&target);
+        for package in WORKSPACE_ADAPTERS {
+            command.args(["-p", package]);
+        }
+        let status = command.status().expect("run cargo");
+        assert!(status.success(), "building the adapter libraries failed");
+        target.join("debug")
+    });
     let file = format!(
         "{}{lib_name}{}",
         std::env::consts::DLL_PREFIX,
@@ -28,11 +56,10 @@ pub fn library_dir(lib_name: &str) -> PathBuf {
     );
     assert!(
         dir.join(&file).is_file(),
-        "{file} is not built in {}: run `cargo test --workspace` (or `cargo build --workspace`) \
-         so cargo builds the adapter cdylibs",
+        "{file} was not built in {}",
         dir.display()
     );
-    dir
+    dir.clone()
 }
 
 /// Loads a workspace adapter library by its library name, e.g. `bad_adapter_panics`.
