@@ -65,7 +65,24 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
             .into_response()
     });
 
+    let ready = warp::path!("readyz")
+        .and(warp::get())
+        .and(with_state(state.clone()))
+        .then(readiness);
+    let metrics = warp::path!("metrics").and(warp::get()).map(|| {
+        warp::reply::with_header(
+            crate::metrics::metrics().render(),
+            "content-type",
+            "text/plain; version=0.0.4; charset=utf-8",
+        )
+        .into_response()
+    });
+
     health
+        .or(ready)
+        .unify()
+        .or(metrics)
+        .unify()
         .or(saml_routes::routes(state.clone()))
         .unify()
         .or(session_routes::routes(state))
@@ -102,6 +119,27 @@ pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, std::io::
     tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|err| std::io::Error::new(err.kind(), format!("cannot listen on {addr}: {err}")))
+}
+
+/// Ready when the database answers and every migration is applied.
+async fn readiness(state: AppState) -> Response {
+    let result = state.store.run(|store| store.is_migrated()).await;
+    let (status, body) = match result {
+        Ok(true) => (StatusCode::OK, "ready\n".to_string()),
+        Ok(false) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "migrations pending\n".to_string(),
+        ),
+        Err(err) => {
+            tracing::warn!(error = %err, "readiness check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database unreachable\n".to_string(),
+            )
+        }
+    };
+    let reply = warp::reply::with_header(body, "content-type", "text/plain; charset=utf-8");
+    warp::reply::with_status(reply, status).into_response()
 }
 
 fn with_state(state: AppState) -> impl Filter<Extract = (AppState,), Error = Infallible> + Clone {

@@ -120,6 +120,25 @@ async fn acs(connection: String, form: HashMap<String, String>, state: AppState)
         })
         .await;
 
+    let counter = &crate::metrics::metrics().logins;
+    match &result {
+        Ok(success) => {
+            let reason = if success.created {
+                "created"
+            } else {
+                "existing"
+            };
+            counter.with_label_values(&["success", reason]).inc();
+        }
+        Err(err) => {
+            let outcome = if err.is_internal() {
+                "error"
+            } else {
+                "refused"
+            };
+            counter.with_label_values(&[outcome, err.code()]).inc();
+        }
+    }
     match result {
         Ok(success) => {
             tracing::info!(

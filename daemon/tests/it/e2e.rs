@@ -269,6 +269,24 @@ async fn sp_initiated_login_creates_the_account_and_a_session() {
         ("refused", "idp_initiated")
     );
 
+    // The counters moved, and the daemon reports itself ready.
+    let metrics = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "provisiond_logins_total{outcome=\"success\",reason=\"created\"} 1",
+        "provisiond_logins_total{outcome=\"refused\",reason=\"idp_initiated\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
+    }
+    let ready = http.get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+
     // Logout ends the session.
     let out = http
         .post(format!("{base}/logout"))
