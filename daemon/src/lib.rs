@@ -14,6 +14,8 @@ pub mod scim;
 pub mod session;
 pub mod store;
 pub mod telemetry;
+#[doc(hidden)]
+pub mod testing;
 
 #[cfg(test)]
 mod testutil;

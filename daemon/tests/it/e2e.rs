@@ -64,7 +64,7 @@ server:
   base_url: {base_url}
   session_key: ${{PROVISIOND_TEST_SESSION_KEY}}
 database:
-  url: sqlite://provisiond.db
+  url: "{database}"
 connections:
   - name: acme
     domains: [acme.example]
@@ -72,7 +72,8 @@ connections:
       metadata_url: {metadata}
       allow_idp_initiated: {allow_idp_initiated}
 "#,
-            metadata = sim.metadata_url()
+            metadata = sim.metadata_url(),
+            database = provisiond::testing::fresh_database_url(&dir.0),
         ),
     )
     .unwrap();

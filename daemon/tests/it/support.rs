@@ -90,7 +90,7 @@ server:
   base_url: {BASE_URL}
   session_key: "test-session-key-0123456789abcdef"
 database:
-  url: sqlite://provisiond.db
+  url: "{database}"
 connections:
   - name: acme
     domains: [acme.example]
@@ -100,6 +100,7 @@ connections:
       certificates: ["{cert}"]
       allow_idp_initiated: {allow_idp_initiated}
 "#,
+            database = provisiond::testing::fresh_database_url(&dir.0),
             entity = simulator.entity_id(),
             cert = keys.key(0).cert_base64(),
         );

@@ -1,0 +1,34 @@
+//! Test support shared by unit and integration tests: a fresh, empty database per test, on
+//! SQLite by default or on the PostgreSQL server named by `PROVISIOND_TEST_POSTGRES_URL`
+//! (an admin URL such as `postgres://user:pass@127.0.0.1:5432/postgres`).
+//!
+//! Not part of the daemon's behaviour; public only so integration tests can use it.
+
+use std::path::Path;
+
+use diesel::{Connection, RunQueryDsl};
+
+/// The environment variable that switches tests to PostgreSQL.
+pub const POSTGRES_ENV: &str = "PROVISIOND_TEST_POSTGRES_URL";
+
+/// A database URL for one test: a new SQLite file in `dir`, or a new PostgreSQL database.
+pub fn fresh_database_url(dir: &Path) -> String {
+    match std::env::var(POSTGRES_ENV) {
+        Ok(admin) if !admin.is_empty() => fresh_postgres_database(&admin),
+        _ => format!("sqlite://{}", dir.join("provisiond.db").display()),
+    }
+}
+
+/// Creates an empty database on the server and returns its URL.
+#[allow(clippy::expect_used)]
+fn fresh_postgres_database(admin: &str) -> String {
+    let name = format!("provisiond_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = diesel::pg::PgConnection::establish(admin)
+        .expect("the PostgreSQL server in PROVISIOND_TEST_POSTGRES_URL answers");
+    diesel::sql_query(format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .expect("CREATE DATABASE for a test");
+    let mut url = url::Url::parse(admin).expect("PROVISIOND_TEST_POSTGRES_URL is a URL");
+    url.set_path(&name);
+    url.to_string()
+}
