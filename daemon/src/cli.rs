@@ -130,6 +130,11 @@ async fn serve(path: &Path) -> anyhow::Result<()> {
     providers.load_remote_metadata(&client).await;
     providers.spawn_refresh(client);
     spawn_housekeeping(store.clone());
+    if let Some(webhook) = config.webhook.clone() {
+        let holder = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
+        tracing::info!(url = %webhook.url, "delivering events to the webhook");
+        tokio::spawn(crate::events::run_webhook(store.clone(), webhook, holder));
+    }
 
     let listener = http::bind(config.server.listen).await?;
     let local = listener.local_addr()?;

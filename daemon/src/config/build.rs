@@ -105,6 +105,27 @@ pub(super) fn build(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Probl
         }
     };
 
+    let admin_token = match server.admin_token.as_deref() {
+        None => None,
+        Some(raw_token) => match resolve(raw_token) {
+            Ok(token) if token.len() >= 24 => Some(Secret::new(token)),
+            Ok(_) => {
+                check.add(
+                    "server.admin_token",
+                    "too short; use at least 24 random characters",
+                );
+                None
+            }
+            Err(message) => {
+                check.add("server.admin_token", message);
+                None
+            }
+        },
+    };
+    let webhook = raw
+        .webhook
+        .and_then(|webhook| build_webhook(webhook, &mut check));
+
     let database = raw.database.unwrap_or_default();
     let db_url = database.url.as_deref().unwrap_or("sqlite://provisiond.db");
     let db_url = parse_database_url(db_url, base_dir).map_err(|m| check.add("database.url", m));
@@ -152,6 +173,7 @@ pub(super) fn build(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Probl
                     session_ttl: Duration::from_secs(ttl_minutes as u64 * 60),
                     allowed_redirects,
                     log_format,
+                    admin_token,
                 },
                 database: DatabaseConfig {
                     url,
@@ -159,10 +181,55 @@ pub(super) fn build(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Probl
                 },
                 connections,
                 adapters_dir,
+                webhook,
             })
         }
         _ => Err(check.problems),
     }
+}
+
+fn build_webhook(webhook: super::raw::RawWebhook, check: &mut Checker) -> Option<WebhookConfig> {
+    let url = match webhook.url.as_deref().map(Url::parse) {
+        Some(Ok(url)) if matches!(url.scheme(), "http" | "https") => Some(url),
+        Some(_) => {
+            check.add("webhook.url", "is not an http(s) URL");
+            None
+        }
+        None => {
+            check.add("webhook.url", "missing");
+            None
+        }
+    };
+    let secret = match webhook.secret.as_deref().map(resolve) {
+        Some(Ok(secret)) if secret.len() >= 16 => Some(Secret::new(secret)),
+        Some(Ok(_)) => {
+            check.add(
+                "webhook.secret",
+                "too short; use at least 16 random characters",
+            );
+            None
+        }
+        Some(Err(message)) => {
+            check.add("webhook.secret", message);
+            None
+        }
+        None => {
+            check.add(
+                "webhook.secret",
+                "missing; receivers verify the signature with it",
+            );
+            None
+        }
+    };
+    let seconds = webhook.timeout_seconds.unwrap_or(10);
+    if !(1..=300).contains(&seconds) {
+        check.add("webhook.timeout_seconds", "must be between 1 and 300");
+    }
+    Some(WebhookConfig {
+        url: url?,
+        secret: secret?,
+        timeout: Duration::from_secs(seconds),
+    })
 }
 
 fn parse_database_url(url: &str, base_dir: &Path) -> Result<DatabaseUrl, String> {

@@ -15,6 +15,15 @@ pub struct RawConfig {
     #[serde(default)]
     pub connections: Vec<RawConnection>,
     pub adapters_dir: Option<String>,
+    pub webhook: Option<RawWebhook>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawWebhook {
+    pub url: Option<String>,
+    pub secret: Option<String>,
+    pub timeout_seconds: Option<u64>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -27,6 +36,7 @@ pub struct RawServer {
     #[serde(default)]
     pub allowed_redirects: Vec<String>,
     pub log_format: Option<String>,
+    pub admin_token: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]

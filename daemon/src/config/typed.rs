@@ -21,6 +21,19 @@ pub struct Config {
     pub connections: Vec<ConnectionConfig>,
     /// Where adapter libraries are looked up.
     pub adapters_dir: PathBuf,
+    /// Where change events are delivered, if anywhere.
+    pub webhook: Option<WebhookConfig>,
+}
+
+/// `webhook:`: every change event is POSTed here, signed, at least once, in order.
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    /// The receiver's URL.
+    pub url: Url,
+    /// HMAC-SHA256 key for the signature header.
+    pub secret: Secret,
+    /// How long one delivery attempt may take.
+    pub timeout: Duration,
 }
 
 impl Config {
@@ -53,6 +66,8 @@ pub struct ServerConfig {
     pub allowed_redirects: Vec<Url>,
     /// `text` (default) or `json` log lines.
     pub log_format: LogFormat,
+    /// Bearer token of the admin API (`/api/v1/...`); the API is off without one.
+    pub admin_token: Option<Secret>,
 }
 
 impl ServerConfig {

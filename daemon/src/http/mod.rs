@@ -3,6 +3,7 @@
 //! Handlers extract, call a domain function, and map the result; no business logic lives
 //! here. Every request runs in a span carrying a request id and the route.
 
+mod api_routes;
 mod pages;
 mod saml_routes;
 mod session_routes;
@@ -82,6 +83,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .or(ready)
         .unify()
         .or(metrics)
+        .unify()
+        .or(api_routes::routes(state.clone()))
         .unify()
         .or(saml_routes::routes(state.clone()))
         .unify()

@@ -62,6 +62,11 @@ impl Tx<'_> {
                 login_audit::detail.eq(detail),
             ))
             .execute(self.conn)?;
+        if let (LoginOutcome::Success, Some(user_id)) = (outcome, user_id) {
+            let data =
+                serde_json::json!({ "user_id": user_id, "email": email, "connection": connection });
+            self.record_event(super::EventKind::Login, connection, user_id, &data, at)?;
+        }
         Ok(())
     }
 

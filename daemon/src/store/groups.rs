@@ -5,6 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
+use super::events::EventKind;
 use super::schema::{group_members, groups};
 use super::{StoreError, Tx};
 
@@ -85,8 +86,35 @@ impl Tx<'_> {
         diesel::insert_into(groups::table)
             .values(group)
             .execute(self.conn)?;
-        self.group(&group.id)?
-            .ok_or(StoreError::Query(diesel::result::Error::NotFound))
+        let created = self
+            .group(&group.id)?
+            .ok_or(StoreError::Query(diesel::result::Error::NotFound))?;
+        self.group_event(EventKind::GroupCreated, &created, group.created_at)?;
+        Ok(created)
+    }
+
+    fn group_event(
+        &mut self,
+        kind: EventKind,
+        group: &Group,
+        now: NaiveDateTime,
+    ) -> Result<(), StoreError> {
+        let data = serde_json::to_value(group).unwrap_or_default();
+        self.record_event(kind, &group.connection, &group.id, &data, now)
+    }
+
+    fn member_event(
+        &mut self,
+        kind: EventKind,
+        group_id: &str,
+        user_id: &str,
+    ) -> Result<(), StoreError> {
+        let Some(group) = self.group(group_id)? else {
+            return Ok(());
+        };
+        let data = serde_json::json!({ "group_id": group_id, "user_id": user_id });
+        let now = chrono::Utc::now().naive_utc();
+        self.record_event(kind, &group.connection, user_id, &data, now)
     }
 
     /// Renames a group or sets its external id, undeleting it; bumps its version.
@@ -115,8 +143,11 @@ impl Tx<'_> {
                 groups::updated_at.eq(now),
             ))
             .execute(self.conn)?;
-        self.group(&group.id)?
-            .ok_or(StoreError::Query(diesel::result::Error::NotFound))
+        let updated = self
+            .group(&group.id)?
+            .ok_or(StoreError::Query(diesel::result::Error::NotFound))?;
+        self.group_event(EventKind::GroupUpdated, &updated, now)?;
+        Ok(updated)
     }
 
     /// Marks a group deleted and drops its memberships.
@@ -130,6 +161,9 @@ impl Tx<'_> {
                 groups::updated_at.eq(now),
             ))
             .execute(self.conn)?;
+        if let Some(group) = self.group(id)? {
+            self.group_event(EventKind::GroupDeleted, &group, now)?;
+        }
         Ok(())
     }
 
@@ -167,6 +201,7 @@ impl Tx<'_> {
                 group_members::user_id.eq(user_id),
             ))
             .execute(self.conn)?;
+        self.member_event(EventKind::MemberAdded, group_id, user_id)?;
         Ok(true)
     }
 
@@ -174,6 +209,9 @@ impl Tx<'_> {
     pub fn remove_member(&mut self, group_id: &str, user_id: &str) -> Result<bool, StoreError> {
         let removed =
             diesel::delete(group_members::table.find((group_id, user_id))).execute(self.conn)?;
+        if removed > 0 {
+            self.member_event(EventKind::MemberRemoved, group_id, user_id)?;
+        }
         Ok(removed > 0)
     }
 

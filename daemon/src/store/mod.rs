@@ -9,8 +9,10 @@
 
 mod audit;
 mod connection;
+mod events;
 mod groups;
 mod identities;
+mod leases;
 mod models;
 mod saml_state;
 pub use saml_state::OutstandingRequest;
@@ -26,6 +28,7 @@ use diesel::{Connection, RunQueryDsl};
 use crate::config::{DatabaseConfig, DatabaseUrl};
 pub use audit::{AuditRow, LoginOutcome};
 pub use connection::{DbConnection, Manager};
+pub use events::{EventKind, EventRow};
 pub use groups::{Group, NewGroup};
 pub use models::{NewUser, User, UserChanges};
 

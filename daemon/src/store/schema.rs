@@ -131,6 +131,34 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    events (id) {
+        id -> BigInt,
+        event_id -> Text,
+        kind -> Text,
+        connection -> Text,
+        subject_id -> Text,
+        data -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    delivery_cursors (name) {
+        name -> Text,
+        last_event -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    leases (name) {
+        name -> Text,
+        holder -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(group_members -> groups (group_id));
 diesel::joinable!(group_members -> users (user_id));
 diesel::joinable!(identities -> users (user_id));
@@ -147,4 +175,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sync_runs,
     sync_state,
     scim_tokens,
+    events,
+    delivery_cursors,
+    leases,
 );

@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::events::EventKind;
 use super::models::{NewUser, User, UserChanges, email_key};
 use super::schema::users;
 use super::{StoreError, Tx};
@@ -61,8 +62,22 @@ impl Tx<'_> {
         diesel::insert_into(users::table)
             .values(user)
             .execute(self.conn)?;
-        self.user(&user.id)?
-            .ok_or(StoreError::Query(diesel::result::Error::NotFound))
+        let created = self
+            .user(&user.id)?
+            .ok_or(StoreError::Query(diesel::result::Error::NotFound))?;
+        self.user_event(EventKind::UserCreated, &created, user.created_at)?;
+        Ok(created)
+    }
+
+    /// Records a user event with a snapshot of the user.
+    pub(super) fn user_event(
+        &mut self,
+        kind: EventKind,
+        user: &User,
+        now: NaiveDateTime,
+    ) -> Result<(), StoreError> {
+        let data = serde_json::to_value(user).unwrap_or_default();
+        self.record_event(kind, &user.connection, &user.id, &data, now)
     }
 
     /// Applies `changes` to a user, bumping its version when anything differs.
@@ -91,8 +106,16 @@ impl Tx<'_> {
                 users::updated_at.eq(now),
             ))
             .execute(self.conn)?;
-        self.user(&user.id)?
-            .ok_or(StoreError::Query(diesel::result::Error::NotFound))
+        let updated = self
+            .user(&user.id)?
+            .ok_or(StoreError::Query(diesel::result::Error::NotFound))?;
+        let kind = match (user.active, updated.active) {
+            (true, false) => EventKind::UserDeactivated,
+            (false, true) => EventKind::UserReactivated,
+            _ => EventKind::UserUpdated,
+        };
+        self.user_event(kind, &updated, now)?;
+        Ok(updated)
     }
 
     /// Records a successful sign-in time.

@@ -15,10 +15,10 @@ use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use super::support::{TempDir, tenant_yaml};
 
 /// A running `provisiond serve`, killed (by its own pid) on drop.
-struct Daemon {
+pub struct Daemon {
     child: Child,
-    base_url: String,
-    config_path: std::path::PathBuf,
+    pub base_url: String,
+    pub config_path: std::path::PathBuf,
 }
 
 impl Drop for Daemon {
@@ -28,6 +28,7 @@ impl Drop for Daemon {
     }
 }
 
+pub const ADMIN_TOKEN: &str = "e2e-admin-token-0123456789abcdef";
 const SESSION_KEY: &str = "e2e-session-key-0123456789abcdef";
 
 fn free_port() -> u16 {
@@ -45,7 +46,16 @@ fn provisiond(config: &Path, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-async fn start_stack(dir: &TempDir, allow_idp_initiated: bool) -> (RunningSimulator, Daemon) {
+pub async fn start_stack(dir: &TempDir, allow_idp_initiated: bool) -> (RunningSimulator, Daemon) {
+    start_stack_with(dir, allow_idp_initiated, "").await
+}
+
+/// Starts the simulator and a daemon whose config ends with `extra` (top-level YAML keys).
+pub async fn start_stack_with(
+    dir: &TempDir,
+    allow_idp_initiated: bool,
+    extra: &str,
+) -> (RunningSimulator, Daemon) {
     let port = free_port();
     let base_url = format!("http://127.0.0.1:{port}");
     let tenant = Tenant::from_yaml(&tenant_yaml(&base_url, 2)).unwrap();
@@ -63,6 +73,7 @@ server:
   listen: 127.0.0.1:{port}
   base_url: {base_url}
   session_key: ${{PROVISIOND_TEST_SESSION_KEY}}
+  admin_token: {ADMIN_TOKEN}
 database:
   url: "{database}"
 connections:
@@ -71,6 +82,7 @@ connections:
     saml:
       metadata_url: {metadata}
       allow_idp_initiated: {allow_idp_initiated}
+{extra}
 "#,
             metadata = sim.metadata_url(),
             database = provisiond::testing::fresh_database_url(&dir.0),
@@ -108,7 +120,7 @@ connections:
     panic!("provisiond did not become healthy; its log:\n{log}");
 }
 
-fn client() -> reqwest::Client {
+pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -126,7 +138,7 @@ fn location(response: &reqwest::Response) -> String {
 }
 
 /// Follows the simulator's auto-submitting form to the ACS, like a browser would.
-async fn post_form_from(client: &reqwest::Client, page: &str) -> reqwest::Response {
+pub async fn post_form_from(client: &reqwest::Client, page: &str) -> reqwest::Response {
     let (action, fields) = idp_sim::parse_auto_post_form(page).expect("auto-submitting form");
     client.post(action).form(&fields).send().await.unwrap()
 }
@@ -228,7 +240,8 @@ async fn sp_initiated_login_creates_the_account_and_a_session() {
     let listed = provisiond(&daemon.config_path, &["users", "list", "--json"]);
     assert!(
         listed.status.success(),
-        "{}",
+        "{:?}: {}",
+        listed.status,
         String::from_utf8_lossy(&listed.stderr)
     );
     let users: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();

@@ -8,3 +8,4 @@ mod e2e;
 mod metadata_refresh;
 mod refusals;
 mod support;
+mod webhook;

@@ -1,0 +1,171 @@
+//! Telling the host application about changes: webhook delivery from the outbox.
+//!
+//! Every change is an outbox row written in the change's own transaction (see
+//! `store::EventKind`). The webhook worker posts them one at a time, oldest first, and moves
+//! its cursor only after a 2xx answer, so delivery is at least once and in outbox order (hence
+//! in order per user); a receiver deduplicates by the event `id`. Failures are retried with
+//! exponential backoff. With several replicas a lease lets one of them deliver at a time.
+//!
+//! Each POST carries `X-Provisiond-Event-Id`, `X-Provisiond-Timestamp` (unix seconds) and
+//! `X-Provisiond-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`.
+
+use std::time::Duration;
+
+use openssl::hash::MessageDigest;
+use openssl::pkey::PKey;
+use openssl::sign::Signer;
+
+use crate::config::{Secret, WebhookConfig};
+use crate::store::{EventRow, Store, StoreError};
+
+/// The delivery cursor and lease name of the webhook.
+const CONSUMER: &str = "webhook";
+/// How long a replica holds the delivery lease without renewing it.
+const LEASE: Duration = Duration::from_secs(30);
+
+/// The signature header value for a body sent at `timestamp`.
+pub fn signature(secret: &Secret, timestamp: i64, body: &str) -> String {
+    let mac = PKey::hmac(secret.expose().as_bytes())
+        .and_then(|key| {
+            let mut signer = Signer::new(MessageDigest::sha256(), &key)?;
+            signer.update(format!("{timestamp}.").as_bytes())?;
+            signer.update(body.as_bytes())?;
+            signer.sign_to_vec()
+        })
+        .unwrap_or_default();
+    format!("v1={}", hex::encode(mac))
+}
+
+/// Runs the webhook worker until the process ends.
+pub async fn run_webhook(store: Store, config: WebhookConfig, holder: String) {
+    let client = match reqwest::Client::builder().timeout(config.timeout).build() {
+        Ok(client) => client,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot build the webhook HTTP client; no deliveries");
+            return;
+        }
+    };
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        match deliver_batch(&store, &client, &config, &holder).await {
+            Ok(0) => {
+                backoff = Duration::from_millis(500);
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Ok(_) => backoff = Duration::from_millis(500),
+            Err(err) => {
+                tracing::warn!(error = %err, retry_in = ?backoff, "webhook delivery failed");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(60));
+            }
+        }
+    }
+}
+
+/// Why a delivery attempt failed; the event stays first in line.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The receiver could not be reached or timed out.
+    #[error("webhook receiver unreachable: {0}")]
+    Unreachable(String),
+    /// The receiver answered with a non-2xx status.
+    #[error("webhook receiver answered {0}")]
+    Status(u16),
+}
+
+/// Delivers pending events in order; returns how many went out.
+async fn deliver_batch(
+    store: &Store,
+    client: &reqwest::Client,
+    config: &WebhookConfig,
+    holder: &str,
+) -> Result<usize, DeliveryError> {
+    let now = chrono::Utc::now();
+    let until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
+    let holder_owned = holder.to_string();
+    let (held, events) = store
+        .run(move |store| {
+            let held = store.write(|tx| {
+                tx.acquire_lease(CONSUMER, &holder_owned, now.naive_utc(), until.naive_utc())
+            })?;
+            if !held {
+                return Ok::<_, StoreError>((false, Vec::new()));
+            }
+            let events = store.read(|tx| {
+                let cursor = tx.delivery_cursor(CONSUMER)?;
+                let pending = tx.events_pending(cursor)?;
+                crate::metrics::metrics().webhook_backlog.set(pending);
+                tx.events_after(cursor, 100)
+            })?;
+            Ok((true, events))
+        })
+        .await?;
+    if !held {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        return Ok(0);
+    }
+
+    let mut delivered = 0;
+    for event in events {
+        post(client, config, &event).await?;
+        let id = event.id;
+        store
+            .run(move |store| {
+                store.write(|tx| {
+                    tx.advance_delivery_cursor(CONSUMER, id, chrono::Utc::now().naive_utc())
+                })
+            })
+            .await?;
+        crate::metrics::metrics().webhook_backlog.dec();
+        delivered += 1;
+    }
+    Ok(delivered)
+}
+
+async fn post(
+    client: &reqwest::Client,
+    config: &WebhookConfig,
+    event: &EventRow,
+) -> Result<(), DeliveryError> {
+    let body = event.to_json().to_string();
+    let timestamp = chrono::Utc::now().timestamp();
+    let response = client
+        .post(config.url.clone())
+        .header("content-type", "application/json")
+        .header("x-provisiond-event-id", &event.event_id)
+        .header("x-provisiond-timestamp", timestamp.to_string())
+        .header(
+            "x-provisiond-signature",
+            signature(&config.secret, timestamp, &body),
+        )
+        .body(body)
+        .send()
+        .await
+        .map_err(|err| DeliveryError::Unreachable(err.without_url().to_string()))?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err(DeliveryError::Status(response.status().as_u16()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_covers_timestamp_and_body() {
+        let secret = Secret::new("webhook-secret-0123456789");
+        let a = signature(&secret, 1_700_000_000, "{}");
+        assert!(a.starts_with("v1=") && a.len() == 3 + 64);
+        assert_ne!(a, signature(&secret, 1_700_000_001, "{}"));
+        assert_ne!(a, signature(&secret, 1_700_000_000, "{ }"));
+        assert_ne!(
+            a,
+            signature(&Secret::new("other-secret-0123456789"), 1_700_000_000, "{}")
+        );
+    }
+}

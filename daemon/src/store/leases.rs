@@ -1,0 +1,57 @@
+//! Leases: a named job (a connection's sync, webhook delivery) held by one replica at a time
+//! until it releases it or the lease expires (a crashed holder's lease is taken over).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+use super::schema::leases;
+use super::{StoreError, Tx};
+
+impl Tx<'_> {
+    /// Takes or renews the lease `name` for `holder` until `expires_at`; returns whether
+    /// `holder` now holds it. Run it in its own short transaction.
+    pub fn acquire_lease(
+        &mut self,
+        name: &str,
+        holder: &str,
+        now: NaiveDateTime,
+        expires_at: NaiveDateTime,
+    ) -> Result<bool, StoreError> {
+        // Renew our own lease, or take over an expired one, in one conditional update.
+        let taken = diesel::update(
+            leases::table
+                .find(name)
+                .filter(leases::holder.eq(holder).or(leases::expires_at.le(now))),
+        )
+        .set((leases::holder.eq(holder), leases::expires_at.eq(expires_at)))
+        .execute(self.conn)?;
+        if taken > 0 {
+            return Ok(true);
+        }
+        let exists: i64 = leases::table.find(name).count().get_result(self.conn)?;
+        if exists > 0 {
+            return Ok(false);
+        }
+        let inserted = diesel::insert_into(leases::table)
+            .values((
+                leases::name.eq(name),
+                leases::holder.eq(holder),
+                leases::expires_at.eq(expires_at),
+            ))
+            .execute(self.conn);
+        match inserted {
+            Ok(_) => Ok(true),
+            // Another replica created it first.
+            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Gives up a lease held by `holder` (graceful shutdown, end of a run).
+    pub fn release_lease(&mut self, name: &str, holder: &str) -> Result<(), StoreError> {
+        diesel::delete(leases::table.find(name).filter(leases::holder.eq(holder)))
+            .execute(self.conn)?;
+        Ok(())
+    }
+}

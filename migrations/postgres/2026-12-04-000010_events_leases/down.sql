@@ -1,0 +1,3 @@
+DROP TABLE leases;
+DROP TABLE delivery_cursors;
+DROP TABLE events;
