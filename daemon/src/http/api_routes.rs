@@ -1,8 +1,11 @@
-//! The admin API under `/api/v1`, behind `server.admin_token` (off without one).
+//! The admin API under `/api/v1`, behind `server.admin_token` (answers 404 without one).
+//! `docs/openapi.yaml` describes it; a test checks the two agree.
 //!
-//! `GET /api/v1/events?after=CURSOR&limit=N`: the change outbox, oldest first, for
-//! applications that poll instead of receiving webhooks. `next_cursor` is the value to pass
-//! as `after` next time.
+//! - `GET /api/v1/connections`: each connection and its SAML/sync status.
+//! - `GET /api/v1/users[?connection=NAME]`, `GET /api/v1/users/{id}`: accounts.
+//! - `GET /api/v1/connections/{name}/groups`: live groups with their member ids.
+//! - `GET /api/v1/events?after=CURSOR&limit=N`: the change outbox, oldest first, for
+//!   applications that poll instead of receiving webhooks; pass `next_cursor` as `after`.
 
 use std::collections::HashMap;
 
@@ -12,29 +15,109 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 
 use super::{AppState, pages, with_state};
+use crate::store::StoreError;
+
+/// Every (method, path template) this module serves, as written in `docs/openapi.yaml`.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/api/v1/connections"),
+    ("get", "/api/v1/connections/{name}/groups"),
+    ("get", "/api/v1/users"),
+    ("get", "/api/v1/users/{id}"),
+    ("get", "/api/v1/events"),
+];
 
 pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
-    warp::path!("api" / "v1" / "events")
-        .and(warp::get())
-        .and(warp::header::optional::<String>("authorization"))
-        .and(warp::query::<HashMap<String, String>>())
+    let authorized = warp::header::optional::<String>("authorization")
         .and(with_state(state))
-        .then(events)
+        .and_then(|header: Option<String>, state: AppState| async move {
+            match check_token(&state, header.as_deref()) {
+                Ok(()) => Ok(state),
+                Err(response) => Err(warp::reject::custom(Denied(response))),
+            }
+        });
+    let api = warp::path("api").and(warp::path("v1")).and(warp::get());
+
+    let connections = api
+        .and(warp::path!("connections"))
+        .and(authorized.clone())
+        .map(|state: AppState| connections(&state));
+    let groups = api
+        .and(warp::path!("connections" / String / "groups"))
+        .and(authorized.clone())
+        .then(groups);
+    let users = api
+        .and(warp::path!("users"))
+        .and(warp::query::<HashMap<String, String>>())
+        .and(authorized.clone())
+        .then(users);
+    let user = api
+        .and(warp::path!("users" / String))
+        .and(authorized.clone())
+        .then(user);
+    let events = api
+        .and(warp::path!("events"))
+        .and(warp::query::<HashMap<String, String>>())
+        .and(authorized)
+        .then(events);
+
+    connections
+        .or(groups)
+        .unify()
+        .or(users)
+        .unify()
+        .or(user)
+        .unify()
+        .or(events)
+        .unify()
+        .recover(|rejection: warp::Rejection| async move {
+            match rejection.find::<Denied>() {
+                Some(Denied(response)) => Ok(response.clone_response()),
+                None => Err(rejection),
+            }
+        })
+        .unify()
         .boxed()
 }
 
-/// Whether the request carries the admin token. Compares in constant time.
-fn authorized(state: &AppState, header: Option<&str>) -> bool {
+#[derive(Debug)]
+struct Denied(DeniedResponse);
+impl warp::reject::Reject for Denied {}
+
+#[derive(Debug, Clone, Copy)]
+enum DeniedResponse {
+    Off,
+    Unauthorized,
+}
+
+impl DeniedResponse {
+    fn clone_response(&self) -> Response {
+        match self {
+            Self::Off => error(
+                StatusCode::NOT_FOUND,
+                "the admin API is off: set server.admin_token",
+            ),
+            Self::Unauthorized => error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token"),
+        }
+    }
+}
+
+/// Checks the bearer token; compares digests in constant time.
+fn check_token(state: &AppState, header: Option<&str>) -> Result<(), DeniedResponse> {
     let Some(expected) = &state.config.server.admin_token else {
-        return false;
+        return Err(DeniedResponse::Off);
     };
-    let Some(given) = header.and_then(|h| h.strip_prefix("Bearer ")) else {
-        return false;
-    };
-    openssl::memcmp::eq(
+    let given = header
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if openssl::memcmp::eq(
         &sha(given.trim().as_bytes()),
         &sha(expected.expose().as_bytes()),
-    )
+    ) {
+        Ok(())
+    } else {
+        tracing::warn!("admin API request with a missing or wrong token");
+        Err(DeniedResponse::Unauthorized)
+    }
 }
 
 fn sha(bytes: &[u8]) -> [u8; 32] {
@@ -46,21 +129,86 @@ fn error(status: StatusCode, message: &str) -> Response {
     pages::json(status, &serde_json::json!({ "error": message }))
 }
 
-async fn events(
-    authorization: Option<String>,
-    query: HashMap<String, String>,
-    state: AppState,
-) -> Response {
-    if state.config.server.admin_token.is_none() {
-        return error(
-            StatusCode::NOT_FOUND,
-            "the admin API is off: set server.admin_token",
-        );
+fn store_error(err: &StoreError) -> Response {
+    tracing::error!(error = %err, "admin API store failure");
+    error(StatusCode::INTERNAL_SERVER_ERROR, "store unavailable")
+}
+
+fn connections(state: &AppState) -> Response {
+    let list: Vec<serde_json::Value> = state
+        .config
+        .connections
+        .iter()
+        .map(|conn| {
+            let sp = state.providers.get(&conn.name);
+            serde_json::json!({
+                "name": conn.name,
+                "domains": conn.domains,
+                "saml": sp.map(|sp| serde_json::json!({
+                    "sp_entity_id": sp.sp_entity_id,
+                    "acs_url": sp.acs_url,
+                    "idp_entity_id": sp.idp().map(|idp| idp.entity_id),
+                    "idp_metadata_loaded": sp.idp().is_some(),
+                })),
+                "adapter": conn.adapter.as_ref().map(|a| a.name.clone()),
+                "sync_schedule": conn.sync.as_ref().map(|s| s.schedule_text.clone()),
+            })
+        })
+        .collect();
+    pages::json(StatusCode::OK, &serde_json::json!({ "connections": list }))
+}
+
+async fn groups(connection: String, state: AppState) -> Response {
+    if state.config.connection(&connection).is_none() {
+        return error(StatusCode::NOT_FOUND, "no such connection");
     }
-    if !authorized(&state, authorization.as_deref()) {
-        tracing::warn!("admin API request with a missing or wrong token");
-        return error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
+    let result = state
+        .store
+        .run(move |store| {
+            store.read(|tx| {
+                let groups = tx.groups(&connection)?;
+                let mut out = Vec::with_capacity(groups.len());
+                for group in groups {
+                    let members = tx.group_member_ids(&group.id)?;
+                    let mut value = serde_json::to_value(&group).unwrap_or_default();
+                    value["members"] = serde_json::json!(members);
+                    out.push(value);
+                }
+                Ok::<_, StoreError>(out)
+            })
+        })
+        .await;
+    match result {
+        Ok(groups) => pages::json(StatusCode::OK, &serde_json::json!({ "groups": groups })),
+        Err(err) => store_error(&err),
     }
+}
+
+async fn users(query: HashMap<String, String>, state: AppState) -> Response {
+    let connection = query.get("connection").cloned();
+    let result = state
+        .store
+        .run(move |store| store.read(|tx| tx.users(connection.as_deref())))
+        .await;
+    match result {
+        Ok(users) => pages::json(StatusCode::OK, &serde_json::json!({ "users": users })),
+        Err(err) => store_error(&err),
+    }
+}
+
+async fn user(id: String, state: AppState) -> Response {
+    match state
+        .store
+        .run(move |store| store.read(|tx| tx.user(&id)))
+        .await
+    {
+        Ok(Some(user)) => pages::json(StatusCode::OK, &serde_json::json!(user)),
+        Ok(None) => error(StatusCode::NOT_FOUND, "no such user"),
+        Err(err) => store_error(&err),
+    }
+}
+
+async fn events(query: HashMap<String, String>, state: AppState) -> Response {
     let after = match query.get("after").map(|a| a.parse::<i64>()) {
         None => 0,
         Some(Ok(after)) if after >= 0 => after,
@@ -76,11 +224,11 @@ async fn events(
         Some(Ok(limit)) if (1..=1000).contains(&limit) => limit,
         Some(_) => return error(StatusCode::BAD_REQUEST, "limit must be between 1 and 1000"),
     };
-    let result = state
+    match state
         .store
         .run(move |store| store.read(|tx| tx.events_after(after, limit)))
-        .await;
-    match result {
+        .await
+    {
         Ok(rows) => {
             let next = rows.last().map_or(after, |row| row.id);
             let events: Vec<serde_json::Value> = rows.iter().map(|row| row.to_json()).collect();
@@ -89,9 +237,6 @@ async fn events(
                 &serde_json::json!({ "events": events, "next_cursor": next }),
             )
         }
-        Err(err) => {
-            tracing::error!(error = %err, "reading events failed");
-            error(StatusCode::INTERNAL_SERVER_ERROR, "store unavailable")
-        }
+        Err(err) => store_error(&err),
     }
 }

@@ -4,6 +4,7 @@
 //! here. Every request runs in a span carrying a request id and the route.
 
 mod api_routes;
+pub use api_routes::ROUTES as ADMIN_API_ROUTES;
 mod pages;
 mod saml_routes;
 mod session_routes;
