@@ -114,12 +114,17 @@ pub(super) fn has_pending_migrations(conn: &mut DbConnection) -> Result<bool, St
 /// `postgres://user:secret@host/db` -> `postgres://user:[redacted]@host/db`.
 fn redact_password(url: &str) -> String {
     match url::Url::parse(url) {
-        Ok(mut parsed) => {
-            if parsed.password().is_some() {
-                let _ = parsed.set_password(Some("[redacted]"));
-            }
-            parsed.to_string()
+        Ok(parsed) if parsed.password().is_some() => {
+            let host = parsed.host_str().unwrap_or_default();
+            let port = parsed.port().map(|p| format!(":{p}")).unwrap_or_default();
+            format!(
+                "{}://{}:[redacted]@{host}{port}{}",
+                parsed.scheme(),
+                parsed.username(),
+                parsed.path()
+            )
         }
+        Ok(parsed) => parsed.to_string(),
         Err(_) => "[unparseable postgres URL]".to_string(),
     }
 }
