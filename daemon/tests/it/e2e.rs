@@ -31,7 +31,7 @@ impl Drop for Daemon {
 pub const ADMIN_TOKEN: &str = "e2e-admin-token-0123456789abcdef";
 const SESSION_KEY: &str = "e2e-session-key-0123456789abcdef";
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
 }
@@ -90,10 +90,27 @@ connections:
     )
     .unwrap();
 
-    let log = std::fs::File::create(dir.0.join("provisiond.log")).unwrap();
+    let daemon = spawn_daemon(
+        &config_path,
+        &base_url,
+        &base_url,
+        &dir.0.join("provisiond.log"),
+    )
+    .await;
+    (sim, daemon)
+}
+
+/// Starts `provisiond serve` with a config file, waits until `probe_url` answers /healthz.
+pub async fn spawn_daemon(
+    config_path: &std::path::Path,
+    base_url: &str,
+    probe_url: &str,
+    log_path: &std::path::Path,
+) -> Daemon {
+    let log = std::fs::File::create(log_path).unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_provisiond"))
         .arg("--config")
-        .arg(&config_path)
+        .arg(config_path)
         .arg("serve")
         .env("PROVISIOND_TEST_SESSION_KEY", SESSION_KEY)
         .env("RUST_LOG", "info")
@@ -103,20 +120,19 @@ connections:
         .unwrap();
     let daemon = Daemon {
         child,
-        base_url: base_url.clone(),
-        config_path,
+        base_url: base_url.to_string(),
+        config_path: config_path.to_path_buf(),
     };
-
     let client = reqwest::Client::new();
     for _ in 0..200 {
-        if let Ok(response) = client.get(format!("{base_url}/healthz")).send().await
+        if let Ok(response) = client.get(format!("{probe_url}/healthz")).send().await
             && response.status() == StatusCode::OK
         {
-            return (sim, daemon);
+            return daemon;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let log = std::fs::read_to_string(dir.0.join("provisiond.log")).unwrap_or_default();
+    let log = std::fs::read_to_string(log_path).unwrap_or_default();
     panic!("provisiond did not become healthy; its log:\n{log}");
 }
 

@@ -8,5 +8,6 @@ mod admin_api;
 mod e2e;
 mod metadata_refresh;
 mod refusals;
+mod replicas;
 mod support;
 mod webhook;
