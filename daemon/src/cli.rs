@@ -130,10 +130,15 @@ async fn serve(path: &Path) -> anyhow::Result<()> {
     providers.load_remote_metadata(&client).await;
     providers.spawn_refresh(client);
     spawn_housekeeping(store.clone());
+    // This process's name in leases held in the database.
+    let holder = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
     if let Some(webhook) = config.webhook.clone() {
-        let holder = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
         tracing::info!(url = %webhook.url, "delivering events to the webhook");
-        tokio::spawn(crate::events::run_webhook(store.clone(), webhook, holder));
+        tokio::spawn(crate::events::run_webhook(
+            store.clone(),
+            webhook,
+            holder.clone(),
+        ));
     }
 
     let listener = http::bind(config.server.listen).await?;
@@ -145,8 +150,16 @@ async fn serve(path: &Path) -> anyhow::Result<()> {
         database = ?store.backend(),
         "provisiond started"
     );
-    let state = AppState::new(config, store, providers);
+    let state = AppState::new(config, store.clone(), providers);
     http::serve(state, listener, shutdown_signal()).await;
+
+    // Let another replica take over at once rather than after the leases expire.
+    let released = store
+        .run(move |store| store.write(|tx| tx.release_leases_of(&holder)))
+        .await;
+    if let Err(err) = released {
+        tracing::warn!(error = %err, "could not release leases; they expire on their own");
+    }
     tracing::info!("provisiond stopped");
     Ok(())
 }

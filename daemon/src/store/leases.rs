@@ -48,6 +48,11 @@ impl Tx<'_> {
         }
     }
 
+    /// Gives up every lease `holder` holds (graceful shutdown).
+    pub fn release_leases_of(&mut self, holder: &str) -> Result<usize, StoreError> {
+        Ok(diesel::delete(leases::table.filter(leases::holder.eq(holder))).execute(self.conn)?)
+    }
+
     /// Gives up a lease held by `holder` (graceful shutdown, end of a run).
     pub fn release_lease(&mut self, name: &str, holder: &str) -> Result<(), StoreError> {
         diesel::delete(leases::table.find(name).filter(leases::holder.eq(holder)))

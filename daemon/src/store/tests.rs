@@ -243,3 +243,85 @@ fn group_membership_is_idempotent_and_deleting_a_group_keeps_its_users() {
         .unwrap();
     assert!(back.deleted_at.is_none());
 }
+
+#[test]
+fn a_lease_has_one_holder_until_it_expires_or_is_released() {
+    let store = memory_store();
+    let t = now();
+    let later = t + chrono::Duration::seconds(30);
+    assert!(
+        store
+            .write(|tx| tx.acquire_lease("sync:acme", "a", t, later))
+            .unwrap()
+    );
+    assert!(
+        !store
+            .write(|tx| tx.acquire_lease("sync:acme", "b", t, later))
+            .unwrap()
+    );
+    assert!(
+        store
+            .write(|tx| tx.acquire_lease("sync:acme", "a", t, later))
+            .unwrap(),
+        "renewal"
+    );
+    // A crashed holder stops renewing: after expiry another replica takes over.
+    let expired = later + chrono::Duration::seconds(1);
+    let until = expired + chrono::Duration::seconds(30);
+    assert!(
+        store
+            .write(|tx| tx.acquire_lease("sync:acme", "b", expired, until))
+            .unwrap()
+    );
+    assert!(
+        !store
+            .write(|tx| tx.acquire_lease("sync:acme", "a", expired, until))
+            .unwrap()
+    );
+    assert_eq!(store.write(|tx| tx.release_leases_of("b")).unwrap(), 1);
+    assert!(
+        store
+            .write(|tx| tx.acquire_lease("sync:acme", "a", expired, until))
+            .unwrap()
+    );
+}
+
+#[test]
+fn changes_write_their_events_in_the_same_transaction() {
+    let store = memory_store();
+    let failed: Result<(), StoreError> = store.write(|tx| {
+        tx.insert_user(&new_user("a@acme.example", "oid-1"))?;
+        Err(StoreError::Cancelled)
+    });
+    assert!(failed.is_err());
+    assert!(
+        store.read(|tx| tx.events_after(0, 10)).unwrap().is_empty(),
+        "rolled back too"
+    );
+
+    let user = store
+        .write(|tx| tx.insert_user(&new_user("a@acme.example", "oid-1")))
+        .unwrap();
+    let off = UserChanges {
+        active: Some(false),
+        ..Default::default()
+    };
+    let user = store
+        .write(|tx| tx.update_user(&user, &off, now()))
+        .unwrap();
+    let on = UserChanges {
+        active: Some(true),
+        ..Default::default()
+    };
+    store.write(|tx| tx.update_user(&user, &on, now())).unwrap();
+    let kinds: Vec<String> = store
+        .read(|tx| tx.events_after(0, 10))
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        ["user.created", "user.deactivated", "user.reactivated"]
+    );
+}
