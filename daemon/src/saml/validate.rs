@@ -148,9 +148,17 @@ pub fn validate_xml(
     // and it covers everything; otherwise the assertion's signature covers the assertion.
     let assertion = child(&root, SAML_NS, "Assertion")
         .ok_or_else(|| LoginError::Malformed("response has no assertion".into()))?;
-    let response_signed = child(&root, DSIG_NS, "Signature").is_some();
-    if !response_signed && child(&assertion, DSIG_NS, "Signature").is_none() {
+    let response_signature = child(&root, DSIG_NS, "Signature");
+    let response_signed = response_signature.is_some();
+    let Some(covering) = response_signature.or_else(|| child(&assertion, DSIG_NS, "Signature"))
+    else {
         return Err(LoginError::AssertionNotSigned);
+    };
+    // xmlsec verifies the first signature in document order; it must be the covering one.
+    if raw.descendants().find(|n| is(n, DSIG_NS, "Signature")) != Some(covering) {
+        return Err(LoginError::SignaturePlacement(
+            "the first signature in the document is not the Response's or the Assertion's".into(),
+        ));
     }
     verify_signature(xml, expect)?;
     let signed_root = root;

@@ -239,3 +239,77 @@ fn unknown_algorithm_uris_are_refused_even_with_sha1_allowed() {
         assert_eq!(code(validate(&xml, &key, true)), "weak_algorithm");
     }
 }
+
+/// An IdP-signed response that carries no assertion (an error answer, say), cut out of the
+/// message it came in.
+fn signed_error_response(key: &SigningKey) -> String {
+    let mut error = spec();
+    error.status_code = "urn:oasis:names:tc:SAML:2.0:status:Responder".into();
+    let without_assertion = unsigned(&error, key, |xml| {
+        let start = xml.find("<Assertion ").unwrap();
+        let end = xml.find("</Assertion>").unwrap() + "</Assertion>".len();
+        format!("{}{}", &xml[..start], &xml[end..])
+    });
+    let signed = sign(
+        &without_assertion,
+        key,
+        "<samlp:Response",
+        "</Issuer>",
+        &template(&error.response_id),
+    );
+    let start = signed.find("<samlp:Response").unwrap();
+    signed[start..].trim_end().to_string()
+}
+
+#[test]
+fn signed_response_nested_in_extensions_does_not_vouch_for_a_forged_assertion() {
+    let key = SigningKey::generate("idp").unwrap();
+    let nested = signed_error_response(&key);
+    let mut forged = spec();
+    forged.name_id = "mallory@example.com".into();
+    // The forged assertion carries a signature element that is placed correctly but signs
+    // nothing; only the nested response's signature is real.
+    let xml = unsigned(&forged, &key, |xml| {
+        xml.replacen(
+            "</Issuer>",
+            &format!("</Issuer><samlp:Extensions>{nested}</samlp:Extensions>"),
+            1,
+        )
+    });
+    let at = xml.find("<Assertion ").unwrap();
+    let issuer_end = at + xml[at..].find("</Issuer>").unwrap() + "</Issuer>".len();
+    let xml = format!(
+        "{}{}{}",
+        &xml[..issuer_end],
+        template(&forged.assertion_id),
+        &xml[issuer_end..]
+    );
+
+    assert_eq!(code(validate(&xml, &key, false)), "signature_placement");
+}
+
+#[test]
+fn signed_response_nested_in_status_detail_does_not_vouch_for_the_root() {
+    let key = SigningKey::generate("idp").unwrap();
+    let nested = signed_error_response(&key);
+    let mut forged = spec();
+    forged.name_id = "mallory@example.com".into();
+    // The root claims a response signature of its own, placed and referenced correctly but
+    // never computed; the first signature in the document is the nested one.
+    let xml = unsigned(&forged, &key, |xml| {
+        xml.replacen(
+            "/></samlp:Status>",
+            &format!("/><samlp:StatusDetail>{nested}</samlp:StatusDetail></samlp:Status>"),
+            1,
+        )
+    });
+    let issuer_end = xml.find("</Issuer>").unwrap() + "</Issuer>".len();
+    let xml = format!(
+        "{}{}{}",
+        &xml[..issuer_end],
+        template(&forged.response_id),
+        &xml[issuer_end..]
+    );
+
+    assert_eq!(code(validate(&xml, &key, false)), "signature_placement");
+}
