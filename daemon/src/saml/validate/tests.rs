@@ -313,3 +313,45 @@ fn signed_response_nested_in_status_detail_does_not_vouch_for_the_root() {
 
     assert_eq!(code(validate(&xml, &key, false)), "signature_placement");
 }
+
+/// A signed response as one document with an XML declaration naming `encoding`.
+fn declared(encoding: &str, xml: &str) -> String {
+    let body = xml[xml.find("?>").unwrap() + 2..].trim_start();
+    format!("<?xml version=\"1.0\" encoding=\"{encoding}\"?>\n{body}")
+}
+
+#[test]
+fn declared_encoding_other_than_utf8_is_refused() {
+    let key = SigningKey::generate("idp").unwrap();
+    let spec = spec();
+    let signed = sign_assertion(&unsigned(&spec, &key, |x| x), &key, &spec);
+    // libxml2 verifies what UTF-7 makes of the bytes: the first NameID is a comment to it and
+    // the signed NameID survives canonicalisation, while the UTF-8 reading sees mallory first.
+    let utf7 = declared("UTF-7", &signed.replace('+', "+-")).replacen(
+        "<NameID ",
+        "+ADwAIQAtAC0-<NameID Format=\"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress\">\
+         mallory@example.com</NameID>+AC0ALQA+-<NameID ",
+        1,
+    );
+
+    assert_eq!(
+        code(validate(&declared("UTF-8", &signed), &key, false)),
+        "accepted"
+    );
+    assert_eq!(
+        code(validate(&declared("utf8", &signed), &key, false)),
+        "accepted"
+    );
+    for xml in [
+        utf7,
+        declared("UTF-16", &signed),
+        declared("ISO-8859-1", &signed),
+        signed.replacen("encoding=\"UTF-8\"", "encoding = 'utf-7'", 1),
+    ] {
+        let err = validate(&xml, &key, false).unwrap_err();
+        assert!(
+            matches!(&err, LoginError::Malformed(reason) if reason.contains("encoding")),
+            "{err}"
+        );
+    }
+}
