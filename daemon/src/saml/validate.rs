@@ -118,8 +118,7 @@ pub fn validate_xml(
     }
 
     // Shape checks on the whole message, before any signature work.
-    let raw = roxmltree::Document::parse(xml)
-        .map_err(|err| LoginError::Malformed(format!("not well-formed XML: {err}")))?;
+    let raw = super::xml::parse(xml).map_err(|err| LoginError::Malformed(err.to_string()))?;
     let root = raw.root_element();
     if !is(&root, SAMLP_NS, "Response") {
         return Err(LoginError::Malformed(format!(

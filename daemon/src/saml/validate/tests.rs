@@ -355,3 +355,26 @@ fn declared_encoding_other_than_utf8_is_refused() {
         );
     }
 }
+
+#[test]
+fn deeply_nested_response_is_refused_without_overflowing_the_stack() {
+    let key = SigningKey::generate("idp").unwrap();
+    let xml = format!(
+        concat!(
+            "<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\">",
+            "<samlp:Status><samlp:StatusCode Value=\"{}\"/></samlp:Status>{}{}</samlp:Response>"
+        ),
+        idp_sim::STATUS_SUCCESS,
+        "<a>".repeat(50_000),
+        "</a>".repeat(50_000)
+    );
+    // A worker thread's stack; a few thousand levels used to abort the process.
+    let result = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || code(validate(&xml, &key, false)))
+        .unwrap()
+        .join()
+        .unwrap();
+
+    assert_eq!(result, "malformed");
+}
