@@ -186,7 +186,7 @@ fn acs_run(dir: &std::path::Path, threads: usize, logins: usize) -> (f64, Durati
                         connection,
                         &config.server,
                         &keys_session,
-                        response,
+                        Some(response),
                         None,
                         Utc::now(),
                     )

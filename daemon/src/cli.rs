@@ -258,8 +258,8 @@ async fn connection_show(path: &Path, name: &str) -> anyhow::Result<()> {
     println!("IdP values loaded from {source}:");
     match sp.idp() {
         Some(idp) => {
-            println!("  IdP entity ID:          {}", idp.entity_id);
-            println!("  SSO URL:                {}", idp.sso_url);
+            println!("  IdP entity ID:          {}", printable(&idp.entity_id));
+            println!("  SSO URL:                {}", printable(&idp.sso_url));
             for (i, der) in idp.certificates.iter().enumerate() {
                 println!(
                     "  Signing certificate {}:  SHA-256 {}",
@@ -283,6 +283,18 @@ async fn connection_show(path: &Path, name: &str) -> anyhow::Result<()> {
 
 fn users_list(path: &Path, connection: Option<&str>, json: bool) -> anyhow::Result<()> {
     let config = load(path)?;
+    // Listing must not create an empty database where the admin expected theirs.
+    if let config::DatabaseUrl::Sqlite(file) = &config.database.url
+        && file.as_os_str() != ":memory:"
+        && !file.exists()
+    {
+        anyhow::bail!(
+            "database file {} does not exist; check database.url in {} (a relative path is \
+             relative to the config file's folder) or run `provisiond migrate` to create it",
+            file.display(),
+            path.display()
+        );
+    }
     let store = Store::open(&config.database)?;
     let users = store.read(|tx| tx.users(connection))?;
     if json {
@@ -301,14 +313,46 @@ fn users_list(path: &Path, connection: Option<&str>, json: bool) -> anyhow::Resu
             .join(" ");
         println!(
             "{:<36}  {:<12}  {:<32}  {:<24}  {:<8}  {}",
-            user.id,
-            user.connection,
-            user.email,
-            name,
+            printable(&user.id),
+            printable(&user.connection),
+            printable(&user.email),
+            printable(&name),
             if user.active { "yes" } else { "no" },
-            user.source
+            printable(&user.source)
         );
     }
     println!("{} user(s)", users.len());
     Ok(())
+}
+
+/// Text from an IdP or the database, made safe for a terminal: control characters (escape
+/// sequences a name could carry) are shown escaped instead of being interpreted.
+fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminal_escape_sequences_in_listed_values_are_shown_escaped() {
+        assert_eq!(printable("Alice Smith"), "Alice Smith");
+        assert_eq!(
+            printable("Mallory\u{1b}]0;pwned\u{7}\u{1b}[2J\r\n"),
+            "Mallory\\u{1b}]0;pwned\\u{7}\\u{1b}[2J\\r\\n"
+        );
+    }
 }

@@ -35,7 +35,9 @@ impl fmt::Display for Problem {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("cannot read config file {path}: {source}")]
+    #[error(
+        "cannot read config file {path} (give another with --config FILE or PROVISIOND_CONFIG)"
+    )]
     Read {
         path: PathBuf,
         source: std::io::Error,

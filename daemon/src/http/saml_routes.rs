@@ -91,12 +91,7 @@ async fn acs(connection: String, form: HashMap<String, String>, state: AppState)
     let Some(conn) = state.config.connection(&connection).cloned() else {
         return unknown_connection();
     };
-    let Some(saml_response) = form.get("SAMLResponse").cloned() else {
-        return refusal(
-            &connection,
-            &LoginError::Malformed("no SAMLResponse field".into()),
-        );
-    };
+    let saml_response = form.get("SAMLResponse").cloned();
     let relay = form.get("RelayState").cloned();
     let now = state.now();
     let (store, server, keys) = (
@@ -113,7 +108,7 @@ async fn acs(connection: String, form: HashMap<String, String>, state: AppState)
                 &conn,
                 &server,
                 &keys,
-                &saml_response,
+                saml_response.as_deref(),
                 relay.as_deref(),
                 now,
             )

@@ -99,18 +99,24 @@ fn first_value(assertion: &ValidatedAssertion, name: &str) -> Option<String> {
         .map(|v| v.trim().to_string())
 }
 
-/// A plain `local@domain.tld` check; the domain rule decides the rest.
+/// A plain `local@host.name` check; the domain rule decides the rest.
+///
+/// Exactly one `@`, and a domain of letter-digit-hyphen labels (IDNs in their `xn--` form,
+/// as connection domains are written). Anything looser would let `a@other.example@acme.example`
+/// become an account of acme whose address other software reads as other.example's.
 pub fn looks_like_email(text: &str) -> bool {
-    match text.rsplit_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && domain.contains('.')
-                && !text.chars().any(|c| c.is_whitespace() || c.is_control())
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-        }
-        None => false,
-    }
+    let Some((local, domain)) = text.split_once('@') else {
+        return false;
+    };
+    let host_name = domain.contains('.')
+        && domain.split('.').all(|label| {
+            !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    !local.is_empty()
+        && host_name
+        && !local
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '<' | '>'))
 }
 
 #[cfg(test)]
@@ -193,6 +199,38 @@ mod tests {
         );
         let b = assertion("opaque", persistent, &[]);
         assert_eq!(identity(&b, &AttributeNames::default()).email, None);
+    }
+
+    #[test]
+    fn email_with_several_at_signs_or_a_non_host_name_domain_is_not_an_email() {
+        for bad in [
+            "mallory@other.example@acme.example",
+            "\"mallory@other\"@acme.example",
+            "alice@acme.example.",
+            "alice@.acme.example",
+            "alice@acme..example",
+            "alice@acme.example/x",
+            "alice@acme_example.com",
+            "alice@bücher.example",
+            "al ice@acme.example",
+            "@acme.example",
+            "alice@localhost",
+        ] {
+            assert!(!looks_like_email(bad), "{bad}");
+            let a = assertion(bad, Some(EMAIL_FORMAT), &[]);
+            assert_eq!(
+                identity(&a, &AttributeNames::default()).email,
+                None,
+                "{bad}"
+            );
+        }
+        for good in [
+            "alice@acme.example",
+            "Alice.O'Neil+sso@ACME.example",
+            "a@xn--bcher-kva.example",
+        ] {
+            assert!(looks_like_email(good), "{good}");
+        }
     }
 
     #[test]

@@ -62,7 +62,8 @@ pub fn start_login(
     Ok(request)
 }
 
-/// Validates a posted response and signs the person in; every outcome is audited.
+/// Validates a posted response and signs the person in; every outcome is audited, a POST
+/// without a `SAMLResponse` field included.
 #[allow(clippy::too_many_arguments)]
 pub fn complete_login(
     store: &Store,
@@ -70,22 +71,25 @@ pub fn complete_login(
     connection: &ConnectionConfig,
     server: &ServerConfig,
     keys: &SessionKeys,
-    saml_response: &str,
+    saml_response: Option<&str>,
     relay_state: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<LoginSuccess, LoginError> {
     let mut email_for_audit = None;
-    let result = login(
-        store,
-        sp,
-        connection,
-        server,
-        keys,
-        saml_response,
-        relay_state,
-        now,
-        &mut email_for_audit,
-    );
+    let result = match saml_response {
+        Some(saml_response) => login(
+            store,
+            sp,
+            connection,
+            server,
+            keys,
+            saml_response,
+            relay_state,
+            now,
+            &mut email_for_audit,
+        ),
+        None => Err(LoginError::Malformed("no SAMLResponse field".into())),
+    };
 
     // A successful login is audited inside its own transaction; a refusal here.
     let at = now.naive_utc();

@@ -11,6 +11,7 @@ pub mod login;
 pub mod metadata;
 mod sp;
 pub mod validate;
+mod xml;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -1,7 +1,8 @@
 //! Validation of a SAML Response posted to the ACS (SAML core §3.2.2, profiles §4.1.4).
 //!
 //! A pure function of the message, the connection's expectations and `now`. Order matters:
-//! DTDs are refused before any parser sees the bytes; the message shape is checked on the raw
+//! DTDs and any declared encoding but UTF-8 are refused before any parser sees the bytes (the
+//! two XML parsers involved must read the same document); the message shape is checked on the raw
 //! document (exactly one assertion, a direct child of the Response; no comments in values;
 //! allow-listed algorithms; every signature enveloped by the Response or the Assertion and
 //! referencing exactly its parent; unique IDs). Only then does xmlsec verify the signature,
@@ -103,10 +104,21 @@ pub fn validate_xml(
     if has_dtd(xml) {
         return Err(LoginError::Dtd);
     }
+    // The text is UTF-8 (the caller decoded it so) and roxmltree reads it as such, but libxml2,
+    // which verifies the signature, honours the declared encoding: under UTF-7 `+ADw-` is `<`,
+    // and the two parsers would see different documents.
+    if let Some(encoding) = declared_encoding(xml)
+        && !encoding.eq_ignore_ascii_case("utf-8")
+        && !encoding.eq_ignore_ascii_case("utf8")
+    {
+        return Err(LoginError::Malformed(format!(
+            "declares encoding {:?}; only UTF-8 is accepted",
+            encoding.chars().take(40).collect::<String>()
+        )));
+    }
 
     // Shape checks on the whole message, before any signature work.
-    let raw = roxmltree::Document::parse(xml)
-        .map_err(|err| LoginError::Malformed(format!("not well-formed XML: {err}")))?;
+    let raw = super::xml::parse(xml).map_err(|err| LoginError::Malformed(err.to_string()))?;
     let root = raw.root_element();
     if !is(&root, SAMLP_NS, "Response") {
         return Err(LoginError::Malformed(format!(
@@ -148,9 +160,17 @@ pub fn validate_xml(
     // and it covers everything; otherwise the assertion's signature covers the assertion.
     let assertion = child(&root, SAML_NS, "Assertion")
         .ok_or_else(|| LoginError::Malformed("response has no assertion".into()))?;
-    let response_signed = child(&root, DSIG_NS, "Signature").is_some();
-    if !response_signed && child(&assertion, DSIG_NS, "Signature").is_none() {
+    let response_signature = child(&root, DSIG_NS, "Signature");
+    let response_signed = response_signature.is_some();
+    let Some(covering) = response_signature.or_else(|| child(&assertion, DSIG_NS, "Signature"))
+    else {
         return Err(LoginError::AssertionNotSigned);
+    };
+    // xmlsec verifies the first signature in document order; it must be the covering one.
+    if raw.descendants().find(|n| is(n, DSIG_NS, "Signature")) != Some(covering) {
+        return Err(LoginError::SignaturePlacement(
+            "the first signature in the document is not the Response's or the Assertion's".into(),
+        ));
     }
     verify_signature(xml, expect)?;
     let signed_root = root;
@@ -230,6 +250,17 @@ pub fn validate_xml(
 pub fn has_dtd(xml: &str) -> bool {
     let lower = xml.to_ascii_lowercase();
     lower.contains("<!doctype") || lower.contains("<!entity")
+}
+
+/// The `encoding` of the XML declaration, when the document starts with one that names it.
+fn declared_encoding(xml: &str) -> Option<&str> {
+    let declaration = xml.strip_prefix("<?xml")?;
+    let declaration = &declaration[..declaration.find("?>")?];
+    let rest = &declaration[declaration.find("encoding")? + "encoding".len()..];
+    let rest = rest.trim_start().strip_prefix('=')?.trim_start();
+    let quote = rest.chars().next().filter(|c| matches!(c, '"' | '\''))?;
+    let value = &rest[1..];
+    Some(value.find(quote).map_or(value, |end| &value[..end]))
 }
 
 /// Verifies the first signature of the document with the connection's certificates only

@@ -315,3 +315,11 @@ fn relay_state_to_a_foreign_site_is_refused() {
         provisiond::saml::login::safe_redirect("http://sp.test/app", &fx.config.server).is_ok()
     );
 }
+
+#[test]
+fn a_post_without_saml_response_is_audited_as_malformed() {
+    let fx = Fixture::new(false);
+
+    assert_eq!(code(fx.post_form(None, fixed_now())), "malformed");
+    assert_eq!(last_audit(&fx), ("refused".into(), "malformed".into()));
+}

@@ -167,13 +167,22 @@ connections:
     ) -> Result<provisiond::saml::login::LoginSuccess, provisiond::saml::LoginError> {
         use base64::Engine;
         let encoded = base64::engine::general_purpose::STANDARD.encode(xml);
+        self.post_form(Some(&encoded), now)
+    }
+
+    /// Posts the ACS form fields as they arrived (`SAMLResponse` possibly missing).
+    pub fn post_form(
+        &self,
+        saml_response: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<provisiond::saml::login::LoginSuccess, provisiond::saml::LoginError> {
         provisiond::saml::login::complete_login(
             &self.store,
             &self.sp(),
             self.config.connection("acme").unwrap(),
             &self.config.server,
             &self.session_keys,
-            &encoded,
+            saml_response,
             None,
             now,
         )

@@ -57,7 +57,7 @@ pub fn parse_metadata(
     want_entity_id: Option<&str>,
 ) -> Result<IdpDescriptor, MetadataError> {
     let xml = xml.trim_start_matches('\u{feff}');
-    let doc = roxmltree::Document::parse(xml).map_err(|err| MetadataError::Xml(err.to_string()))?;
+    let doc = super::xml::parse(xml).map_err(|err| MetadataError::Xml(err.to_string()))?;
 
     let idps: Vec<roxmltree::Node> = doc
         .descendants()

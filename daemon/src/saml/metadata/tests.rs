@@ -72,3 +72,23 @@ fn manual_values_accept_pem() {
     let idp = manual_descriptor("urn:idp", "https://idp/sso", &[pem]).unwrap();
     assert_eq!(idp.certificates, vec![cert.to_der().unwrap()]);
 }
+
+#[test]
+fn deeply_nested_metadata_is_refused_without_overflowing_the_stack() {
+    let xml = format!(
+        "<EntityDescriptor xmlns=\"urn:oasis:names:tc:SAML:2.0:metadata\">{}{}</EntityDescriptor>",
+        "<x>".repeat(50_000),
+        "</x>".repeat(50_000)
+    );
+    let result = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || parse_metadata(&xml, None))
+        .unwrap()
+        .join()
+        .unwrap();
+
+    assert!(
+        matches!(&result, Err(MetadataError::Xml(reason)) if reason.contains("deeper")),
+        "{result:?}"
+    );
+}

@@ -99,22 +99,35 @@ pub(super) fn check_algorithms(
     Ok(())
 }
 
-/// Every signature must be enveloped by the element it signs: a direct child of the Response or
-/// an Assertion, right after its Issuer as the schema orders it, with one Reference to that
-/// parent's ID (SAML core §5.4.1, §5.4.2). A signature anywhere else (Status, Extensions,
-/// ds:Object, metadata) is how wrapping attacks smuggle a valid signature next to content it
-/// does not cover.
+/// Every signature must be enveloped by the element it signs: a direct child of the root
+/// Response or of the one Assertion (itself a direct child of the root), right after its Issuer
+/// as the schema orders it, with one Reference to that parent's ID (SAML core §5.4.1, §5.4.2).
+/// A signature anywhere else (Status, Extensions, ds:Object, a Response nested inside the
+/// message) is how wrapping attacks smuggle a valid signature next to content it does not
+/// cover: xmlsec verifies the first signature in document order, so a signed element hidden
+/// before the assertion would otherwise be the only one checked.
 pub(super) fn check_signature_placement(doc: &roxmltree::Document) -> Result<(), LoginError> {
+    let root = doc.root_element();
+    let assertion = child(&root, SAML_NS, "Assertion");
     for signature in doc.descendants().filter(|n| is(n, DSIG_NS, "Signature")) {
         let parent = signature
             .parent_element()
-            .filter(|p| is(p, SAMLP_NS, "Response") || is(p, SAML_NS, "Assertion"))
+            .filter(|p| *p == root || Some(*p) == assertion)
             .ok_or_else(|| {
-                let inside = signature
-                    .parent_element()
-                    .map_or("the document", |p| p.tag_name().name());
+                let inside = signature.parent_element().map_or_else(
+                    || "the document".to_string(),
+                    |p| {
+                        let nested = if is(&p, SAMLP_NS, "Response") || is(&p, SAML_NS, "Assertion")
+                        {
+                            "a nested "
+                        } else {
+                            ""
+                        };
+                        format!("{nested}{}", p.tag_name().name())
+                    },
+                );
                 LoginError::SignaturePlacement(format!(
-                    "ds:Signature inside {inside}, not directly in the Response or an Assertion"
+                    "ds:Signature inside {inside}, not directly in the Response or its Assertion"
                 ))
             })?;
         // Schema order: the signature comes right after the parent's Issuer (or first).

@@ -239,3 +239,142 @@ fn unknown_algorithm_uris_are_refused_even_with_sha1_allowed() {
         assert_eq!(code(validate(&xml, &key, true)), "weak_algorithm");
     }
 }
+
+/// An IdP-signed response that carries no assertion (an error answer, say), cut out of the
+/// message it came in.
+fn signed_error_response(key: &SigningKey) -> String {
+    let mut error = spec();
+    error.status_code = "urn:oasis:names:tc:SAML:2.0:status:Responder".into();
+    let without_assertion = unsigned(&error, key, |xml| {
+        let start = xml.find("<Assertion ").unwrap();
+        let end = xml.find("</Assertion>").unwrap() + "</Assertion>".len();
+        format!("{}{}", &xml[..start], &xml[end..])
+    });
+    let signed = sign(
+        &without_assertion,
+        key,
+        "<samlp:Response",
+        "</Issuer>",
+        &template(&error.response_id),
+    );
+    let start = signed.find("<samlp:Response").unwrap();
+    signed[start..].trim_end().to_string()
+}
+
+#[test]
+fn signed_response_nested_in_extensions_does_not_vouch_for_a_forged_assertion() {
+    let key = SigningKey::generate("idp").unwrap();
+    let nested = signed_error_response(&key);
+    let mut forged = spec();
+    forged.name_id = "mallory@example.com".into();
+    // The forged assertion carries a signature element that is placed correctly but signs
+    // nothing; only the nested response's signature is real.
+    let xml = unsigned(&forged, &key, |xml| {
+        xml.replacen(
+            "</Issuer>",
+            &format!("</Issuer><samlp:Extensions>{nested}</samlp:Extensions>"),
+            1,
+        )
+    });
+    let at = xml.find("<Assertion ").unwrap();
+    let issuer_end = at + xml[at..].find("</Issuer>").unwrap() + "</Issuer>".len();
+    let xml = format!(
+        "{}{}{}",
+        &xml[..issuer_end],
+        template(&forged.assertion_id),
+        &xml[issuer_end..]
+    );
+
+    assert_eq!(code(validate(&xml, &key, false)), "signature_placement");
+}
+
+#[test]
+fn signed_response_nested_in_status_detail_does_not_vouch_for_the_root() {
+    let key = SigningKey::generate("idp").unwrap();
+    let nested = signed_error_response(&key);
+    let mut forged = spec();
+    forged.name_id = "mallory@example.com".into();
+    // The root claims a response signature of its own, placed and referenced correctly but
+    // never computed; the first signature in the document is the nested one.
+    let xml = unsigned(&forged, &key, |xml| {
+        xml.replacen(
+            "/></samlp:Status>",
+            &format!("/><samlp:StatusDetail>{nested}</samlp:StatusDetail></samlp:Status>"),
+            1,
+        )
+    });
+    let issuer_end = xml.find("</Issuer>").unwrap() + "</Issuer>".len();
+    let xml = format!(
+        "{}{}{}",
+        &xml[..issuer_end],
+        template(&forged.response_id),
+        &xml[issuer_end..]
+    );
+
+    assert_eq!(code(validate(&xml, &key, false)), "signature_placement");
+}
+
+/// A signed response as one document with an XML declaration naming `encoding`.
+fn declared(encoding: &str, xml: &str) -> String {
+    let body = xml[xml.find("?>").unwrap() + 2..].trim_start();
+    format!("<?xml version=\"1.0\" encoding=\"{encoding}\"?>\n{body}")
+}
+
+#[test]
+fn declared_encoding_other_than_utf8_is_refused() {
+    let key = SigningKey::generate("idp").unwrap();
+    let spec = spec();
+    let signed = sign_assertion(&unsigned(&spec, &key, |x| x), &key, &spec);
+    // libxml2 verifies what UTF-7 makes of the bytes: the first NameID is a comment to it and
+    // the signed NameID survives canonicalisation, while the UTF-8 reading sees mallory first.
+    let utf7 = declared("UTF-7", &signed.replace('+', "+-")).replacen(
+        "<NameID ",
+        "+ADwAIQAtAC0-<NameID Format=\"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress\">\
+         mallory@example.com</NameID>+AC0ALQA+-<NameID ",
+        1,
+    );
+
+    assert_eq!(
+        code(validate(&declared("UTF-8", &signed), &key, false)),
+        "accepted"
+    );
+    assert_eq!(
+        code(validate(&declared("utf8", &signed), &key, false)),
+        "accepted"
+    );
+    for xml in [
+        utf7,
+        declared("UTF-16", &signed),
+        declared("ISO-8859-1", &signed),
+        signed.replacen("encoding=\"UTF-8\"", "encoding = 'utf-7'", 1),
+    ] {
+        let err = validate(&xml, &key, false).unwrap_err();
+        assert!(
+            matches!(&err, LoginError::Malformed(reason) if reason.contains("encoding")),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn deeply_nested_response_is_refused_without_overflowing_the_stack() {
+    let key = SigningKey::generate("idp").unwrap();
+    let xml = format!(
+        concat!(
+            "<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\">",
+            "<samlp:Status><samlp:StatusCode Value=\"{}\"/></samlp:Status>{}{}</samlp:Response>"
+        ),
+        idp_sim::STATUS_SUCCESS,
+        "<a>".repeat(50_000),
+        "</a>".repeat(50_000)
+    );
+    // A worker thread's stack; a few thousand levels used to abort the process.
+    let result = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || code(validate(&xml, &key, false)))
+        .unwrap()
+        .join()
+        .unwrap();
+
+    assert_eq!(result, "malformed");
+}
