@@ -61,6 +61,33 @@ fn list(problems: &[Problem]) -> String {
         .join("\n")
 }
 
+/// serde stops at the first problem; list every unknown key too, so one check-config run
+/// shows them all, with the first type error (if that is what stopped serde).
+fn syntax_problems(text: &str, path: &Path, err: &serde_yaml::Error) -> ConfigError {
+    let Ok(value) = serde_yaml::from_str::<serde_yaml::Value>(text) else {
+        return ConfigError::Syntax {
+            path: path.to_path_buf(),
+            message: err.to_string(),
+        };
+    };
+    let mut problems = raw::unknown_keys(&value);
+    let message = err.to_string();
+    if !message.contains("unknown field") {
+        let key = message.split(':').next().unwrap_or("(file)").to_string();
+        problems.push(Problem { key, message: message.clone() });
+    }
+    if problems.is_empty() {
+        return ConfigError::Syntax {
+            path: path.to_path_buf(),
+            message,
+        };
+    }
+    ConfigError::Invalid {
+        path: path.to_path_buf(),
+        problems,
+    }
+}
+
 /// Reads, parses and validates a configuration file.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -76,10 +103,7 @@ pub fn load_str(text: &str, path: &Path) -> Result<Config, ConfigError> {
     let raw: raw::RawConfig = if text.trim().is_empty() {
         raw::RawConfig::default()
     } else {
-        serde_yaml::from_str(text).map_err(|err| ConfigError::Syntax {
-            path: path.to_path_buf(),
-            message: err.to_string(),
-        })?
+        serde_yaml::from_str(text).map_err(|err| syntax_problems(text, path, &err))?
     };
     let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     build::build(raw, &base_dir).map_err(|problems| ConfigError::Invalid {

@@ -6,6 +6,87 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::Problem;
+
+const TOP: &[&str] = &[
+    "server",
+    "database",
+    "connections",
+    "adapters_dir",
+    "webhook",
+];
+const SERVER: &[&str] = &[
+    "listen",
+    "base_url",
+    "session_key",
+    "session_ttl_minutes",
+    "allowed_redirects",
+    "log_format",
+    "admin_token",
+];
+const DATABASE: &[&str] = &["url", "max_connections"];
+const WEBHOOK: &[&str] = &["url", "secret", "timeout_seconds"];
+const CONNECTION: &[&str] = &[
+    "name",
+    "domains",
+    "saml",
+    "adapter",
+    "adapter_config",
+    "sync",
+];
+const SAML: &[&str] = &[
+    "metadata_file",
+    "metadata_url",
+    "metadata_refresh_minutes",
+    "idp_entity_id",
+    "sso_url",
+    "certificates",
+    "sp_entity_id",
+    "allow_idp_initiated",
+    "clock_skew_seconds",
+    "allow_sha1",
+    "attributes",
+];
+const SYNC: &[&str] = &["schedule", "mode", "max_deactivate"];
+
+/// Every key the structs below would refuse, with its dotted path (serde reports only the
+/// first). Keep the lists in step with the structs; a test checks a full example file.
+pub fn unknown_keys(value: &serde_yaml::Value) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut check = |map: &serde_yaml::Value, allowed: &[&str], prefix: &str| {
+        for key in map.as_mapping().into_iter().flat_map(|m| m.keys()) {
+            let name = key.as_str().unwrap_or("?");
+            if !allowed.contains(&name) {
+                let key = if prefix.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{prefix}.{name}")
+                };
+                problems.push(Problem {
+                    key,
+                    message: format!("unknown key; expected one of: {}", allowed.join(", ")),
+                });
+            }
+        }
+    };
+    check(value, TOP, "");
+    check(&value["server"], SERVER, "server");
+    check(&value["database"], DATABASE, "database");
+    check(&value["webhook"], WEBHOOK, "webhook");
+    for (i, conn) in value["connections"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let prefix = format!("connections[{i}]");
+        check(conn, CONNECTION, &prefix);
+        check(&conn["saml"], SAML, &format!("{prefix}.saml"));
+        check(&conn["sync"], SYNC, &format!("{prefix}.sync"));
+    }
+    problems
+}
+
 /// The whole `provisiond.yaml`.
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]

@@ -159,3 +159,63 @@ fn a_domain_on_two_connections_is_refused() {
     );
     std::fs::remove_dir_all(base).unwrap();
 }
+
+#[test]
+fn every_unknown_key_is_listed_not_just_the_first() {
+    let text = "server:\n  lisen: x\n  base_ur: y\ndatabse: {}\nconnections:\n  - name: a\n    saml: { metdata_file: m }\n";
+    let err = load_str(text, Path::new("x.yaml")).unwrap_err();
+    let ConfigError::Invalid { problems, .. } = err else {
+        panic!("{err}")
+    };
+    let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+    for key in [
+        "server.lisen",
+        "server.base_ur",
+        "databse",
+        "connections[0].saml.metdata_file",
+    ] {
+        assert!(keys.contains(&key), "{key} missing from {keys:?}");
+    }
+}
+
+#[test]
+fn the_known_key_lists_match_the_structs() {
+    // A file using every key must load without an unknown-key problem.
+    let base = dir();
+    let (_, cert) = test_key_and_cert("idp");
+    let text = format!(
+        r#"
+adapters_dir: adapters
+server:
+  listen: 127.0.0.1:8080
+  base_url: http://localhost:8080
+  session_key: "0123456789abcdef0123456789abcdef"
+  session_ttl_minutes: 60
+  allowed_redirects: [http://localhost:8080/]
+  log_format: json
+  admin_token: "admin-token-0123456789abcdef"
+database: {{ url: "sqlite://x.db", max_connections: 4 }}
+webhook: {{ url: "http://127.0.0.1:9/hook", secret: "webhook-secret-0123456789", timeout_seconds: 5 }}
+connections:
+  - name: acme
+    domains: [acme.example]
+    adapter: entra
+    adapter_config: {{ tenant_id: t }}
+    sync: {{ schedule: "*/30 * * * *", mode: full, max_deactivate: 5 }}
+    saml:
+      idp_entity_id: x
+      sso_url: https://idp/sso
+      certificates: ["{}"]
+      sp_entity_id: urn:sp
+      allow_idp_initiated: true
+      clock_skew_seconds: 60
+      allow_sha1: false
+      attributes: {{ email: mail }}
+"#,
+        cert_base64(&cert)
+    );
+    let value: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    assert!(raw::unknown_keys(&value).is_empty());
+    load_str(&text, &base.join("provisiond.yaml")).unwrap();
+    std::fs::remove_dir_all(base).unwrap();
+}
