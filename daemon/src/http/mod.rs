@@ -1,10 +1,11 @@
-//! HTTP: warp routes for the login page, the SAML endpoints, sessions and health.
+//! HTTP: warp routes for the login page, the SAML endpoints, SCIM, sessions and health.
 //!
 //! Handlers extract, call a domain function, and map the result; no business logic lives
 //! here. Every request runs in a span carrying a request id and the route.
 
 mod pages;
 mod saml_routes;
+mod scim_routes;
 mod session_routes;
 
 use std::convert::Infallible;
@@ -67,6 +68,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
 
     health
         .or(saml_routes::routes(state.clone()))
+        .unify()
+        .or(scim_routes::routes(state.clone()))
         .unify()
         .or(session_routes::routes(state))
         .unify()

@@ -1,4 +1,5 @@
-//! The store: users, identities, SAML request state, replay cache, sessions and audit log.
+//! The store: users, identities, groups, SAML request state, replay cache, sessions, SCIM
+//! resources and tokens, and the audit log.
 //!
 //! The one place SQL lives. SQLite (bundled, WAL) or PostgreSQL, chosen by the database URL's
 //! scheme; migrations are embedded and run at start. The store knows nothing of SAML or SCIM:
@@ -15,6 +16,8 @@ mod models;
 mod saml_state;
 pub use saml_state::OutstandingRequest;
 pub mod schema;
+mod scim;
+mod scim_tokens;
 mod sessions;
 mod users;
 
@@ -27,7 +30,12 @@ use crate::config::{DatabaseConfig, DatabaseUrl};
 pub use audit::{AuditRow, LoginOutcome};
 pub use connection::{DbConnection, Manager};
 pub use groups::{Group, NewGroup};
-pub use models::{NewUser, User, UserChanges};
+pub use models::{NewUser, User, UserChanges, email_key};
+pub use scim::{
+    GroupKey, MemberRow, MembershipRow, ScimGroupColumns, ScimGroupRow, ScimUserColumns,
+    ScimUserRow, UserKey, Visibility,
+};
+pub use scim_tokens::ScimToken;
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
