@@ -6,4 +6,5 @@
 
 mod e2e;
 mod refusals;
+mod scim;
 mod support;
