@@ -108,6 +108,8 @@ where
         .split('/')
         .filter(|s| !s.is_empty())
         .map(percent_decode)
+        .enumerate()
+        .map(|(i, s)| if i == 0 { canonical_endpoint(s) } else { s })
         .collect();
     let header = |name: &str| {
         headers
@@ -138,6 +140,15 @@ where
             op,
             RouteError::NoEndpoint(tail.as_str().into()),
         );
+    }
+    // Discovery documents are read-only (RFC 7644 §4).
+    let discovery = ["ServiceProviderConfig", "ResourceTypes", "Schemas"];
+    if method != Method::GET
+        && segments
+            .first()
+            .is_some_and(|s| discovery.contains(&s.as_str()))
+    {
+        return error_response(&connection, op, RouteError::Method(method));
     }
 
     let result = async {
@@ -210,6 +221,23 @@ async fn dispatch(
             || Err(ScimError::NotFound(format!("Schema {id}")).into()),
             discovery,
         ),
+        (&Method::POST, [".search"]) => {
+            let connection = request.connection.clone();
+            let body = request.body.unwrap_or(Value::Null);
+            let list = state
+                .store
+                .run(move |store| -> Result<Value, RouteError> {
+                    let scope = Scope {
+                        connection: &connection,
+                        base_url: &base_url,
+                        now,
+                    };
+                    let params = ListParams::from_search_body(&body)?;
+                    Ok(service::search_all(store, scope, &params)?)
+                })
+                .await?;
+            Ok((scim_json(StatusCode::OK, &list), None))
+        }
         (_, [endpoint, rest @ ..]) => {
             let kind = match *endpoint {
                 "Users" => ResourceKind::User,
@@ -476,6 +504,20 @@ where
     serde_json::from_slice(&bytes)
         .map(Some)
         .map_err(|err| ScimError::invalid_syntax(format!("the body is not JSON: {err}")).into())
+}
+
+/// Endpoint names compare without regard to case (`/users` is `/Users`).
+fn canonical_endpoint(segment: String) -> String {
+    [
+        "Users",
+        "Groups",
+        "ServiceProviderConfig",
+        "ResourceTypes",
+        "Schemas",
+    ]
+    .into_iter()
+    .find(|name| name.eq_ignore_ascii_case(&segment))
+    .map_or(segment, str::to_string)
 }
 
 /// The name logged for a write, or `None` for a read.

@@ -118,6 +118,38 @@ pub fn check_if_match(if_match: Option<&str>, current: u64) -> Result<(), ScimEr
     }
 }
 
+/// `POST /.search` at the root (RFC 7644 §3.4.3): Users, then Groups, with one paging.
+/// Each kind contributes at most `filter.maxResults` resources before paging.
+pub fn search_all(
+    store: &crate::store::Store,
+    scope: Scope<'_>,
+    params: &ListParams,
+) -> Result<Value, ServiceError> {
+    let mut each = params.clone();
+    each.start_index = 1;
+    each.count = super::schema::MAX_RESULTS;
+    let users = list_users(store, scope, &each)?;
+    let groups = list_groups(store, scope, &each)?;
+    let total = ["totalResults"]
+        .iter()
+        .map(|k| users[k].as_u64().unwrap_or(0) + groups[k].as_u64().unwrap_or(0))
+        .sum::<u64>();
+    let resources: Vec<Value> = [users, groups]
+        .into_iter()
+        .flat_map(|list| match list.get("Resources") {
+            Some(Value::Array(items)) => items.clone(),
+            _ => Vec::new(),
+        })
+        .skip(params.offset())
+        .take(params.count)
+        .collect();
+    Ok(list::list_response(
+        usize::try_from(total).unwrap_or_default(),
+        params.start_index,
+        resources,
+    ))
+}
+
 fn version(v: i64) -> u64 {
     u64::try_from(v).unwrap_or_default()
 }

@@ -11,8 +11,9 @@ use crate::store::{MemberRow, MembershipRow, ScimGroupRow, ScimUserRow};
 
 /// The user resource without `id`, `meta` and `groups`, as PATCH and PUT start from.
 ///
-/// `active` always shows the account's state, which SAML, sync or a SCIM DELETE may have
-/// changed since SCIM last wrote the resource.
+/// `active` shows the account's state, which SAML, sync or a SCIM DELETE may have changed
+/// since SCIM last wrote the resource; a resource without `active` (the client removed it)
+/// shows none while the account is active.
 pub fn user_base(row: &ScimUserRow) -> Value {
     let mut resource = row
         .resource
@@ -20,7 +21,9 @@ pub fn user_base(row: &ScimUserRow) -> Value {
         .and_then(|text| serde_json::from_str::<Value>(text).ok())
         .filter(Value::is_object)
         .unwrap_or_else(|| synthesized_user(&row.user));
-    if let Some(object) = resource.as_object_mut() {
+    if let Some(object) = resource.as_object_mut()
+        && (object.contains_key("active") || !row.user.active)
+    {
         object.insert("active".into(), Value::Bool(row.user.active));
     }
     resource
@@ -99,7 +102,6 @@ pub fn group_full(row: &ScimGroupRow, members: Option<&[&MemberRow]>, base_url: 
                 json!({
                     "value": m.user_id,
                     "$ref": format!("{base_url}/Users/{}", m.user_id),
-                    "display": m.display,
                     "type": "User",
                 })
             })

@@ -124,28 +124,28 @@ pub fn create_user(
                 "userName {user_name:?} is already in use"
             )));
         }
-        if let Some(email) = &email {
-            let holder = same_email(tx, scope, email, None)?;
-            match (&target, holder) {
-                (Some(t), Some(h)) if t.user.id != h.user.id => {
-                    return Err(uniqueness(format!("email {email:?} is already in use")));
-                }
-                (None, Some(h)) if h.deleted_at.is_none() && h.resource.is_some() => {
-                    return Err(uniqueness(format!("email {email:?} is already in use")));
-                }
-                (None, Some(h)) => target = Some(h),
-                _ => {}
-            }
+        // An email held by an account SCIM does not manage (or deleted) is the same person.
+        let holder = match &email {
+            Some(email) => same_email(tx, scope, email, None)?,
+            None => None,
+        };
+        if target.is_none()
+            && let Some(h) = &holder
+            && (h.deleted_at.is_some() || h.resource.is_none())
+        {
+            target = holder.clone();
         }
 
         let now = scope.now.naive_utc();
         let row = match target {
             Some(existing) => {
-                let columns = user_columns(&resource, Some(&existing.user), true);
+                let mut columns = user_columns(&resource, Some(&existing.user), true);
+                keep_email_unique(tx, scope, &mut columns, Some(&existing.user))?;
                 tx.update_scim_user(scope.connection, &existing.user, &columns, now)?
             }
             None => {
-                let columns = user_columns(&resource, None, true);
+                let mut columns = user_columns(&resource, None, true);
+                keep_email_unique(tx, scope, &mut columns, None)?;
                 let id = uuid::Uuid::new_v4().to_string();
                 tx.insert_scim_user(scope.connection, &id, &columns, now)?
             }
@@ -223,22 +223,14 @@ fn write_over(
     resource: &Value,
     projection: &Projection,
 ) -> Result<Answer, ServiceError> {
-    let columns: ScimUserColumns = user_columns(resource, Some(&row.user), row.user.active);
+    let mut columns: ScimUserColumns = user_columns(resource, Some(&row.user), row.user.active);
     let user_name = text(resource, "userName");
     if same_user_name(tx, scope, &user_name, Some(&row.user))?.is_some() {
         return Err(uniqueness(format!(
             "userName {user_name:?} is already in use"
         )));
     }
-    if !columns.email.is_empty()
-        && columns.email != row.user.email
-        && same_email(tx, scope, &columns.email, Some(&row.user))?.is_some()
-    {
-        return Err(uniqueness(format!(
-            "email {:?} is already in use",
-            columns.email
-        )));
-    }
+    keep_email_unique(tx, scope, &mut columns, Some(&row.user))?;
     let written =
         tx.update_scim_user(scope.connection, &row.user, &columns, scope.now.naive_utc())?;
     answer(tx, scope, &written, projection, false)
@@ -265,6 +257,29 @@ fn same_user_name(
         except.is_none_or(|e| e.id != row.user.id)
             && text(&user_base(row), "userName").to_lowercase() == key
     }))
+}
+
+/// RFC 7643 does not make emails unique, but sign-in matches accounts by email, so one
+/// account per connection holds an address: when another account already holds the new
+/// email, the account keeps its previous one (a new account gets none) and the resource
+/// still carries the address.
+fn keep_email_unique(
+    tx: &mut Tx<'_>,
+    scope: Scope<'_>,
+    columns: &mut ScimUserColumns,
+    previous: Option<&User>,
+) -> Result<(), ServiceError> {
+    if columns.email.is_empty() || previous.is_some_and(|p| p.email == columns.email) {
+        return Ok(());
+    }
+    if same_email(tx, scope, &columns.email, previous)?.is_some() {
+        tracing::debug!(
+            connection = scope.connection,
+            "email already held by another account; the account keeps its previous email"
+        );
+        columns.email = previous.map(|p| p.email.clone()).unwrap_or_default();
+    }
+    Ok(())
 }
 
 /// The account (other than `except`) holding this email in its email column.

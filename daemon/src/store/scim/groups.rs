@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::MemberRow;
 use crate::store::groups::{Group, NewGroup};
-use crate::store::schema::{group_members, groups, users};
+use crate::store::schema::{group_members, groups};
 use crate::store::{StoreError, Tx};
 
 /// A live group with its SCIM resource.
@@ -195,30 +195,19 @@ impl Tx<'_> {
             .ok_or(StoreError::Query(diesel::result::Error::NotFound))
     }
 
-    /// The members of each of `group_ids`, with a display value.
+    /// The members of each of `group_ids`.
     pub fn members_of_groups(&mut self, group_ids: &[&str]) -> Result<Vec<MemberRow>, StoreError> {
         let mut out = Vec::new();
         for chunk in group_ids.chunks(500) {
-            let rows: Vec<(String, String, Option<String>, Option<String>, String)> =
-                group_members::table
-                    .inner_join(users::table)
-                    .filter(group_members::group_id.eq_any(chunk))
-                    .order((group_members::group_id, group_members::user_id))
-                    .select((
-                        group_members::group_id,
-                        group_members::user_id,
-                        users::display_name,
-                        users::user_name,
-                        users::email,
-                    ))
-                    .load(self.conn)?;
-            out.extend(rows.into_iter().map(
-                |(group_id, user_id, display_name, user_name, email)| MemberRow {
-                    group_id,
-                    user_id,
-                    display: display_name.or(user_name).unwrap_or(email),
-                },
-            ));
+            let rows: Vec<(String, String)> = group_members::table
+                .filter(group_members::group_id.eq_any(chunk))
+                .order((group_members::group_id, group_members::user_id))
+                .select((group_members::group_id, group_members::user_id))
+                .load(self.conn)?;
+            out.extend(
+                rows.into_iter()
+                    .map(|(group_id, user_id)| MemberRow { group_id, user_id }),
+            );
         }
         Ok(out)
     }

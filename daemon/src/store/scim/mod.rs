@@ -23,8 +23,6 @@ pub struct MemberRow {
     pub group_id: String,
     /// The member user's id.
     pub user_id: String,
-    /// The user's display name, else user name, else email.
-    pub display: String,
 }
 
 /// A group a user belongs to, as the user's read-only `groups` attribute shows it.
