@@ -4,7 +4,8 @@
 //! `userName eq` (most requests), creates, and PATCHes. Prints requests and reads per second,
 //! p50/p99 latency and the count of 5xx answers, then checks that every acknowledged write is
 //! in the store. `SCIM_LOAD_SECONDS` (default 30), `SCIM_LOAD_CLIENTS` (default 64) and
-//! `SCIM_LOAD_USERS` (users created before the run, default 2000) change the shape.
+//! `SCIM_LOAD_USERS` (users created before the run, default 2000) and
+//! `SCIM_LOAD_WRITE_PERCENT` (creates plus patches, default 30) change the shape.
 //!
 //! Run with `cargo bench -p provisiond --bench scim_load`.
 
@@ -60,6 +61,7 @@ async fn main() {
     let seconds = env_number("SCIM_LOAD_SECONDS", 30);
     let clients = env_number("SCIM_LOAD_CLIENTS", 64);
     let preload = env_number("SCIM_LOAD_USERS", 2000);
+    let write_percent = env_number("SCIM_LOAD_WRITE_PERCENT", 30).min(100);
 
     let dir = std::env::temp_dir().join(format!("provisiond-scim-load-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -127,9 +129,12 @@ async fn main() {
             while Instant::now() < deadline {
                 n += 1;
                 let begin = Instant::now();
-                // 70% lookups, 15% creates, 15% patches of this client's own users.
-                let slot = n % 20;
-                let status = if slot < 14 || (slot >= 17 && own.is_empty()) {
+                // Lookups, then creates and patches of this client's own users in equal parts
+                // (70/15/15 by default).
+                let slot = (n * 37) % 100;
+                let creates_from = 100 - write_percent;
+                let patches_from = 100 - write_percent / 2;
+                let status = if slot < creates_from || (slot >= patches_from && own.is_empty()) {
                     let target = (n * 7919 + c * 104_729) % preload.max(1);
                     let filter = format!("userName eq \"pre{target}@acme.example\"");
                     let response = client
@@ -147,7 +152,7 @@ async fn main() {
                         }
                         Err(_) => 0,
                     }
-                } else if slot < 17 {
+                } else if slot < patches_from {
                     let user_name = format!("load-{c}-{n}@acme.example");
                     let response = client
                         .post(format!("{base}/Users"))

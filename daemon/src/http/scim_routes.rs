@@ -62,6 +62,8 @@ struct Request {
     query: Vec<(String, String)>,
     if_match: Option<String>,
     body: Option<Value>,
+    /// `Some(header)` when the token is still to be checked (with the operation).
+    authorization: Option<Option<String>>,
 }
 
 /// The SCIM routes.
@@ -119,20 +121,25 @@ where
     };
     let op = operation_name(&method, &segments);
 
-    // Authenticate before reading the body.
+    // `/Users` and `/Groups` check the token in the same blocking call as the operation (one
+    // hop to the blocking pool per request, after reading the body, which is size-limited);
+    // everything else checks it first.
     let now = state.now();
     let authorization = header("authorization");
-    let auth = {
-        let connection = connection.clone();
-        state
+    let deferred_auth = state.config.connection(&connection).is_some()
+        && segments
+            .first()
+            .is_some_and(|s| s == "Users" || s == "Groups");
+    if !deferred_auth {
+        let name = connection.clone();
+        let authorization = authorization.clone();
+        let auth = state
             .store
-            .run(move |store| {
-                tokens::authenticate(store, &connection, authorization.as_deref(), now)
-            })
-            .await
-    };
-    if let Err(err) = auth {
-        return error_response(&connection, op, RouteError::Auth(err));
+            .run(move |store| tokens::authenticate(store, &name, authorization.as_deref(), now))
+            .await;
+        if let Err(err) = auth {
+            return error_response(&connection, op, RouteError::Auth(err));
+        }
     }
     if state.config.connection(&connection).is_none() {
         return error_response(
@@ -162,6 +169,7 @@ where
             query,
             if_match: header("if-match"),
             body,
+            authorization: deferred_auth.then_some(authorization),
         };
         dispatch(&state, request).await
     }
@@ -288,6 +296,7 @@ impl ResourceCall {
             query,
             if_match,
             body,
+            authorization,
             ..
         } = request;
         let body = body.unwrap_or(Value::Null);
@@ -302,6 +311,9 @@ impl ResourceCall {
         let outcome = state
             .store
             .run(move |store| -> Result<Outcome, RouteError> {
+                if let Some(authorization) = &authorization {
+                    tokens::authenticate(store, &connection, authorization.as_deref(), now)?;
+                }
                 let scope = Scope {
                     connection: &connection,
                     base_url: &base_url,

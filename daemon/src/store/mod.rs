@@ -135,11 +135,13 @@ impl Store {
     where
         E: From<StoreError> + From<diesel::result::Error>,
     {
-        let mut conn = self.connection()?;
+        // The lock comes before the pooled connection, so writers queueing for SQLite's one
+        // write slot do not hold connections that readers need.
         let _guard = match self.kind {
             Backend::Sqlite => Some(self.write_lock.lock().unwrap_or_else(|p| p.into_inner())),
             Backend::Postgres => None,
         };
+        let mut conn = self.connection()?;
         conn.transaction(|conn| work(&mut Tx { conn }))
     }
 

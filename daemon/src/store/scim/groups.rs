@@ -71,34 +71,39 @@ impl Tx<'_> {
     }
 
     /// The live groups an indexed key finds; the caller checks each against the full filter.
+    /// Each query is one index search; a display-name lookup runs two.
     pub fn scim_groups_by(
         &mut self,
         connection: &str,
         key: GroupKey<'_>,
     ) -> Result<Vec<ScimGroupRow>, StoreError> {
-        let mut query = groups::table
-            .filter(groups::connection.eq(connection))
-            .filter(groups::deleted_at.is_null())
-            .select((Group::as_select(), groups::scim_resource))
-            .into_boxed();
-        query = match key {
-            GroupKey::Id(id) => query.filter(groups::id.eq(id)),
-            GroupKey::ExternalId(value) => query.filter(groups::scim_external_id.eq(value)),
-            GroupKey::DisplayName { key, raw } => query.filter(
-                groups::scim_display_name_key
-                    .eq(key)
-                    .or(groups::scim_display_name_key
-                        .is_null()
-                        .and(groups::display_name.eq(raw))),
-            ),
+        let base = || {
+            groups::table
+                .filter(groups::connection.eq(connection))
+                .filter(groups::deleted_at.is_null())
+                .select((Group::as_select(), groups::scim_resource))
+                .limit(50)
+                .into_boxed()
         };
-        Ok(query
-            .order((groups::created_at, groups::id))
-            .limit(50)
-            .load::<RowTuple>(self.conn)?
-            .into_iter()
-            .map(row)
-            .collect())
+        let mut rows: Vec<RowTuple> = match key {
+            GroupKey::Id(id) => base().filter(groups::id.eq(id)).load(self.conn)?,
+            GroupKey::ExternalId(value) => base()
+                .filter(groups::scim_external_id.eq(value))
+                .load(self.conn)?,
+            GroupKey::DisplayName { key, raw } => {
+                let mut rows: Vec<RowTuple> = base()
+                    .filter(groups::scim_display_name_key.eq(key))
+                    .load(self.conn)?;
+                let unkeyed: Vec<RowTuple> = base()
+                    .filter(groups::display_name.eq(raw))
+                    .filter(groups::scim_display_name_key.is_null())
+                    .load(self.conn)?;
+                rows.extend(unkeyed);
+                rows
+            }
+        };
+        rows.sort_by(|a, b| (a.0.created_at, &a.0.id).cmp(&(b.0.created_at, &b.0.id)));
+        Ok(rows.into_iter().map(row).collect())
     }
 
     /// How many live groups a connection has.

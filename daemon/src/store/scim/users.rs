@@ -64,6 +64,8 @@ pub enum UserKey<'a> {
 }
 
 type RowTuple = (User, Option<String>, Option<NaiveDateTime>);
+type BoxedUsers<'q> =
+    users::BoxedQuery<'q, <crate::store::DbConnection as diesel::Connection>::Backend>;
 
 fn row((user, resource, deleted_at): RowTuple) -> ScimUserRow {
     ScimUserRow {
@@ -103,36 +105,69 @@ impl Tx<'_> {
     }
 
     /// The users an indexed key finds; the caller checks each against the full filter.
+    ///
+    /// Every query here is a single index search (an `OR` across columns would make SQLite
+    /// scan the connection instead), so a userName lookup runs up to three.
     pub fn scim_users_by(
         &mut self,
         connection: &str,
         key: UserKey<'_>,
         visibility: Visibility,
     ) -> Result<Vec<ScimUserRow>, StoreError> {
-        let mut query = users::table
-            .filter(users::connection.eq(connection))
-            .select(select_row!())
-            .into_boxed();
-        query = match key {
-            UserKey::Id(id) => query.filter(users::id.eq(id)),
-            UserKey::ExternalId(value) => query.filter(users::scim_external_id.eq(value)),
-            UserKey::Email(email_key) => query.filter(users::email_key.eq(email_key)),
+        let mut rows = match key {
+            UserKey::Id(id) => self.users_where(connection, visibility, |q| {
+                q.filter(users::id.eq(id))
+            })?,
+            UserKey::ExternalId(value) => self.users_where(connection, visibility, |q| {
+                q.filter(users::scim_external_id.eq(value))
+            })?,
+            UserKey::Email(email_key) => self.users_where(connection, visibility, |q| {
+                q.filter(users::email_key.eq(email_key))
+            })?,
             // Accounts SCIM never wrote have no key: their SCIM userName is the user name
             // column, else the email.
-            UserKey::UserName { key, raw } => query.filter(
-                users::scim_user_name_key
-                    .eq(key)
-                    .or(users::scim_user_name_key
-                        .is_null()
-                        .and(users::email_key.eq(key).or(users::user_name.eq(raw)))),
-            ),
+            UserKey::UserName { key, raw } => {
+                let mut rows = self.users_where(connection, visibility, |q| {
+                    q.filter(users::scim_user_name_key.eq(key))
+                })?;
+                for extra in [
+                    self.users_where(connection, visibility, |q| {
+                        q.filter(users::email_key.eq(key))
+                            .filter(users::scim_user_name_key.is_null())
+                    })?,
+                    self.users_where(connection, visibility, |q| {
+                        q.filter(users::user_name.eq(raw))
+                            .filter(users::scim_user_name_key.is_null())
+                    })?,
+                ] {
+                    for row in extra {
+                        if !rows.iter().any(|r| r.user.id == row.user.id) {
+                            rows.push(row);
+                        }
+                    }
+                }
+                rows
+            }
         };
+        rows.sort_by(|a, b| {
+            (a.user.created_at, &a.user.id).cmp(&(b.user.created_at, &b.user.id))
+        });
+        Ok(rows)
+    }
+
+    fn users_where<'q>(
+        &mut self,
+        connection: &'q str,
+        visibility: Visibility,
+        narrow: impl FnOnce(BoxedUsers<'q>) -> BoxedUsers<'q>,
+    ) -> Result<Vec<ScimUserRow>, StoreError> {
+        let mut query = narrow(users::table.filter(users::connection.eq(connection)).into_boxed());
         if visibility == Visibility::Visible {
             query = query.filter(users::scim_deleted_at.is_null());
         }
         Ok(query
-            .order((users::created_at, users::id))
             .limit(50)
+            .select(select_row!())
             .load::<RowTuple>(self.conn)?
             .into_iter()
             .map(row)
