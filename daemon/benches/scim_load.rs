@@ -65,7 +65,9 @@ async fn main() {
 
     let dir = std::env::temp_dir().join(format!("provisiond-scim-load-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let listener = http::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.unwrap();
+    let listener = http::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
     let addr = listener.local_addr().unwrap();
     let path = dir.join("provisiond.yaml");
     std::fs::write(

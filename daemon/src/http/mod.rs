@@ -5,6 +5,7 @@
 
 mod pages;
 mod saml_routes;
+mod scim_request;
 mod scim_routes;
 mod session_routes;
 

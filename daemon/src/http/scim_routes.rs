@@ -17,6 +17,7 @@ use warp::filters::BoxedFilter;
 use warp::http::{HeaderValue, Method, StatusCode};
 use warp::reply::Response;
 
+use super::scim_request::{canonical_endpoint, operation_name, percent_decode, query_param};
 use super::{AppState, with_state};
 use crate::scim::error::ERROR_SCHEMA;
 use crate::scim::projection::Projection;
@@ -376,7 +377,7 @@ impl ResourceCall {
             Outcome::Deleted(id) => (empty(StatusCode::NO_CONTENT), Some(id)),
             Outcome::One(answer) => {
                 let id = Some(answer.id.clone());
-                (resource_response(answer, kind), id)
+                (resource_response(answer), id)
             }
         })
     }
@@ -391,7 +392,7 @@ impl From<crate::store::StoreError> for RouteError {
     }
 }
 
-fn resource_response(answer: Answer, kind: ResourceKind) -> Response {
+fn resource_response(answer: Answer) -> Response {
     let etag = crate::scim::etag(answer.version);
     let mut response = match &answer.body {
         None => empty(StatusCode::NO_CONTENT),
@@ -411,7 +412,6 @@ fn resource_response(answer: Answer, kind: ResourceKind) -> Response {
     if let Ok(value) = HeaderValue::from_str(&etag) {
         response.headers_mut().insert("etag", value);
     }
-    let _ = kind;
     response
 }
 
@@ -518,45 +518,6 @@ where
         .map_err(|err| ScimError::invalid_syntax(format!("the body is not JSON: {err}")).into())
 }
 
-/// Endpoint names compare without regard to case (`/users` is `/Users`).
-fn canonical_endpoint(segment: String) -> String {
-    [
-        "Users",
-        "Groups",
-        "ServiceProviderConfig",
-        "ResourceTypes",
-        "Schemas",
-    ]
-    .into_iter()
-    .find(|name| name.eq_ignore_ascii_case(&segment))
-    .map_or(segment, str::to_string)
-}
-
-/// The name logged for a write, or `None` for a read.
-fn operation_name(method: &Method, segments: &[String]) -> Option<&'static str> {
-    let endpoint = segments.first().map(String::as_str);
-    let search = segments.get(1).is_some_and(|s| s == ".search");
-    match (method, endpoint) {
-        (&Method::POST, Some("Users")) if !search => Some("create_user"),
-        (&Method::PUT, Some("Users")) => Some("replace_user"),
-        (&Method::PATCH, Some("Users")) => Some("patch_user"),
-        (&Method::DELETE, Some("Users")) => Some("delete_user"),
-        (&Method::POST, Some("Groups")) if !search => Some("create_group"),
-        (&Method::PUT, Some("Groups")) => Some("replace_group"),
-        (&Method::PATCH, Some("Groups")) => Some("patch_group"),
-        (&Method::DELETE, Some("Groups")) => Some("delete_group"),
-        _ => None,
-    }
-}
-
-fn query_param<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    query
-        .iter()
-        .rev()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
-
 fn discovery_list(resources: Vec<Value>) -> Value {
     json!({
         "schemas": [LIST_RESPONSE_SCHEMA],
@@ -592,26 +553,4 @@ fn empty(status: StatusCode) -> Response {
     let mut response = Response::new(Vec::<u8>::new().into());
     *response.status_mut() = status;
     response
-}
-
-/// Decodes `%XX` escapes in a path segment (schema URNs arrive as `urn%3Aietf%3A...`).
-fn percent_decode(segment: &str) -> String {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
-            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
-                let value = hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0);
-                out.push(u8::try_from(value).unwrap_or(b'?'));
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }

@@ -15,6 +15,9 @@ CREATE INDEX users_connection_created_at ON users (connection, created_at, id);
 DROP INDEX users_connection_email_key;
 CREATE UNIQUE INDEX users_connection_email_key ON users (connection, email_key)
     WHERE email_key <> '';
+-- A lookup `email_key = ?` cannot use the partial index (the planner cannot prove the bound
+-- value is non-empty), so lookups get a plain index of their own.
+CREATE INDEX users_connection_email_key_lookup ON users (connection, email_key);
 
 ALTER TABLE groups ADD COLUMN scim_external_id TEXT;
 ALTER TABLE groups ADD COLUMN scim_display_name_key TEXT;

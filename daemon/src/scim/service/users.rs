@@ -27,7 +27,7 @@ pub fn get_user(
 ) -> Result<Answer, ServiceError> {
     store.read(|tx| {
         let row = visible_user(tx, scope, id)?;
-        Ok(answer(tx, scope, &row, projection, false)?)
+        answer(tx, scope, &row, projection, false)
     })
 }
 
@@ -194,7 +194,7 @@ pub fn patch_user(
         check_if_match(if_match, version(row.user.version))?;
         let outcome = apply_patch(&user_base(&row), KIND, body)?;
         if !outcome.changed && row.resource.is_some() {
-            return Ok(answer(tx, scope, &row, projection, false)?);
+            return answer(tx, scope, &row, projection, false);
         }
         write_over(tx, scope, &row, &outcome.resource, projection)
     })

@@ -44,3 +44,9 @@ pub enum Visibility {
     /// Deleted ones too (to restore a deleted account on a new POST).
     IncludingDeleted,
 }
+
+impl Visibility {
+    fn admits(self, row: &ScimUserRow) -> bool {
+        self == Visibility::IncludingDeleted || row.deleted_at.is_none()
+    }
+}

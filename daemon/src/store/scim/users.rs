@@ -64,8 +64,6 @@ pub enum UserKey<'a> {
 }
 
 type RowTuple = (User, Option<String>, Option<NaiveDateTime>);
-type BoxedUsers<'q> =
-    users::BoxedQuery<'q, <crate::store::DbConnection as diesel::Connection>::Backend>;
 
 fn row((user, resource, deleted_at): RowTuple) -> ScimUserRow {
     ScimUserRow {
@@ -93,84 +91,69 @@ impl Tx<'_> {
         id: &str,
         visibility: Visibility,
     ) -> Result<Option<ScimUserRow>, StoreError> {
-        let mut query = users::table
+        let found = users::table
             .filter(users::id.eq(id))
             .filter(users::connection.eq(connection))
             .select(select_row!())
-            .into_boxed();
-        if visibility == Visibility::Visible {
-            query = query.filter(users::scim_deleted_at.is_null());
-        }
-        Ok(query.first::<RowTuple>(self.conn).optional()?.map(row))
+            .first::<RowTuple>(self.conn)
+            .optional()?
+            .map(row);
+        Ok(found.filter(|r| visibility.admits(r)))
     }
 
     /// The users an indexed key finds; the caller checks each against the full filter.
     ///
     /// Every query here is a single index search (an `OR` across columns would make SQLite
-    /// scan the connection instead), so a userName lookup runs up to three.
+    /// scan the connection instead), so a userName lookup runs three.
     pub fn scim_users_by(
         &mut self,
         connection: &str,
         key: UserKey<'_>,
         visibility: Visibility,
     ) -> Result<Vec<ScimUserRow>, StoreError> {
-        let mut rows = match key {
-            UserKey::Id(id) => self.users_where(connection, visibility, |q| {
-                q.filter(users::id.eq(id))
-            })?,
-            UserKey::ExternalId(value) => self.users_where(connection, visibility, |q| {
-                q.filter(users::scim_external_id.eq(value))
-            })?,
-            UserKey::Email(email_key) => self.users_where(connection, visibility, |q| {
-                q.filter(users::email_key.eq(email_key))
-            })?,
+        // Statements are written out per key (not boxed) so the driver caches them; deleted
+        // rows are dropped here rather than in SQL for the same reason.
+        let base = || {
+            users::table
+                .filter(users::connection.eq(connection))
+                .select(select_row!())
+                .limit(50)
+        };
+        let mut rows: Vec<RowTuple> = match key {
+            UserKey::Id(id) => base().filter(users::id.eq(id)).load(self.conn)?,
+            UserKey::ExternalId(value) => base()
+                .filter(users::scim_external_id.eq(value))
+                .load(self.conn)?,
+            UserKey::Email(email_key) => base()
+                .filter(users::email_key.eq(email_key))
+                .load(self.conn)?,
             // Accounts SCIM never wrote have no key: their SCIM userName is the user name
             // column, else the email.
             UserKey::UserName { key, raw } => {
-                let mut rows = self.users_where(connection, visibility, |q| {
-                    q.filter(users::scim_user_name_key.eq(key))
-                })?;
-                for extra in [
-                    self.users_where(connection, visibility, |q| {
-                        q.filter(users::email_key.eq(key))
-                            .filter(users::scim_user_name_key.is_null())
-                    })?,
-                    self.users_where(connection, visibility, |q| {
-                        q.filter(users::user_name.eq(raw))
-                            .filter(users::scim_user_name_key.is_null())
-                    })?,
-                ] {
-                    for row in extra {
-                        if !rows.iter().any(|r| r.user.id == row.user.id) {
-                            rows.push(row);
-                        }
+                let mut rows: Vec<RowTuple> = base()
+                    .filter(users::scim_user_name_key.eq(key))
+                    .load(self.conn)?;
+                let by_email: Vec<RowTuple> = base()
+                    .filter(users::email_key.eq(key))
+                    .filter(users::scim_user_name_key.is_null())
+                    .load(self.conn)?;
+                let by_name: Vec<RowTuple> = base()
+                    .filter(users::user_name.eq(raw))
+                    .filter(users::scim_user_name_key.is_null())
+                    .load(self.conn)?;
+                for extra in by_email.into_iter().chain(by_name) {
+                    if !rows.iter().any(|r| r.0.id == extra.0.id) {
+                        rows.push(extra);
                     }
                 }
                 rows
             }
         };
-        rows.sort_by(|a, b| {
-            (a.user.created_at, &a.user.id).cmp(&(b.user.created_at, &b.user.id))
-        });
-        Ok(rows)
-    }
-
-    fn users_where<'q>(
-        &mut self,
-        connection: &'q str,
-        visibility: Visibility,
-        narrow: impl FnOnce(BoxedUsers<'q>) -> BoxedUsers<'q>,
-    ) -> Result<Vec<ScimUserRow>, StoreError> {
-        let mut query = narrow(users::table.filter(users::connection.eq(connection)).into_boxed());
-        if visibility == Visibility::Visible {
-            query = query.filter(users::scim_deleted_at.is_null());
-        }
-        Ok(query
-            .limit(50)
-            .select(select_row!())
-            .load::<RowTuple>(self.conn)?
+        rows.sort_by(|a, b| (a.0.created_at, &a.0.id).cmp(&(b.0.created_at, &b.0.id)));
+        Ok(rows
             .into_iter()
             .map(row)
+            .filter(|r| visibility.admits(r))
             .collect())
     }
 
@@ -334,6 +317,28 @@ impl Tx<'_> {
         user_ids: &[&str],
     ) -> Result<Vec<MembershipRow>, StoreError> {
         let mut out = Vec::new();
+        if let [user_id] = user_ids {
+            // One user (a GET or a write): a statement the driver can cache.
+            let rows: Vec<(String, String, String)> = group_members::table
+                .inner_join(groups::table)
+                .filter(group_members::user_id.eq(*user_id))
+                .filter(groups::deleted_at.is_null())
+                .order(groups::display_name)
+                .select((
+                    group_members::user_id,
+                    group_members::group_id,
+                    groups::display_name,
+                ))
+                .load(self.conn)?;
+            return Ok(rows
+                .into_iter()
+                .map(|(user_id, group_id, group_display_name)| MembershipRow {
+                    user_id,
+                    group_id,
+                    group_display_name,
+                })
+                .collect());
+        }
         for chunk in user_ids.chunks(500) {
             let rows: Vec<(String, String, String)> = group_members::table
                 .inner_join(groups::table)
