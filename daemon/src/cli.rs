@@ -1,4 +1,5 @@
-//! Command-line interface: `serve`, `migrate`, `check-config`, `connection show`, `users list`.
+//! Command-line interface: `serve`, `migrate`, `check-config`, `connection show`, `users list`,
+//! `scim-token`.
 //!
 //! Each command loads the configuration itself, so a bad file is reported the same way
 //! everywhere. Errors bubble up as `anyhow` chains that `main` prints whole.
@@ -51,6 +52,35 @@ pub enum Command {
         #[command(subcommand)]
         command: UsersCommand,
     },
+    /// Manage the bearer tokens of connections' SCIM endpoints.
+    ScimToken {
+        #[command(subcommand)]
+        command: ScimTokenCommand,
+    },
+}
+
+/// `scim-token ...`.
+#[derive(Debug, Subcommand)]
+pub enum ScimTokenCommand {
+    /// Create a token; it is printed once, with the tenant URL to paste into the IdP.
+    Create {
+        /// Connection name.
+        connection: String,
+        /// A note saying what the token is for.
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// List tokens (never the tokens themselves).
+    List {
+        /// Only this connection's tokens.
+        #[arg(long)]
+        connection: Option<String>,
+    },
+    /// Revoke a token by id.
+    Revoke {
+        /// The token's id, as `scim-token list` shows it.
+        id: String,
+    },
 }
 
 /// `connection ...`.
@@ -95,6 +125,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Users {
             command: UsersCommand::List { connection, json },
         } => users_list(&cli.config, connection.as_deref(), json),
+        Command::ScimToken { command } => scim_token(&cli.config, command),
     }
 }
 
@@ -341,6 +372,66 @@ fn printable(text: &str) -> std::borrow::Cow<'_, str> {
         })
         .collect::<String>()
         .into()
+}
+
+fn scim_token(path: &Path, command: ScimTokenCommand) -> anyhow::Result<()> {
+    let config = load(path)?;
+    let store = Store::open(&config.database)?;
+    let now = chrono::Utc::now();
+    match command {
+        ScimTokenCommand::Create { connection, label } => {
+            config.connection(&connection).with_context(|| {
+                format!("no connection named {connection:?} in {}", path.display())
+            })?;
+            let issued = crate::scim::tokens::create_token(&store, &connection, &label, now)?;
+            println!(
+                "SCIM token {} for connection {connection}",
+                issued.record.id
+            );
+            println!();
+            println!(
+                "Paste into the IdP (Entra ID: Enterprise app > Provisioning > Admin Credentials):"
+            );
+            println!(
+                "  Tenant URL:    {}/scim/v2/{connection}",
+                config.server.base()
+            );
+            println!("  Secret Token:  {}", issued.token);
+            println!();
+            println!("The token is shown only now; provisiond keeps a hash of it.");
+        }
+        ScimTokenCommand::List { connection } => {
+            let tokens = store.read(|tx| tx.scim_tokens(connection.as_deref()))?;
+            println!(
+                "{:<36}  {:<12}  {:<20}  {:<19}  {:<19}  REVOKED",
+                "ID", "CONNECTION", "LABEL", "CREATED", "LAST USED"
+            );
+            let time = |t: Option<chrono::NaiveDateTime>| {
+                t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                    .unwrap_or_else(|| "-".to_string())
+            };
+            for token in &tokens {
+                println!(
+                    "{:<36}  {:<12}  {:<20}  {:<19}  {:<19}  {}",
+                    token.id,
+                    token.connection,
+                    token.label,
+                    time(Some(token.created_at)),
+                    time(token.last_used_at),
+                    time(token.revoked_at),
+                );
+            }
+            println!("{} token(s)", tokens.len());
+        }
+        ScimTokenCommand::Revoke { id } => {
+            let revoked = store.write(|tx| tx.revoke_scim_token(&id, now.naive_utc()))?;
+            if !revoked {
+                anyhow::bail!("no unrevoked SCIM token has id {id:?}");
+            }
+            println!("revoked SCIM token {id}");
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -74,7 +74,10 @@ fn syntax_problems(text: &str, path: &Path, err: &serde_yaml::Error) -> ConfigEr
     let message = err.to_string();
     if !message.contains("unknown field") {
         let key = message.split(':').next().unwrap_or("(file)").to_string();
-        problems.push(Problem { key, message: message.clone() });
+        problems.push(Problem {
+            key,
+            message: message.clone(),
+        });
     }
     if problems.is_empty() {
         return ConfigError::Syntax {

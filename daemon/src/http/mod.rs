@@ -1,4 +1,4 @@
-//! HTTP: warp routes for the login page, the SAML endpoints, sessions and health.
+//! HTTP: warp routes for the login page, the SAML endpoints, SCIM, sessions and health.
 //!
 //! Handlers extract, call a domain function, and map the result; no business logic lives
 //! here. Every request runs in a span carrying a request id and the route.
@@ -7,6 +7,8 @@ mod api_routes;
 pub use api_routes::ROUTES as ADMIN_API_ROUTES;
 mod pages;
 mod saml_routes;
+mod scim_request;
+mod scim_routes;
 mod session_routes;
 
 use std::convert::Infallible;
@@ -88,6 +90,8 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
         .or(api_routes::routes(state.clone()))
         .unify()
         .or(saml_routes::routes(state.clone()))
+        .unify()
+        .or(scim_routes::routes(state.clone()))
         .unify()
         .or(session_routes::routes(state))
         .unify()

@@ -5,9 +5,12 @@
 //! `excludedAttributes` ([`projection`]), normalising request bodies and
 //! building `meta` ([`resource`]), and the error body ([`error`]).
 //! Resources are `serde_json::Value` objects in SCIM's JSON shape, so the
-//! store can keep them whole. Nothing here does I/O, reads a clock or knows
-//! about HTTP routing or the database: callers pass `now`, ids and versions
-//! in, and map [`ScimError`] to a response.
+//! store can keep them whole. Those engine modules do no I/O, read no clock
+//! and know nothing of HTTP or the database: callers pass `now`, ids and
+//! versions in, and map [`ScimError`] to a response. [`service`] is the
+//! server's domain layer on top of them and the store (one function per
+//! operation, one transaction each); [`tokens`] issues and checks the
+//! per-connection bearer tokens.
 
 pub mod error;
 pub mod filter;
@@ -16,6 +19,8 @@ pub mod path;
 pub mod projection;
 pub mod resource;
 pub mod schema;
+pub mod service;
+pub mod tokens;
 pub mod value;
 
 pub use error::{ScimError, ScimType};

@@ -93,7 +93,7 @@ impl Tx<'_> {
         Ok(created)
     }
 
-    fn group_event(
+    pub(super) fn group_event(
         &mut self,
         kind: EventKind,
         group: &Group,

@@ -1,4 +1,5 @@
-//! The store: users, identities, SAML request state, replay cache, sessions and audit log.
+//! The store: users, identities, groups, SAML request state, replay cache, sessions, SCIM
+//! resources and tokens, and the audit log.
 //!
 //! The one place SQL lives. SQLite (bundled, WAL) or PostgreSQL, chosen by the database URL's
 //! scheme; migrations are embedded and run at start. The store knows nothing of SAML or SCIM:
@@ -17,6 +18,8 @@ mod models;
 mod saml_state;
 pub use saml_state::OutstandingRequest;
 pub mod schema;
+mod scim;
+mod scim_tokens;
 mod sessions;
 mod users;
 
@@ -30,7 +33,12 @@ pub use audit::{AuditRow, LoginOutcome};
 pub use connection::{DbConnection, Manager};
 pub use events::{EventKind, EventRow};
 pub use groups::{Group, NewGroup};
-pub use models::{NewUser, User, UserChanges};
+pub use models::{NewUser, User, UserChanges, email_key};
+pub use scim::{
+    GroupKey, MemberRow, MembershipRow, ScimGroupColumns, ScimGroupRow, ScimUserColumns,
+    ScimUserRow, UserKey, Visibility,
+};
+pub use scim_tokens::ScimToken;
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -144,11 +152,13 @@ impl Store {
     where
         E: From<StoreError> + From<diesel::result::Error>,
     {
-        let mut conn = self.connection()?;
+        // The lock comes before the pooled connection, so writers queueing for SQLite's one
+        // write slot do not hold connections that readers need.
         let _guard = match self.kind {
             Backend::Sqlite => Some(self.write_lock.lock().unwrap_or_else(|p| p.into_inner())),
             Backend::Postgres => None,
         };
+        let mut conn = self.connection()?;
         conn.transaction(|conn| work(&mut Tx { conn }))
     }
 

@@ -19,6 +19,8 @@ diesel::table! {
         last_login_at -> Nullable<Timestamp>,
         scim_resource -> Nullable<Text>,
         scim_deleted_at -> Nullable<Timestamp>,
+        scim_external_id -> Nullable<Text>,
+        scim_user_name_key -> Nullable<Text>,
     }
 }
 
@@ -86,6 +88,8 @@ diesel::table! {
         deleted_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        scim_external_id -> Nullable<Text>,
+        scim_display_name_key -> Nullable<Text>,
     }
 }
 

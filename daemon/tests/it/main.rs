@@ -9,5 +9,6 @@ mod e2e;
 mod metadata_refresh;
 mod refusals;
 mod replicas;
+mod scim;
 mod support;
 mod webhook;

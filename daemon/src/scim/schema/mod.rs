@@ -10,7 +10,9 @@
 mod documents;
 mod tables;
 
-pub use documents::{resource_types, schema_document, schemas, service_provider_config};
+pub use documents::{
+    MAX_RESULTS, resource_types, schema_document, schemas, service_provider_config,
+};
 
 /// URN of the core User schema.
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";

@@ -1,0 +1,380 @@
+//! `/Users`: create, read, list, replace, patch, delete.
+
+use serde_json::Value;
+
+use super::columns::{user_columns, work_email};
+use super::list::{ListParams, list_response};
+use super::render::{add_groups, user_base, user_full};
+use super::{Answer, Scope, ServiceError, check_if_match, not_found, version};
+use crate::scim::error::{ScimError, ScimType};
+use crate::scim::filter::{Filter, IndexedAttribute};
+use crate::scim::patch::apply_patch;
+use crate::scim::projection::Projection;
+use crate::scim::resource::{normalize, normalize_replacement};
+use crate::scim::schema::ResourceKind;
+use crate::store::{
+    MembershipRow, ScimUserColumns, ScimUserRow, Store, Tx, User, UserKey, Visibility,
+};
+
+const KIND: ResourceKind = ResourceKind::User;
+
+/// `GET /Users/{id}`.
+pub fn get_user(
+    store: &Store,
+    scope: Scope<'_>,
+    id: &str,
+    projection: &Projection,
+) -> Result<Answer, ServiceError> {
+    store.read(|tx| {
+        let row = visible_user(tx, scope, id)?;
+        answer(tx, scope, &row, projection, false)
+    })
+}
+
+/// `GET /Users` and `POST /Users/.search`.
+///
+/// The lookups Entra makes (`userName`, `externalId`, `id`, work email `eq`) are answered
+/// from an index and the few candidates checked against the whole filter; any other filter
+/// loads and evaluates every visible user of the connection, which costs time and memory in
+/// proportion to the connection's size.
+pub fn list_users(
+    store: &Store,
+    scope: Scope<'_>,
+    params: &ListParams,
+) -> Result<Value, ServiceError> {
+    let filter = params
+        .filter
+        .as_deref()
+        .map(|text| Filter::parse_for(text, KIND))
+        .transpose()?;
+
+    store.read(|tx| {
+        let (total, page) = match &filter {
+            None => {
+                let total = tx.scim_users_count(scope.connection)?;
+                let offset = i64::try_from(params.offset()).unwrap_or(i64::MAX);
+                let limit = i64::try_from(params.count).unwrap_or(0);
+                let rows = if limit == 0 {
+                    Vec::new()
+                } else {
+                    tx.scim_users_page(scope.connection, offset, limit)?
+                };
+                let page: Vec<(ScimUserRow, Value)> = rows
+                    .into_iter()
+                    .map(|row| {
+                        let resource = user_full(&row, &[], scope.base_url);
+                        (row, resource)
+                    })
+                    .collect();
+                (usize::try_from(total).unwrap_or_default(), page)
+            }
+            Some(filter) => {
+                let matched = filtered(tx, scope, filter)?;
+                let total = matched.len();
+                let page = matched
+                    .into_iter()
+                    .skip(params.offset())
+                    .take(params.count)
+                    .collect();
+                (total, page)
+            }
+        };
+
+        let ids: Vec<&str> = page.iter().map(|(row, _)| row.user.id.as_str()).collect();
+        let memberships = if ids.is_empty() {
+            Vec::new()
+        } else {
+            tx.memberships_of_users(&ids)?
+        };
+        let resources = page
+            .iter()
+            .map(|(row, resource)| {
+                let mut resource = resource.clone();
+                let own: Vec<&MembershipRow> = memberships
+                    .iter()
+                    .filter(|m| m.user_id == row.user.id)
+                    .collect();
+                add_groups(&mut resource, &own, scope.base_url);
+                params.projection.apply(&resource, KIND)
+            })
+            .collect();
+        Ok(list_response(total, params.start_index, resources))
+    })
+}
+
+/// `POST /Users`. A userName or email of an account SCIM deleted, or of one SAML or sync
+/// created, takes that account over; of a live SCIM account, answers 409.
+pub fn create_user(
+    store: &Store,
+    scope: Scope<'_>,
+    body: &Value,
+    projection: &Projection,
+) -> Result<Answer, ServiceError> {
+    let resource = normalize(KIND, body)?;
+    let user_name = text(&resource, "userName");
+    let email = work_email(&resource);
+
+    store.write(|tx| {
+        let mut target = same_user_name(tx, scope, &user_name, None)?;
+        if let Some(row) = &target
+            && row.deleted_at.is_none()
+            && row.resource.is_some()
+        {
+            return Err(uniqueness(format!(
+                "userName {user_name:?} is already in use"
+            )));
+        }
+        // An email held by an account SCIM does not manage (or deleted) is the same person.
+        let holder = match &email {
+            Some(email) => same_email(tx, scope, email, None)?,
+            None => None,
+        };
+        if target.is_none()
+            && let Some(h) = &holder
+            && (h.deleted_at.is_some() || h.resource.is_none())
+        {
+            target = holder.clone();
+        }
+
+        let now = scope.now.naive_utc();
+        let row = match target {
+            Some(existing) => {
+                let mut columns = user_columns(&resource, Some(&existing.user), true);
+                keep_email_unique(tx, scope, &mut columns, Some(&existing.user))?;
+                tx.update_scim_user(scope.connection, &existing.user, &columns, now)?
+            }
+            None => {
+                let mut columns = user_columns(&resource, None, true);
+                keep_email_unique(tx, scope, &mut columns, None)?;
+                let id = uuid::Uuid::new_v4().to_string();
+                tx.insert_scim_user(scope.connection, &id, &columns, now)?
+            }
+        };
+        let mut answer = answer(tx, scope, &row, projection, false)?;
+        answer.created = true;
+        Ok(answer)
+    })
+}
+
+/// `PUT /Users/{id}`.
+pub fn replace_user(
+    store: &Store,
+    scope: Scope<'_>,
+    id: &str,
+    body: &Value,
+    if_match: Option<&str>,
+    projection: &Projection,
+) -> Result<Answer, ServiceError> {
+    store.write(|tx| {
+        let row = visible_user(tx, scope, id)?;
+        check_if_match(if_match, version(row.user.version))?;
+        let mut existing = user_base(&row);
+        if let Some(object) = existing.as_object_mut() {
+            object.insert("id".into(), Value::from(row.user.id.as_str()));
+        }
+        let mut resource = normalize_replacement(KIND, body, &existing)?;
+        if let Some(object) = resource.as_object_mut() {
+            object.remove("id");
+        }
+        write_over(tx, scope, &row, &resource, projection)
+    })
+}
+
+/// `PATCH /Users/{id}`; answers the resource (200).
+pub fn patch_user(
+    store: &Store,
+    scope: Scope<'_>,
+    id: &str,
+    body: &Value,
+    if_match: Option<&str>,
+    projection: &Projection,
+) -> Result<Answer, ServiceError> {
+    store.write(|tx| {
+        let row = visible_user(tx, scope, id)?;
+        check_if_match(if_match, version(row.user.version))?;
+        let outcome = apply_patch(&user_base(&row), KIND, body)?;
+        if !outcome.changed && row.resource.is_some() {
+            return answer(tx, scope, &row, projection, false);
+        }
+        write_over(tx, scope, &row, &outcome.resource, projection)
+    })
+}
+
+/// `DELETE /Users/{id}`: the resource leaves SCIM's view; the account stays, deactivated.
+pub fn delete_user(
+    store: &Store,
+    scope: Scope<'_>,
+    id: &str,
+    if_match: Option<&str>,
+) -> Result<(), ServiceError> {
+    store.write(|tx| {
+        let row = visible_user(tx, scope, id)?;
+        check_if_match(if_match, version(row.user.version))?;
+        tx.scim_delete_user(&row.user, scope.now.naive_utc())?;
+        Ok(())
+    })
+}
+
+/// Writes a new resource over an existing user after the uniqueness checks.
+fn write_over(
+    tx: &mut Tx<'_>,
+    scope: Scope<'_>,
+    row: &ScimUserRow,
+    resource: &Value,
+    projection: &Projection,
+) -> Result<Answer, ServiceError> {
+    let mut columns: ScimUserColumns = user_columns(resource, Some(&row.user), row.user.active);
+    let user_name = text(resource, "userName");
+    if same_user_name(tx, scope, &user_name, Some(&row.user))?.is_some() {
+        return Err(uniqueness(format!(
+            "userName {user_name:?} is already in use"
+        )));
+    }
+    keep_email_unique(tx, scope, &mut columns, Some(&row.user))?;
+    let written =
+        tx.update_scim_user(scope.connection, &row.user, &columns, scope.now.naive_utc())?;
+    answer(tx, scope, &written, projection, false)
+}
+
+/// The account (other than `except`), SCIM-deleted or not, whose SCIM userName is
+/// `user_name` (compared without regard to case).
+fn same_user_name(
+    tx: &mut Tx<'_>,
+    scope: Scope<'_>,
+    user_name: &str,
+    except: Option<&User>,
+) -> Result<Option<ScimUserRow>, ServiceError> {
+    let key = user_name.to_lowercase();
+    let candidates = tx.scim_users_by(
+        scope.connection,
+        UserKey::UserName {
+            key: &key,
+            raw: user_name,
+        },
+        Visibility::IncludingDeleted,
+    )?;
+    Ok(candidates.into_iter().find(|row| {
+        except.is_none_or(|e| e.id != row.user.id)
+            && text(&user_base(row), "userName").to_lowercase() == key
+    }))
+}
+
+/// RFC 7643 does not make emails unique, but sign-in matches accounts by email, so one
+/// account per connection holds an address: when another account already holds the new
+/// email, the account keeps its previous one (a new account gets none) and the resource
+/// still carries the address.
+fn keep_email_unique(
+    tx: &mut Tx<'_>,
+    scope: Scope<'_>,
+    columns: &mut ScimUserColumns,
+    previous: Option<&User>,
+) -> Result<(), ServiceError> {
+    if columns.email.is_empty() || previous.is_some_and(|p| p.email == columns.email) {
+        return Ok(());
+    }
+    if same_email(tx, scope, &columns.email, previous)?.is_some() {
+        tracing::debug!(
+            connection = scope.connection,
+            "email already held by another account; the account keeps its previous email"
+        );
+        columns.email = previous.map(|p| p.email.clone()).unwrap_or_default();
+    }
+    Ok(())
+}
+
+/// The account (other than `except`) holding this email in its email column.
+fn same_email(
+    tx: &mut Tx<'_>,
+    scope: Scope<'_>,
+    email: &str,
+    except: Option<&User>,
+) -> Result<Option<ScimUserRow>, ServiceError> {
+    let key = crate::store::email_key(email);
+    let candidates = tx.scim_users_by(
+        scope.connection,
+        UserKey::Email(&key),
+        Visibility::IncludingDeleted,
+    )?;
+    Ok(candidates
+        .into_iter()
+        .find(|row| except.is_none_or(|e| e.id != row.user.id)))
+}
+
+fn filtered(
+    tx: &mut Tx<'_>,
+    scope: Scope<'_>,
+    filter: &Filter,
+) -> Result<Vec<(ScimUserRow, Value)>, ServiceError> {
+    let simple = filter.as_simple_eq();
+    let lowered = simple.as_ref().map(|s| s.value.to_lowercase());
+    let rows = match (&simple, &lowered) {
+        (Some(eq), Some(lower)) => match eq.attribute {
+            IndexedAttribute::Id => tx.scim_users_by(
+                scope.connection,
+                UserKey::Id(&eq.value),
+                Visibility::Visible,
+            )?,
+            IndexedAttribute::ExternalId => tx.scim_users_by(
+                scope.connection,
+                UserKey::ExternalId(&eq.value),
+                Visibility::Visible,
+            )?,
+            IndexedAttribute::UserName => tx.scim_users_by(
+                scope.connection,
+                UserKey::UserName {
+                    key: lower,
+                    raw: &eq.value,
+                },
+                Visibility::Visible,
+            )?,
+            IndexedAttribute::WorkEmail => {
+                let key = crate::store::email_key(&eq.value);
+                tx.scim_users_by(scope.connection, UserKey::Email(&key), Visibility::Visible)?
+            }
+            IndexedAttribute::DisplayName => tx.scim_users_all(scope.connection)?,
+        },
+        _ => tx.scim_users_all(scope.connection)?,
+    };
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            let resource = user_full(&row, &[], scope.base_url);
+            filter.matches(&resource, KIND).then_some((row, resource))
+        })
+        .collect())
+}
+
+fn visible_user(tx: &mut Tx<'_>, scope: Scope<'_>, id: &str) -> Result<ScimUserRow, ServiceError> {
+    tx.scim_user(scope.connection, id, Visibility::Visible)?
+        .ok_or_else(|| not_found("User", id).into())
+}
+
+fn answer(
+    tx: &mut Tx<'_>,
+    scope: Scope<'_>,
+    row: &ScimUserRow,
+    projection: &Projection,
+    created: bool,
+) -> Result<Answer, ServiceError> {
+    let memberships = tx.memberships_of_users(&[row.user.id.as_str()])?;
+    let own: Vec<&MembershipRow> = memberships.iter().collect();
+    let resource = user_full(row, &own, scope.base_url);
+    Ok(Answer {
+        id: row.user.id.clone(),
+        body: Some(projection.apply(&resource, KIND)),
+        version: version(row.user.version),
+        created,
+    })
+}
+
+fn text(resource: &Value, name: &str) -> String {
+    resource
+        .get(name)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn uniqueness(detail: String) -> ServiceError {
+    ScimError::bad(ScimType::Uniqueness, detail).into()
+}

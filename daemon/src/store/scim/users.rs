@@ -1,0 +1,394 @@
+//! SCIM reads and writes of users.
+
+use std::collections::HashSet;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::{MembershipRow, Visibility};
+use crate::store::events::EventKind;
+use crate::store::models::{NewUser, User};
+use crate::store::schema::{group_members, groups, sessions, users};
+use crate::store::{StoreError, Tx};
+
+/// A user with its SCIM resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScimUserRow {
+    /// The account's columns.
+    pub user: User,
+    /// The resource JSON as SCIM last wrote it; `None` for an account SAML or sync created.
+    pub resource: Option<String>,
+    /// When SCIM deleted it, if it did.
+    pub deleted_at: Option<NaiveDateTime>,
+}
+
+/// What a SCIM write sets on a user; every field is written as given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScimUserColumns {
+    /// Email address (may be empty when the resource has none).
+    pub email: String,
+    /// The user name column (Entra's UPN).
+    pub user_name: Option<String>,
+    /// Given name.
+    pub given_name: Option<String>,
+    /// Family name.
+    pub family_name: Option<String>,
+    /// Display name.
+    pub display_name: Option<String>,
+    /// Whether the account may sign in.
+    pub active: bool,
+    /// Lower-cased SCIM userName, unique per connection.
+    pub user_name_key: String,
+    /// SCIM's externalId (not the IdP object id).
+    pub scim_external_id: Option<String>,
+    /// The resource JSON, without `id`, `meta` and `groups`.
+    pub resource: String,
+}
+
+/// An indexed lookup of users.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserKey<'a> {
+    /// provisiond's id.
+    Id(&'a str),
+    /// SCIM userName: the lower-cased key, and the value as sent (matched against the
+    /// user name column of accounts SCIM never wrote).
+    UserName {
+        /// Lower-cased.
+        key: &'a str,
+        /// As sent.
+        raw: &'a str,
+    },
+    /// SCIM externalId, case-exact.
+    ExternalId(&'a str),
+    /// Email key (lower-cased email).
+    Email(&'a str),
+}
+
+type RowTuple = (User, Option<String>, Option<NaiveDateTime>);
+
+fn row((user, resource, deleted_at): RowTuple) -> ScimUserRow {
+    ScimUserRow {
+        user,
+        resource,
+        deleted_at,
+    }
+}
+
+macro_rules! select_row {
+    () => {
+        (
+            User::as_select(),
+            users::scim_resource,
+            users::scim_deleted_at,
+        )
+    };
+}
+
+impl Tx<'_> {
+    /// The user with this id in this connection.
+    pub fn scim_user(
+        &mut self,
+        connection: &str,
+        id: &str,
+        visibility: Visibility,
+    ) -> Result<Option<ScimUserRow>, StoreError> {
+        let found = users::table
+            .filter(users::id.eq(id))
+            .filter(users::connection.eq(connection))
+            .select(select_row!())
+            .first::<RowTuple>(self.conn)
+            .optional()?
+            .map(row);
+        Ok(found.filter(|r| visibility.admits(r)))
+    }
+
+    /// The users an indexed key finds; the caller checks each against the full filter.
+    ///
+    /// Every query here is a single index search (an `OR` across columns would make SQLite
+    /// scan the connection instead), so a userName lookup runs three.
+    pub fn scim_users_by(
+        &mut self,
+        connection: &str,
+        key: UserKey<'_>,
+        visibility: Visibility,
+    ) -> Result<Vec<ScimUserRow>, StoreError> {
+        // Statements are written out per key (not boxed) so the driver caches them; deleted
+        // rows are dropped here rather than in SQL for the same reason.
+        let base = || {
+            users::table
+                .filter(users::connection.eq(connection))
+                .select(select_row!())
+                .limit(50)
+        };
+        let mut rows: Vec<RowTuple> = match key {
+            UserKey::Id(id) => base().filter(users::id.eq(id)).load(self.conn)?,
+            UserKey::ExternalId(value) => base()
+                .filter(users::scim_external_id.eq(value))
+                .load(self.conn)?,
+            UserKey::Email(email_key) => base()
+                .filter(users::email_key.eq(email_key))
+                .load(self.conn)?,
+            // Accounts SCIM never wrote have no key: their SCIM userName is the user name
+            // column, else the email.
+            UserKey::UserName { key, raw } => {
+                let mut rows: Vec<RowTuple> = base()
+                    .filter(users::scim_user_name_key.eq(key))
+                    .load(self.conn)?;
+                let by_email: Vec<RowTuple> = base()
+                    .filter(users::email_key.eq(key))
+                    .filter(users::scim_user_name_key.is_null())
+                    .load(self.conn)?;
+                let by_name: Vec<RowTuple> = base()
+                    .filter(users::user_name.eq(raw))
+                    .filter(users::scim_user_name_key.is_null())
+                    .load(self.conn)?;
+                for extra in by_email.into_iter().chain(by_name) {
+                    if !rows.iter().any(|r| r.0.id == extra.0.id) {
+                        rows.push(extra);
+                    }
+                }
+                rows
+            }
+        };
+        rows.sort_by(|a, b| (a.0.created_at, &a.0.id).cmp(&(b.0.created_at, &b.0.id)));
+        Ok(rows
+            .into_iter()
+            .map(row)
+            .filter(|r| visibility.admits(r))
+            .collect())
+    }
+
+    /// How many users SCIM sees in a connection.
+    pub fn scim_users_count(&mut self, connection: &str) -> Result<i64, StoreError> {
+        Ok(users::table
+            .filter(users::connection.eq(connection))
+            .filter(users::scim_deleted_at.is_null())
+            .count()
+            .get_result(self.conn)?)
+    }
+
+    /// One page of the users SCIM sees, in creation order.
+    pub fn scim_users_page(
+        &mut self,
+        connection: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<ScimUserRow>, StoreError> {
+        Ok(users::table
+            .filter(users::connection.eq(connection))
+            .filter(users::scim_deleted_at.is_null())
+            .order((users::created_at, users::id))
+            .offset(offset)
+            .limit(limit)
+            .select(select_row!())
+            .load::<RowTuple>(self.conn)?
+            .into_iter()
+            .map(row)
+            .collect())
+    }
+
+    /// Every user SCIM sees in a connection, in creation order (for filters no index answers).
+    pub fn scim_users_all(&mut self, connection: &str) -> Result<Vec<ScimUserRow>, StoreError> {
+        Ok(users::table
+            .filter(users::connection.eq(connection))
+            .filter(users::scim_deleted_at.is_null())
+            .order((users::created_at, users::id))
+            .select(select_row!())
+            .load::<RowTuple>(self.conn)?
+            .into_iter()
+            .map(row)
+            .collect())
+    }
+
+    /// Which of `ids` are users SCIM sees in this connection.
+    pub fn scim_user_ids_present(
+        &mut self,
+        connection: &str,
+        ids: &[&str],
+    ) -> Result<HashSet<String>, StoreError> {
+        let mut present = HashSet::new();
+        for chunk in ids.chunks(500) {
+            let found: Vec<String> = users::table
+                .filter(users::connection.eq(connection))
+                .filter(users::scim_deleted_at.is_null())
+                .filter(users::id.eq_any(chunk))
+                .select(users::id)
+                .load(self.conn)?;
+            present.extend(found);
+        }
+        Ok(present)
+    }
+
+    /// Creates an account from a SCIM resource.
+    pub fn insert_scim_user(
+        &mut self,
+        connection: &str,
+        id: &str,
+        columns: &ScimUserColumns,
+        now: NaiveDateTime,
+    ) -> Result<ScimUserRow, StoreError> {
+        let user = NewUser {
+            id: id.to_string(),
+            connection: connection.to_string(),
+            external_id: None,
+            email: columns.email.clone(),
+            email_key: crate::store::models::email_key(&columns.email),
+            user_name: columns.user_name.clone(),
+            given_name: columns.given_name.clone(),
+            family_name: columns.family_name.clone(),
+            display_name: columns.display_name.clone(),
+            active: columns.active,
+            source: "scim".to_string(),
+            version: 1,
+            created_at: now,
+            updated_at: now,
+            last_login_at: None,
+        };
+        diesel::insert_into(users::table)
+            .values((
+                &user,
+                users::scim_resource.eq(&columns.resource),
+                users::scim_external_id.eq(&columns.scim_external_id),
+                users::scim_user_name_key.eq(&columns.user_name_key),
+            ))
+            .execute(self.conn)?;
+        self.user_changed_event(id, None, now)?;
+        self.scim_user(connection, id, Visibility::Visible)?
+            .ok_or(StoreError::Query(diesel::result::Error::NotFound))
+    }
+
+    /// Records the event of a user write: created, or updated / deactivated / reactivated
+    /// by comparing with the account before the write.
+    fn user_changed_event(
+        &mut self,
+        id: &str,
+        before: Option<&User>,
+        now: NaiveDateTime,
+    ) -> Result<(), StoreError> {
+        let Some(after) = self.user(id)? else {
+            return Ok(());
+        };
+        let kind = match before {
+            None => EventKind::UserCreated,
+            Some(before) if before.active && !after.active => EventKind::UserDeactivated,
+            Some(before) if !before.active && after.active => EventKind::UserReactivated,
+            Some(_) => EventKind::UserUpdated,
+        };
+        self.user_event(kind, &after, now)
+    }
+
+    /// Writes a SCIM resource over an account (update, adoption of an account SAML created,
+    /// or restoring one SCIM deleted), bumping its version. A deactivation ends the account's
+    /// sessions.
+    pub fn update_scim_user(
+        &mut self,
+        connection: &str,
+        current: &User,
+        columns: &ScimUserColumns,
+        now: NaiveDateTime,
+    ) -> Result<ScimUserRow, StoreError> {
+        diesel::update(users::table.find(&current.id))
+            .set((
+                users::email.eq(&columns.email),
+                users::email_key.eq(crate::store::models::email_key(&columns.email)),
+                users::user_name.eq(&columns.user_name),
+                users::given_name.eq(&columns.given_name),
+                users::family_name.eq(&columns.family_name),
+                users::display_name.eq(&columns.display_name),
+                users::active.eq(columns.active),
+                users::scim_resource.eq(&columns.resource),
+                users::scim_external_id.eq(&columns.scim_external_id),
+                users::scim_user_name_key.eq(&columns.user_name_key),
+                users::scim_deleted_at.eq(None::<NaiveDateTime>),
+                users::version.eq(current.version + 1),
+                users::updated_at.eq(now),
+            ))
+            .execute(self.conn)?;
+        if !columns.active {
+            self.delete_user_sessions(&current.id)?;
+        }
+        self.user_changed_event(&current.id, Some(current), now)?;
+        self.scim_user(connection, &current.id, Visibility::Visible)?
+            .ok_or(StoreError::Query(diesel::result::Error::NotFound))
+    }
+
+    /// SCIM DELETE: the account stays, deactivated, with its data; it leaves its groups, its
+    /// sessions end, and SCIM no longer sees it.
+    pub fn scim_delete_user(
+        &mut self,
+        current: &User,
+        now: NaiveDateTime,
+    ) -> Result<(), StoreError> {
+        diesel::update(users::table.find(&current.id))
+            .set((
+                users::scim_deleted_at.eq(Some(now)),
+                users::active.eq(false),
+                users::version.eq(current.version + 1),
+                users::updated_at.eq(now),
+            ))
+            .execute(self.conn)?;
+        let groups: Vec<String> = group_members::table
+            .filter(group_members::user_id.eq(&current.id))
+            .select(group_members::group_id)
+            .load(self.conn)?;
+        for group_id in groups {
+            self.remove_member(&group_id, &current.id)?;
+        }
+        diesel::delete(sessions::table.filter(sessions::user_id.eq(&current.id)))
+            .execute(self.conn)?;
+        self.user_changed_event(&current.id, Some(current), now)?;
+        Ok(())
+    }
+
+    /// The live groups each of `user_ids` belongs to.
+    pub fn memberships_of_users(
+        &mut self,
+        user_ids: &[&str],
+    ) -> Result<Vec<MembershipRow>, StoreError> {
+        let mut out = Vec::new();
+        if let [user_id] = user_ids {
+            // One user (a GET or a write): a statement the driver can cache.
+            let rows: Vec<(String, String, String)> = group_members::table
+                .inner_join(groups::table)
+                .filter(group_members::user_id.eq(*user_id))
+                .filter(groups::deleted_at.is_null())
+                .order(groups::display_name)
+                .select((
+                    group_members::user_id,
+                    group_members::group_id,
+                    groups::display_name,
+                ))
+                .load(self.conn)?;
+            return Ok(rows
+                .into_iter()
+                .map(|(user_id, group_id, group_display_name)| MembershipRow {
+                    user_id,
+                    group_id,
+                    group_display_name,
+                })
+                .collect());
+        }
+        for chunk in user_ids.chunks(500) {
+            let rows: Vec<(String, String, String)> = group_members::table
+                .inner_join(groups::table)
+                .filter(group_members::user_id.eq_any(chunk))
+                .filter(groups::deleted_at.is_null())
+                .order((group_members::user_id, groups::display_name))
+                .select((
+                    group_members::user_id,
+                    group_members::group_id,
+                    groups::display_name,
+                ))
+                .load(self.conn)?;
+            out.extend(
+                rows.into_iter()
+                    .map(|(user_id, group_id, group_display_name)| MembershipRow {
+                        user_id,
+                        group_id,
+                        group_display_name,
+                    }),
+            );
+        }
+        Ok(out)
+    }
+}
