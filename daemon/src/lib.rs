@@ -11,6 +11,7 @@ pub mod plugins;
 pub mod saml;
 pub mod session;
 pub mod store;
+pub mod sync;
 pub mod telemetry;
 
 #[cfg(test)]

@@ -71,4 +71,5 @@ pub struct RawSync {
     pub schedule: Option<String>,
     pub mode: Option<String>,
     pub max_deactivate: Option<serde_yaml::Value>,
+    pub full_sync_hours: Option<u64>,
 }

@@ -204,7 +204,13 @@ pub struct SyncConfig {
     pub mode: SyncMode,
     /// Most users one run may deactivate before it stops for an admin.
     pub max_deactivate: MaxDeactivate,
+    /// In incremental mode, read everything when the last full listing is older than this
+    /// (delta queries miss assignment-only changes).
+    pub full_every: Duration,
 }
+
+/// Hours between full listings in incremental mode unless `full_sync_hours` says otherwise.
+pub const DEFAULT_FULL_SYNC_HOURS: u64 = 24;
 
 /// Sync mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -741,11 +747,19 @@ fn build_sync(sync: RawSync, key: &str, check: &mut Checker) -> Option<SyncConfi
             MaxDeactivate::Percent(10.0)
         }
     };
+    let full_hours = sync.full_sync_hours.unwrap_or(DEFAULT_FULL_SYNC_HOURS);
+    if !(1..=24 * 365).contains(&full_hours) {
+        check.add(
+            format!("{key}.full_sync_hours"),
+            "must be between 1 and 8760 (a year)",
+        );
+    }
     Some(SyncConfig {
         schedule_text,
         schedule: schedule.ok()?,
         mode,
         max_deactivate,
+        full_every: Duration::from_secs(full_hours.clamp(1, 24 * 365) * 3600),
     })
 }
 

@@ -1,4 +1,5 @@
-//! The store: users, identities, SAML request state, replay cache, sessions and audit log.
+//! The store: users, groups, identities, SAML request state, replay cache, sessions, the audit
+//! log and sync runs.
 //!
 //! The one place SQL lives. SQLite (bundled, WAL) or PostgreSQL, chosen by the database URL's
 //! scheme; migrations are embedded and run at start. The store knows nothing of SAML or SCIM:
@@ -8,6 +9,7 @@
 //! blocking pool.
 
 mod audit;
+mod bulk;
 mod connection;
 mod groups;
 mod identities;
@@ -16,6 +18,7 @@ mod saml_state;
 pub use saml_state::OutstandingRequest;
 pub mod schema;
 mod sessions;
+mod sync_runs;
 mod users;
 
 use std::sync::{Arc, Mutex};
@@ -25,9 +28,11 @@ use diesel::r2d2::{Pool, PooledConnection};
 
 use crate::config::{DatabaseConfig, DatabaseUrl};
 pub use audit::{AuditRow, LoginOutcome};
+pub use bulk::SyncedProfile;
 pub use connection::{DbConnection, Manager};
 pub use groups::{Group, NewGroup};
-pub use models::{NewUser, User, UserChanges};
+pub use models::{NewUser, User, UserChanges, email_key};
+pub use sync_runs::{SyncRunRow, SyncStateRow};
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -167,4 +172,4 @@ impl Store {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -1,4 +1,5 @@
-//! Command-line interface: `serve`, `migrate`, `check-config`, `connection show`, `users list`.
+//! Command-line interface: `serve`, `migrate`, `check-config`, `connection show`, `users list`,
+//! `sync` and `sync-runs`.
 //!
 //! Each command loads the configuration itself, so a bad file is reported the same way
 //! everywhere. Errors bubble up as `anyhow` chains that `main` prints whole.
@@ -13,6 +14,9 @@ use crate::config::{self, Config, ConfigError, IdpSource};
 use crate::http::{self, AppState};
 use crate::saml::{Providers, metadata};
 use crate::store::Store;
+use crate::sync::SyncContext;
+
+mod sync;
 
 /// provisiond: enterprise SSO (SAML 2.0) and user provisioning.
 #[derive(Debug, Parser)]
@@ -51,6 +55,10 @@ pub enum Command {
         #[command(subcommand)]
         command: UsersCommand,
     },
+    /// Sync one connection from its adapter now, and print what changed.
+    Sync(sync::SyncArgs),
+    /// Show recent sync runs, newest first.
+    SyncRuns(sync::SyncRunsArgs),
 }
 
 /// `connection ...`.
@@ -81,6 +89,8 @@ pub enum UsersCommand {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::CheckConfig => check_config(&cli.config),
+        Command::Sync(args) => sync::sync(&cli.config, args).await,
+        Command::SyncRuns(args) => sync::sync_runs(&cli.config, &args),
         Command::Serve => serve(&cli.config).await,
         Command::Migrate => {
             let config = load(&cli.config)?;
@@ -105,6 +115,14 @@ fn load(path: &Path) -> anyhow::Result<Config> {
 fn check_config(path: &Path) -> anyhow::Result<()> {
     match config::load(path) {
         Ok(config) => {
+            let problems = sync::adapter_problems(&config);
+            if !problems.is_empty() {
+                let err = ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    problems,
+                };
+                return Err(anyhow::anyhow!("{err}"));
+            }
             println!(
                 "{}: OK ({} connection(s))",
                 path.display(),
@@ -131,12 +149,34 @@ async fn serve(path: &Path) -> anyhow::Result<()> {
     providers.spawn_refresh(client);
     spawn_housekeeping(store.clone());
 
+    // Adapters and the sync scheduler: a connection whose adapter fails to load logs the
+    // error and fails its runs; the others, and the listener, carry on.
+    let interrupted = store
+        .run(|store| {
+            store.write(|tx| tx.mark_interrupted_sync_runs(None, chrono::Utc::now().naive_utc()))
+        })
+        .await
+        .context("marking interrupted sync runs")?;
+    if interrupted > 0 {
+        tracing::warn!(
+            runs = interrupted,
+            "sync runs interrupted by a previous stop marked failed"
+        );
+    }
+    let sync_context = Arc::new(SyncContext::new(config.clone(), store.clone()));
+    let preload = sync_context.clone();
+    tokio::task::spawn_blocking(move || preload.preload_adapters())
+        .await
+        .context("loading adapters")?;
+    let scheduled = crate::sync::scheduler::spawn(sync_context);
+
     let listener = http::bind(config.server.listen).await?;
     let local = listener.local_addr()?;
     tracing::info!(
         listen = %local,
         base_url = %config.server.base(),
         connections = config.connections.len(),
+        scheduled_syncs = scheduled.len(),
         database = ?store.backend(),
         "provisiond started"
     );
