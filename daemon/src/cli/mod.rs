@@ -1,5 +1,5 @@
 //! Command-line interface: `serve`, `migrate`, `check-config`, `connection show`, `users list`,
-//! `sync` and `sync-runs`.
+//! `groups list`, `sync` and `sync-runs`.
 //!
 //! Each command loads the configuration itself, so a bad file is reported the same way
 //! everywhere. Errors bubble up as `anyhow` chains that `main` prints whole.
@@ -55,6 +55,11 @@ pub enum Command {
         #[command(subcommand)]
         command: UsersCommand,
     },
+    /// Inspect groups.
+    Groups {
+        #[command(subcommand)]
+        command: sync::GroupsCommand,
+    },
     /// Sync one connection from its adapter now, and print what changed.
     Sync(sync::SyncArgs),
     /// Show recent sync runs, newest first.
@@ -91,6 +96,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::CheckConfig => check_config(&cli.config),
         Command::Sync(args) => sync::sync(&cli.config, args).await,
         Command::SyncRuns(args) => sync::sync_runs(&cli.config, &args),
+        Command::Groups {
+            command: sync::GroupsCommand::List { connection, json },
+        } => sync::groups_list(&cli.config, connection.as_deref(), json),
         Command::Serve => serve(&cli.config).await,
         Command::Migrate => {
             let config = load(&cli.config)?;

@@ -1,4 +1,5 @@
-//! `provisiond sync`, `provisiond sync-runs`, and the adapter part of `check-config`.
+//! `provisiond sync`, `provisiond sync-runs`, `provisiond groups list`, and the adapter part of
+//! `check-config`.
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -47,6 +48,80 @@ pub struct SyncRunsArgs {
     /// How many runs.
     #[arg(long, default_value_t = 20)]
     pub limit: i64,
+}
+
+/// `groups ...`.
+#[derive(Debug, clap::Subcommand)]
+pub enum GroupsCommand {
+    /// List live groups with their members.
+    List {
+        /// Only this connection's groups.
+        #[arg(long)]
+        connection: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Prints the live groups of one or every connection, with member emails.
+pub fn groups_list(path: &Path, connection: Option<&str>, json: bool) -> anyhow::Result<()> {
+    let config = super::load(path)?;
+    let store = Store::open(&config.database).context("opening the database")?;
+    let names: Vec<&str> = match connection {
+        Some(name) => vec![name],
+        None => config.connections.iter().map(|c| c.name.as_str()).collect(),
+    };
+    let mut rows = Vec::new();
+    for name in names {
+        let (groups, memberships, users) = store.read(|tx| {
+            Ok::<_, crate::store::StoreError>((
+                tx.groups(name)?,
+                tx.memberships(name)?,
+                tx.users(Some(name))?,
+            ))
+        })?;
+        let emails: std::collections::HashMap<&str, &str> = users
+            .iter()
+            .map(|user| (user.id.as_str(), user.email.as_str()))
+            .collect();
+        for group in groups {
+            let mut members: Vec<String> = memberships
+                .iter()
+                .filter(|(group_id, _)| *group_id == group.id)
+                .filter_map(|(_, user_id)| emails.get(user_id.as_str()).map(|e| (*e).to_owned()))
+                .collect();
+            members.sort();
+            rows.push((group, members));
+        }
+    }
+    if json {
+        let values: Vec<Value> = rows
+            .iter()
+            .map(|(group, members)| {
+                let mut value = serde_json::to_value(group).unwrap_or(Value::Null);
+                value["members"] = serde_json::json!(members);
+                value
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&values)?);
+        return Ok(());
+    }
+    println!(
+        "{:<12}  {:<24}  {:<8}  MEMBERS",
+        "CONNECTION", "NAME", "SOURCE"
+    );
+    for (group, members) in &rows {
+        println!(
+            "{:<12}  {:<24}  {:<8}  {}",
+            group.connection,
+            group.display_name,
+            group.source,
+            members.join(", ")
+        );
+    }
+    println!("{} group(s)", rows.len());
+    Ok(())
 }
 
 /// Runs one sync of a connection and prints the plan (dry run) or the summary.
