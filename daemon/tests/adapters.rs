@@ -16,3 +16,5 @@ mod entra;
 mod loader;
 #[path = "adapters/support.rs"]
 mod support;
+#[path = "adapters/sync.rs"]
+mod sync;
