@@ -102,7 +102,7 @@ impl Fixture {
 /// Asserts the store mirrors the simulator's assignments: every assigned user present and
 /// active exactly when enabled, every other user inactive, the live groups with their names
 /// and members, and no duplicates.
-fn assert_mirrors(store: &Store, tenant: &GraphTenant) {
+pub fn assert_mirrors(store: &Store, tenant: &GraphTenant) {
     let assigned = tenant.assigned_user_ids(false);
     let enabled: BTreeMap<&str, bool> = tenant
         .users
