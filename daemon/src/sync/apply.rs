@@ -73,6 +73,13 @@ pub fn apply(
         progress(Progress::Applying { done, total });
     };
     let mut counts = ApplyCounts::default();
+    let started = std::time::Instant::now();
+    let phase = |what: &str| {
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "{what} applied"
+        )
+    };
 
     // Groups first, so memberships can name them.
     let mut group_ids: HashMap<&str, String> = HashMap::new();
@@ -105,6 +112,8 @@ pub fn apply(
         counts.groups_updated += batch.len();
         step(batch.len(), progress);
     }
+
+    phase("groups");
 
     // Users: profile changes first, in plan order (an email chain frees each address
     // before it is taken, and a new user may take an address given up here), then creates.
@@ -164,6 +173,8 @@ pub fn apply(
         }
     }
 
+    phase("users");
+
     // Memberships, each batch bumping the versions of the groups it touched.
     for batch in plan.remove_members.chunks(BATCH) {
         let pairs: Vec<(String, String)> = batch
@@ -202,6 +213,7 @@ pub fn apply(
         step(batch.len(), progress);
     }
 
+    phase("memberships");
     for batch in plan.delete_groups.chunks(BATCH) {
         store.write(|tx| {
             batch

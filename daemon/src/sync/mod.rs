@@ -20,6 +20,7 @@
 //! therefore runs whenever the last one is older than `sync.full_sync_hours` (24 by default).
 
 pub mod apply;
+mod emails;
 pub mod fetch;
 mod lock;
 pub mod plan;

@@ -251,7 +251,7 @@ impl SyncContext {
             status = report.status.as_str(),
             mode = report.mode,
             counts = %serde_json::to_string(&report.counts).unwrap_or_default(),
-            duration_ms = u64::try_from(report.duration.as_millis()).unwrap_or(u64::MAX),
+            duration_ms = elapsed_ms(started),
             message = report.message.as_deref().unwrap_or(""),
             "sync run finished"
         );
@@ -340,10 +340,17 @@ impl SyncContext {
             full_every,
             now,
         );
+        let phase = Instant::now();
         let fetched = fetch(&mut session, name, how, progress)?;
         drop(session);
+        tracing::debug!(
+            elapsed_ms = elapsed_ms(phase),
+            pages = fetched.pages,
+            "fetched"
+        );
 
         // Diff against the store.
+        let phase = Instant::now();
         let current = self.store.read(|tx| {
             Ok::<_, SyncError>(CurrentState {
                 users: tx.users(Some(name))?,
@@ -352,9 +359,21 @@ impl SyncContext {
             })
         })?;
         let active = current.users.iter().filter(|user| user.active).count() as u64;
+        tracing::debug!(
+            elapsed_ms = elapsed_ms(phase),
+            users = current.users.len(),
+            "loaded"
+        );
+        let phase = Instant::now();
         let planned = plan(&current, &fetched.fetched, &PlanOptions::default());
         drop(current);
+        tracing::debug!(
+            elapsed_ms = elapsed_ms(phase),
+            changes = planned.len(),
+            "planned"
+        );
         let mut executed = Executed::new(&fetched, planned);
+        drop(fetched);
 
         // The guard: a run that would deactivate too many users stops for an admin.
         let deactivating = executed.plan.deactivate_users.len() as u64;
@@ -372,7 +391,9 @@ impl SyncContext {
             return Ok(executed);
         }
 
+        let phase = Instant::now();
         executed.counts.changes = apply(&self.store, name, &executed.plan, now, progress)?;
+        tracing::debug!(elapsed_ms = elapsed_ms(phase), "applied");
         executed.applied = true;
         Ok(executed)
     }
@@ -543,6 +564,10 @@ fn fetch_how(
         }) if !force_full && recent(*at) => FetchHow::DeltaFrom(token.clone()),
         _ => FetchHow::DeltaFromScratch,
     }
+}
+
+fn elapsed_ms(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
 fn mode_name(mode: Option<SyncMode>) -> &'static str {

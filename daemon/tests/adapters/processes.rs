@@ -98,9 +98,8 @@ fn serve_runs_scheduled_syncs_and_keeps_serving_beside_broken_adapters() {
 
     let config = config::load(&path).unwrap();
     let base = format!("http://127.0.0.1:{port}");
-    let healthy = || {
-        reqwest::blocking::get(format!("{base}/healthz")).is_ok_and(|r| r.status().is_success())
-    };
+    let healthy =
+        || reqwest::blocking::get(format!("{base}/healthz")).is_ok_and(|r| r.status().is_success());
     assert!(wait_for(Duration::from_secs(30), healthy), "{}", read(&log));
     let store = Store::open(&config.database).unwrap();
     let finished = |connection: &str, status: &str| {
@@ -109,7 +108,9 @@ fn serve_runs_scheduled_syncs_and_keeps_serving_beside_broken_adapters() {
             .any(|run| run.status == status && run.trigger == "schedule")
     };
     let all_ran = || {
-        finished("acme", "succeeded") && finished("broken", "failed") && finished("missing", "failed")
+        finished("acme", "succeeded")
+            && finished("broken", "failed")
+            && finished("missing", "failed")
     };
     assert!(wait_for(Duration::from_secs(30), all_ran), "{}", read(&log));
 
@@ -117,9 +118,18 @@ fn serve_runs_scheduled_syncs_and_keeps_serving_beside_broken_adapters() {
     let runs = store.read(|tx| tx.sync_runs(Some("broken"), 1)).unwrap();
     let message = runs[0].message.clone().unwrap_or_default();
     assert!(message.contains("connection \"broken\""), "{message}");
-    assert!(message.contains("bad_adapter_panics") && message.contains("panicked"), "{message}");
+    assert!(
+        message.contains("bad_adapter_panics") && message.contains("panicked"),
+        "{message}"
+    );
     let runs = store.read(|tx| tx.sync_runs(Some("missing"), 1)).unwrap();
-    assert!(runs[0].message.as_deref().unwrap_or("").contains("no library"));
+    assert!(
+        runs[0]
+            .message
+            .as_deref()
+            .unwrap_or("")
+            .contains("no library")
+    );
 
     // The daemon still answers, SAML included, for the connection whose adapter panics.
     assert!(healthy());
@@ -157,21 +167,33 @@ fn a_sync_killed_while_applying_leaves_a_consistent_store_that_the_next_run_comp
         let users = store.read(|tx| tx.users(Some("acme"))).unwrap().len();
         users > 0
     };
-    assert!(wait_for(Duration::from_secs(120), applying), "the run never applied");
+    assert!(
+        wait_for(Duration::from_secs(120), applying),
+        "the run never applied"
+    );
     child.kill().unwrap();
     child.wait().unwrap();
 
     let runs = store.read(|tx| tx.sync_runs(Some("acme"), 5)).unwrap();
     assert_eq!(runs[0].status, "running", "killed in the middle of the run");
     let users_at_kill = store.read(|tx| tx.users(Some("acme"))).unwrap().len();
-    assert!(users_at_kill < 30_000, "killed before the last user batch: {users_at_kill}");
+    assert!(
+        users_at_kill < 30_000,
+        "killed before the last user batch: {users_at_kill}"
+    );
 
     let again = output(&path, &["sync", "acme"]);
     assert!(again.status.success(), "{}", text(&again));
     let runs = store.read(|tx| tx.sync_runs(Some("acme"), 5)).unwrap();
     assert_eq!(runs[0].status, "succeeded");
     assert_eq!(runs[1].status, "failed");
-    assert!(runs[1].message.as_deref().unwrap_or("").contains("interrupted"));
+    assert!(
+        runs[1]
+            .message
+            .as_deref()
+            .unwrap_or("")
+            .contains("interrupted")
+    );
     assert_mirrors(&store, &sim.state.tenant());
     let users = store.read(|tx| tx.users(Some("acme"))).unwrap();
     assert_eq!(users.len(), 30_000, "converged to exactly the snapshot");
@@ -186,7 +208,11 @@ fn check_config_lists_adapter_and_schedule_problems() {
     );
     let result = output(&bad_schedule, &["check-config"]);
     assert!(!result.status.success());
-    assert!(text(&result).contains("connections[0].sync.schedule"), "{}", text(&result));
+    assert!(
+        text(&result).contains("connections[0].sync.schedule"),
+        "{}",
+        text(&result)
+    );
 
     let bad_adapters = write_config(
         &dir.0,
