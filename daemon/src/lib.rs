@@ -1,8 +1,8 @@
 //! provisiond: enterprise single sign-on (SAML 2.0) and user provisioning for an application.
 //!
 //! The binary in `main.rs` is a thin shell over this library. Data flows one way: HTTP or the
-//! scheduler call a domain module (`saml`, later `scim` and `sync`), which writes the `store`
-//! in one transaction.
+//! scheduler call a domain module (`saml`, `sync`, later `scim`), which writes the `store` in
+//! transactions.
 
 pub mod cli;
 pub mod config;
@@ -14,6 +14,7 @@ pub mod saml;
 pub mod scim;
 pub mod session;
 pub mod store;
+pub mod sync;
 pub mod telemetry;
 #[doc(hidden)]
 pub mod testing;

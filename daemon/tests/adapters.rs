@@ -1,5 +1,6 @@
 //! Adapter plugin tests: the loader against deliberately broken libraries, the conformance
-//! checks every adapter must pass, and the Entra adapter against the Graph simulator.
+//! checks every adapter must pass, the Entra adapter against the Graph simulator, and sync
+//! runs end to end (through the library and through the `provisiond` binary).
 //!
 //! The adapter libraries are `cdylib`s, which `cargo test -p provisiond` does not build. Run
 //! `cargo test --workspace` (or `cargo build --workspace` first): the libraries are then found
@@ -14,5 +15,9 @@ mod conformance;
 mod entra;
 #[path = "adapters/loader.rs"]
 mod loader;
+#[path = "adapters/processes.rs"]
+mod processes;
 #[path = "adapters/support.rs"]
 mod support;
+#[path = "adapters/sync.rs"]
+mod sync;

@@ -83,8 +83,9 @@ pub fn delta_page(
     };
 
     let page = adapter.client.get(&url, "delta")?;
-    let assignments = adapter.assignments()?.clone();
     let extra = adapter.client.config().extra_user_attributes.clone();
+    // Borrowed, not cloned: a large tenant has an assignment per user.
+    let assignments = adapter.assignments()?;
     let mut result = DeltaPage {
         users: Vec::new(),
         removed_users: Vec::new(),

@@ -572,11 +572,19 @@ fn build_sync(sync: RawSync, key: &str, check: &mut Checker) -> Option<SyncConfi
             MaxDeactivate::Percent(10.0)
         }
     };
+    let full_hours = sync.full_sync_hours.unwrap_or(DEFAULT_FULL_SYNC_HOURS);
+    if !(1..=24 * 365).contains(&full_hours) {
+        check.add(
+            format!("{key}.full_sync_hours"),
+            "must be between 1 and 8760 (a year)",
+        );
+    }
     Some(SyncConfig {
         schedule_text,
         schedule: schedule.ok()?,
         mode,
         max_deactivate,
+        full_every: Duration::from_secs(full_hours.clamp(1, 24 * 365) * 3600),
     })
 }
 

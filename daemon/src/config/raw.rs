@@ -47,7 +47,7 @@ const SAML: &[&str] = &[
     "allow_sha1",
     "attributes",
 ];
-const SYNC: &[&str] = &["schedule", "mode", "max_deactivate"];
+const SYNC: &[&str] = &["schedule", "mode", "max_deactivate", "full_sync_hours"];
 
 /// Every key the structs below would refuse, with its dotted path (serde reports only the
 /// first). Keep the lists in step with the structs; a test checks a full example file.
@@ -162,4 +162,5 @@ pub struct RawSync {
     pub schedule: Option<String>,
     pub mode: Option<String>,
     pub max_deactivate: Option<serde_yaml::Value>,
+    pub full_sync_hours: Option<u64>,
 }

@@ -216,7 +216,13 @@ pub struct SyncConfig {
     pub mode: SyncMode,
     /// Most users one run may deactivate before it stops for an admin.
     pub max_deactivate: MaxDeactivate,
+    /// In incremental mode, read everything when the last full listing is older than this
+    /// (delta queries miss assignment-only changes).
+    pub full_every: Duration,
 }
+
+/// Hours between full listings in incremental mode unless `full_sync_hours` says otherwise.
+pub const DEFAULT_FULL_SYNC_HOURS: u64 = 24;
 
 /// Sync mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -110,6 +110,38 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Appends many events with multi-row inserts (bulk sync), in the given order.
+    pub fn record_events(
+        &mut self,
+        batch: &[(EventKind, String, String, serde_json::Value)],
+        now: NaiveDateTime,
+    ) -> Result<(), StoreError> {
+        for chunk in batch.chunks(1000) {
+            let rows: Vec<_> = chunk
+                .iter()
+                .map(|(kind, connection, subject, data)| {
+                    (
+                        events::event_id.eq(uuid::Uuid::new_v4().to_string()),
+                        events::kind.eq(kind.as_str()),
+                        events::connection.eq(connection.clone()),
+                        events::subject_id.eq(subject.clone()),
+                        events::data.eq(data.to_string()),
+                        events::created_at.eq(now),
+                    )
+                })
+                .collect();
+            match &mut *self.conn {
+                super::DbConnection::Sqlite(conn) => diesel::insert_into(events::table)
+                    .values(&rows)
+                    .execute(conn)?,
+                super::DbConnection::Pg(conn) => diesel::insert_into(events::table)
+                    .values(&rows)
+                    .execute(conn)?,
+            };
+        }
+        Ok(())
+    }
+
     /// Events after `cursor`, oldest first, at most `limit`.
     pub fn events_after(&mut self, cursor: i64, limit: i64) -> Result<Vec<EventRow>, StoreError> {
         Ok(events::table

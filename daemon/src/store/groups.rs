@@ -36,6 +36,8 @@ pub struct Group {
 /// A group about to be created.
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = groups)]
+// `None` is NULL (no column has a default), which lets SQLite take many rows per statement.
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewGroup {
     pub id: String,
     pub connection: String,

@@ -1,5 +1,5 @@
 //! The store: users, identities, groups, SAML request state, replay cache, sessions, SCIM
-//! resources and tokens, and the audit log.
+//! resources and tokens, sync runs, the change outbox, leases and the audit log.
 //!
 //! The one place SQL lives. SQLite (bundled, WAL) or PostgreSQL, chosen by the database URL's
 //! scheme; migrations are embedded and run at start. The store knows nothing of SAML or SCIM:
@@ -9,6 +9,7 @@
 //! blocking pool.
 
 mod audit;
+mod bulk;
 mod connection;
 mod events;
 mod groups;
@@ -21,6 +22,7 @@ pub mod schema;
 mod scim;
 mod scim_tokens;
 mod sessions;
+mod sync_runs;
 mod users;
 
 use std::sync::{Arc, Mutex};
@@ -30,6 +32,7 @@ use diesel::{Connection, RunQueryDsl};
 
 use crate::config::{DatabaseConfig, DatabaseUrl};
 pub use audit::{AuditRow, LoginOutcome};
+pub use bulk::SyncedProfile;
 pub use connection::{DbConnection, Manager};
 pub use events::{EventKind, EventRow};
 pub use groups::{Group, NewGroup};
@@ -39,6 +42,7 @@ pub use scim::{
     ScimUserRow, UserKey, Visibility,
 };
 pub use scim_tokens::ScimToken;
+pub use sync_runs::{SyncRunRow, SyncStateRow};
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -194,4 +198,4 @@ impl Store {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -46,6 +46,8 @@ pub struct User {
 /// A user about to be created.
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = users)]
+// `None` is NULL (no column has a default), which lets SQLite take many rows per statement.
+#[diesel(treat_none_as_default_value = false)]
 pub struct NewUser {
     pub id: String,
     pub connection: String,

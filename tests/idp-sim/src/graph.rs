@@ -12,7 +12,8 @@
 //! - `GET groups/{id}/members`, `GET groups/{id}/transitiveMembers`
 //! - `GET users`, `GET users/{id}`, `GET users/delta`, `GET groups/delta`
 //!
-//! Lists honour `$top` (default 100, at most 999) and page with `@odata.nextLink`; `users`
+//! Lists honour `$top` (default 100, at most 999; `Prefer: odata.maxpagesize=N` where no `$top`
+//! is given) and page with `@odata.nextLink`; `users`
 //! honours `$select`. Delta rounds end with `@odata.deltaLink`; deleted users come back with
 //! `@removed`. Assignment changes are not versioned, as in Graph.
 

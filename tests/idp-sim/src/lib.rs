@@ -7,7 +7,9 @@
 //! - federation metadata at `/{tenant}/federationmetadata/2007-06/federationmetadata.xml`,
 //! - SP-initiated sign-in at `/{tenant}/saml2` (HTTP-Redirect and HTTP-POST bindings), with an
 //!   account picker at `/{tenant}/saml2/login`,
-//! - IdP-initiated sign-in at `/{tenant}/saml2/idp-initiated?user=...`.
+//! - IdP-initiated sign-in at `/{tenant}/saml2/idp-initiated?user=...`,
+//! - with [`start_with_graph`], the token endpoint and the Graph endpoints of [`graph`] for the
+//!   same people ([`Tenant::directory`]).
 //!
 //! Responses are really signed (xmlsec, through samael), so an SP verifies them as it would
 //! Entra's. Tests that need broken responses build them with [`ResponseSpec`] and
@@ -16,6 +18,7 @@
 //! The simulator is test support: it trusts everyone who can reach it and must only listen on
 //! a loopback address.
 
+mod directory;
 pub mod graph;
 mod html;
 mod keys;
@@ -38,8 +41,9 @@ pub use response::{
     NAME_ID_FORMAT_EMAIL, ResponseSpec, STATUS_SUCCESS, SignatureAlgorithm, Signing,
     build_signed_response, claims, new_id,
 };
+pub use server::start_with_graph;
 pub use server::{RunningSimulator, start};
-pub use tenant::{SigningOption, Tenant, TenantError, TenantUser};
+pub use tenant::{GenerateSpec, SigningOption, Tenant, TenantError, TenantGroup, TenantUser};
 
 /// A simulated tenant with its signing keys: everything the HTTP routes need.
 #[derive(Debug, Clone)]

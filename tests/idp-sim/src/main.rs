@@ -1,13 +1,17 @@
 //! `idp-sim`: runs the Entra ID simulator for a tenant file until SIGINT or SIGTERM.
 //!
-//! Prints the federation metadata URL and the SAML sign-on URL, one per line, so a script (or
-//! the quickstart) can hand them to provisiond.
+//! Serves the SAML side and the Graph side (token endpoint, Graph v1.0 under `/graph/v1.0`) of
+//! the same tenant. Prints the federation metadata URL, the SAML sign-on URL, the Graph base
+//! URL and the login base URL, one per line, so a script (or the quickstart) can hand them to
+//! provisiond.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Parser;
+use idp_sim::graph::GraphState;
 use idp_sim::{IdpKeys, Simulator, Tenant};
 use tracing_subscriber::EnvFilter;
 
@@ -56,13 +60,20 @@ async fn run(args: Args) -> anyhow::Result<()> {
             .with_context(|| format!("cannot use keys directory {}", dir.display()))?,
         None => IdpKeys::generate(certificates)?,
     };
+    let graph = Arc::new(GraphState::new(tenant.directory()));
     let simulator = Simulator::new(tenant, keys)?;
 
     // Watch the signals before announcing the URLs, so an early SIGTERM is not fatal.
     let shutdown = ShutdownSignal::watch()?;
-    let running = idp_sim::start(simulator, args.listen).await?;
+    let running = idp_sim::start_with_graph(simulator, Some(graph), args.listen).await?;
     println!("metadata: {}", running.metadata_url());
     println!("sso:      {}", running.sso_url());
+    println!(
+        "graph:    {}{}",
+        running.base_url,
+        idp_sim::graph::GRAPH_PREFIX
+    );
+    println!("login:    {}", running.base_url);
 
     shutdown.wait().await;
     tracing::info!("shutting down");

@@ -11,12 +11,13 @@ use anyhow::Context as _;
 use chrono::Utc;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use warp::Filter as _;
+use warp::Filter;
 use warp::Reply as _;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
 use crate::Simulator;
+use crate::graph::GraphState;
 use crate::html::error_page;
 use crate::login::SsoRequest;
 use crate::request::{Binding, LoginError};
@@ -82,6 +83,16 @@ impl Drop for RunningSimulator {
 ///
 /// Must be called within a tokio runtime.
 pub async fn start(simulator: Simulator, addr: SocketAddr) -> anyhow::Result<RunningSimulator> {
+    start_with_graph(simulator, None, addr).await
+}
+
+/// Like [`start`], also serving the token endpoint and the Graph endpoints of `graph` (see
+/// [`crate::graph`]) on the same address.
+pub async fn start_with_graph(
+    simulator: Simulator,
+    graph: Option<Arc<GraphState>>,
+    addr: SocketAddr,
+) -> anyhow::Result<RunningSimulator> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
@@ -95,7 +106,13 @@ pub async fn start(simulator: Simulator, addr: SocketAddr) -> anyhow::Result<Run
         base_url: base_url.clone(),
     });
     let (shutdown, shutdown_signal) = oneshot::channel::<()>();
-    let server = warp::serve(routes(state.clone()))
+    let graph_routes = match graph {
+        Some(graph) => crate::graph::routes(graph),
+        None => warp::any()
+            .and_then(|| async { Err::<Response, _>(warp::reject::not_found()) })
+            .boxed(),
+    };
+    let server = warp::serve(routes(state.clone()).or(graph_routes))
         .incoming(listener)
         .graceful(async move {
             // A dropped sender stops the server too.

@@ -3,7 +3,7 @@
 //! This module owns the file format and its validation. It knows nothing about HTTP or XML;
 //! the response builder and the routes read the typed [`Tenant`] it produces.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -42,9 +42,61 @@ pub struct Tenant {
     /// Whether the federation metadata starts with a UTF-8 byte order mark, as Entra's does.
     #[serde(default = "default_true")]
     pub metadata_bom: bool,
-    /// Users in the directory who are assigned to the application.
+    /// Users in the directory; the same people sign in by SAML and are listed by Graph.
     #[serde(default)]
     pub users: Vec<TenantUser>,
+    /// Groups in the directory (Graph side).
+    #[serde(default)]
+    pub groups: Vec<TenantGroup>,
+    /// Ids of the users and groups assigned to the application (Graph side); every user when
+    /// absent.
+    #[serde(default)]
+    pub assignments: Option<Vec<Uuid>>,
+    /// The client id the token endpoint accepts; the `app_id` when absent.
+    #[serde(default)]
+    pub client_id: Option<Uuid>,
+    /// The client secret the token endpoint accepts; `idp-sim-secret` when absent.
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// The object id of the application's service principal; derived from `app_id` when absent.
+    #[serde(default)]
+    pub service_principal_id: Option<Uuid>,
+    /// Adds a generated directory (see `GraphTenant::generate`) to the users and groups above.
+    #[serde(default)]
+    pub generate: Option<GenerateSpec>,
+}
+
+/// A directory group; `members` are user or group ids.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantGroup {
+    /// Object id.
+    pub id: Uuid,
+    /// Display name.
+    pub display_name: String,
+    /// Direct members: user or group ids.
+    #[serde(default)]
+    pub members: Vec<Uuid>,
+}
+
+/// `generate:` in a tenant file: a deterministic directory of any size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenerateSpec {
+    /// Users.
+    pub users: usize,
+    /// Groups.
+    #[serde(default)]
+    pub groups: usize,
+    /// About this many user-in-group memberships.
+    #[serde(default)]
+    pub memberships: usize,
+    /// Seed: the same seed gives the same directory.
+    #[serde(default)]
+    pub seed: u64,
+    /// Assign every generated user directly (otherwise every fifth, and the even groups).
+    #[serde(default)]
+    pub assign_all_users: bool,
 }
 
 /// A directory user, with the Microsoft Graph property names in snake case.
@@ -145,10 +197,14 @@ impl Tenant {
     /// Parses and checks a tenant from YAML text (error paths read `<inline>`).
     pub fn from_yaml(text: &str) -> Result<Self, TenantError> {
         let inline = PathBuf::from("<inline>");
-        let tenant: Tenant = serde_yaml::from_str(text).map_err(|error| TenantError::Parse {
-            path: inline.clone(),
-            error,
-        })?;
+        let mut tenant: Tenant =
+            serde_yaml::from_str(text).map_err(|error| TenantError::Parse {
+                path: inline.clone(),
+                error,
+            })?;
+        if let Some(spec) = tenant.generate {
+            crate::directory::expand(&mut tenant, spec);
+        }
 
         let problems = tenant.problems();
         if problems.is_empty() {
@@ -209,6 +265,7 @@ impl Tenant {
         }
 
         let mut ids = HashSet::new();
+        let mut logins: HashMap<String, usize> = HashMap::new();
         for (position, user) in self.users.iter().enumerate() {
             if !ids.insert(user.id) {
                 problems.push(format!("users[{position}].id: {} is used twice", user.id));
@@ -221,15 +278,31 @@ impl Tenant {
                     problems.push(format!("users[{position}].{key}: `{login}` has no `@`"));
                 }
                 // The UPN and the mail of one user may be equal; across users they must not be.
-                let clash = self.users[..position].iter().any(|other| {
-                    other.user_principal_name.eq_ignore_ascii_case(login)
-                        || other.mail.eq_ignore_ascii_case(login)
-                });
-                if clash {
+                let owner = *logins.entry(login.to_ascii_lowercase()).or_insert(position);
+                if owner != position {
                     problems.push(format!(
                         "users[{position}].{key}: `{login}` already names another user"
                     ));
                 }
+            }
+        }
+        for (position, group) in self.groups.iter().enumerate() {
+            if !ids.insert(group.id) {
+                problems.push(format!("groups[{position}].id: {} is used twice", group.id));
+            }
+        }
+        for (position, group) in self.groups.iter().enumerate() {
+            for (index, member) in group.members.iter().enumerate() {
+                if !ids.contains(member) {
+                    problems.push(format!(
+                        "groups[{position}].members[{index}]: {member} is no user or group"
+                    ));
+                }
+            }
+        }
+        for (index, id) in self.assignments.iter().flatten().enumerate() {
+            if !ids.contains(id) {
+                problems.push(format!("assignments[{index}]: {id} is no user or group"));
             }
         }
 

@@ -58,13 +58,19 @@ pub fn routes(state: Arc<GraphState>) -> BoxedFilter<(Response,)> {
         .and(warp::query::<Vec<(String, String)>>())
         .and(warp::header::optional::<String>("authorization"))
         .and(warp::header::optional::<String>("host"))
+        .and(warp::header::optional::<String>("prefer"))
         .then(
-            move |tail: warp::path::Tail, query, authorization, host: Option<String>| {
+            move |tail: warp::path::Tail,
+                  query,
+                  authorization,
+                  host: Option<String>,
+                  prefer: Option<String>| {
                 let request = GraphRequest {
                     path: percent_decode(tail.as_str()),
                     query,
                     authorization,
                     host: host.unwrap_or_else(|| "localhost".to_owned()),
+                    max_page_size: prefer.as_deref().and_then(max_page_size),
                 };
                 graph_endpoint(state.clone(), request)
             },
@@ -78,6 +84,18 @@ struct GraphRequest {
     query: Vec<(String, String)>,
     authorization: Option<String>,
     host: String,
+    /// `Prefer: odata.maxpagesize=N`, which Graph honours where `$top` is not given.
+    max_page_size: Option<usize>,
+}
+
+fn max_page_size(prefer: &str) -> Option<usize> {
+    prefer.split(',').find_map(|part| {
+        let size = part.trim().strip_prefix("odata.maxpagesize=")?;
+        size.trim()
+            .parse::<usize>()
+            .ok()
+            .map(|n| n.clamp(1, MAX_PAGE))
+    })
 }
 
 async fn token_endpoint(
@@ -170,7 +188,12 @@ async fn graph_endpoint(state: Arc<GraphState>, request: GraphRequest) -> Respon
     }
 
     let query = match Query::parse(&request.query) {
-        Ok(query) => query,
+        Ok(mut query) => {
+            if let (false, Some(size)) = (query.top_given, request.max_page_size) {
+                query.top = size;
+            }
+            query
+        }
         Err(message) => return graph_error(StatusCode::BAD_REQUEST, "BadRequest", &message),
     };
     let base = format!("http://{}{GRAPH_PREFIX}/{}", request.host, request.path);
@@ -220,6 +243,7 @@ fn route_name(segments: &[&str]) -> String {
 struct Query {
     select: Option<Vec<String>>,
     top: usize,
+    top_given: bool,
     skip: usize,
     delta: Option<DeltaPosition>,
     /// Options kept in nextLinks (everything but paging).
@@ -239,6 +263,7 @@ impl Query {
         let mut query = Query {
             select: None,
             top: DEFAULT_PAGE,
+            top_given: false,
             skip: 0,
             delta: None,
             kept: Vec::new(),
@@ -259,6 +284,7 @@ impl Query {
                         ));
                     }
                     query.top = top;
+                    query.top_given = true;
                     query.kept.push((key.clone(), value.clone()));
                 }
                 "$skiptoken" => match parse_delta_position(value) {
@@ -345,9 +371,12 @@ fn assigned_to(inner: &Inner, id: &str, query: &Query, base: &str) -> Response {
     if id != inner.tenant.service_principal_id {
         return not_found(id);
     }
-    let items = inner
-        .tenant
-        .assignments
+    // Only the page is rendered: large tenants have an assignment per user.
+    let all = &inner.tenant.assignments;
+    let end = query.skip.saturating_add(query.top).min(all.len());
+    let value: Vec<Value> = all
+        .get(query.skip.min(end)..end)
+        .unwrap_or_default()
         .iter()
         .map(|entry| {
             let principal_type = match entry.principal_type {
@@ -366,7 +395,11 @@ fn assigned_to(inner: &Inner, id: &str, query: &Query, base: &str) -> Response {
             })
         })
         .collect();
-    paged(items, query, base)
+    let mut body = json!({ "value": value });
+    if end < all.len() {
+        body["@odata.nextLink"] = Value::String(query.link(base, ("$skiptoken", end.to_string())));
+    }
+    warp::reply::json(&body).into_response()
 }
 
 fn members(inner: &Inner, id: &str, transitive: bool, query: &Query, base: &str) -> Response {
@@ -415,19 +448,29 @@ fn users_delta(inner: &Inner, query: &Query, base: &str) -> Response {
         offset: 0,
     });
     let position = fix_upto(position, inner.version);
-    let mut items = Vec::new();
-    for user in &inner.tenant.users {
-        if inner.version_of(&user.id) > position.since {
-            match render_user(user, query.select.as_deref()) {
+    // Only the page is rendered: a round over a large tenant stays linear.
+    let changed: Vec<&GraphUser> = inner
+        .tenant
+        .users
+        .iter()
+        .filter(|user| inner.version_of(&user.id) > position.since)
+        .collect();
+    let removed = removed(inner, ObjectKind::User, position.since);
+    let total = changed.len() + removed.len();
+    let (start, end) = page_bounds(position, query, total);
+    let mut items = Vec::with_capacity(end - start);
+    for index in start..end {
+        match changed.get(index) {
+            Some(user) => match render_user(user, query.select.as_deref()) {
                 Ok(rendered) => items.push(rendered),
                 Err(message) => {
                     return graph_error(StatusCode::BAD_REQUEST, "BadRequest", &message);
                 }
-            }
+            },
+            None => items.extend(removed.get(index - changed.len()).cloned()),
         }
     }
-    items.extend(removed(inner, ObjectKind::User, position.since));
-    delta_page(items, position, query, base)
+    delta_page(items, position, query, base, total)
 }
 
 fn groups_delta(inner: &Inner, query: &Query, base: &str) -> Response {
@@ -437,29 +480,44 @@ fn groups_delta(inner: &Inner, query: &Query, base: &str) -> Response {
         offset: 0,
     });
     let position = fix_upto(position, inner.version);
-    let mut items: Vec<Value> = inner
+    let changed: Vec<_> = inner
         .tenant
         .groups
         .iter()
         .filter(|group| inner.version_of(&group.id) > position.since)
-        .map(|group| {
-            let members: Vec<Value> = group
-                .members
-                .iter()
-                .map(|member| {
-                    let kind = if inner.is_group(member) {
-                        "#microsoft.graph.group"
-                    } else {
-                        "#microsoft.graph.user"
-                    };
-                    json!({"@odata.type": kind, "id": member})
-                })
-                .collect();
-            json!({"id": group.id, "displayName": group.display_name, "members@delta": members})
-        })
         .collect();
-    items.extend(removed(inner, ObjectKind::Group, position.since));
-    delta_page(items, position, query, base)
+    let removed = removed(inner, ObjectKind::Group, position.since);
+    let total = changed.len() + removed.len();
+    let (start, end) = page_bounds(position, query, total);
+    let mut items = Vec::with_capacity(end - start);
+    for index in start..end {
+        let Some(group) = changed.get(index) else {
+            items.extend(removed.get(index - changed.len()).cloned());
+            continue;
+        };
+        let members: Vec<Value> = group
+            .members
+            .iter()
+            .map(|member| {
+                let kind = if inner.is_group(member) {
+                    "#microsoft.graph.group"
+                } else {
+                    "#microsoft.graph.user"
+                };
+                json!({"@odata.type": kind, "id": member})
+            })
+            .collect();
+        items.push(
+            json!({"id": group.id, "displayName": group.display_name, "members@delta": members}),
+        );
+    }
+    delta_page(items, position, query, base, total)
+}
+
+/// The `[start, end)` of a delta page within `total` items.
+fn page_bounds(position: DeltaPosition, query: &Query, total: usize) -> (usize, usize) {
+    let end = position.offset.saturating_add(query.top).min(total);
+    (position.offset.min(end), end)
 }
 
 /// A new round pins `upto` to the current version, so its deltaLink starts after it.
@@ -483,15 +541,16 @@ fn removed(inner: &Inner, kind: ObjectKind, since: u64) -> Vec<Value> {
         .collect()
 }
 
-fn delta_page(items: Vec<Value>, position: DeltaPosition, query: &Query, base: &str) -> Response {
-    let total = items.len();
+/// A delta page holding `items` (already the page's slice) of `total`.
+fn delta_page(
+    items: Vec<Value>,
+    position: DeltaPosition,
+    query: &Query,
+    base: &str,
+    total: usize,
+) -> Response {
     let end = position.offset.saturating_add(query.top).min(total);
-    let value: Vec<Value> = items
-        .into_iter()
-        .skip(position.offset)
-        .take(end - position.offset.min(end))
-        .collect();
-    let mut body = json!({ "value": value });
+    let mut body = json!({ "value": items });
     if end < total {
         let token = format!("d{}.{}.{end}", position.since, position.upto);
         body["@odata.nextLink"] = Value::String(query.link(base, ("$skiptoken", token)));

@@ -182,6 +182,32 @@ impl GraphTenant {
         }
     }
 
+    /// Assigns every user directly who is not yet: a tenant where everyone uses the app.
+    pub fn assign_all_users(&mut self) {
+        let direct: HashSet<String> = self
+            .assignments
+            .iter()
+            .filter(|entry| entry.principal_type == PrincipalType::User)
+            .map(|entry| entry.principal_id.clone())
+            .collect();
+        let mut rng = StdRng::seed_from_u64(self.users.len() as u64);
+        let missing: Vec<(String, String)> = self
+            .users
+            .iter()
+            .filter(|user| !direct.contains(&user.id))
+            .map(|user| {
+                (
+                    user.id.clone(),
+                    user.display_name.clone().unwrap_or_default(),
+                )
+            })
+            .collect();
+        for (id, name) in missing {
+            let entry = assignment(&mut rng, &id, PrincipalType::User, &name);
+            self.assignments.push(entry);
+        }
+    }
+
     /// Ids of users assigned directly or through an assigned group (direct members only, or
     /// members of nested groups too when `transitive`): what an adapter must return.
     pub fn assigned_user_ids(&self, transitive: bool) -> BTreeSet<String> {

@@ -1,5 +1,5 @@
 //! Command-line interface: `serve`, `migrate`, `check-config`, `connection show`, `users list`,
-//! `scim-token`.
+//! `scim-token`, `groups list`, `sync` and `sync-runs`.
 //!
 //! Each command loads the configuration itself, so a bad file is reported the same way
 //! everywhere. Errors bubble up as `anyhow` chains that `main` prints whole.
@@ -14,6 +14,9 @@ use crate::config::{self, Config, ConfigError, IdpSource};
 use crate::http::{self, AppState};
 use crate::saml::{Providers, metadata};
 use crate::store::Store;
+use crate::sync::SyncContext;
+
+mod sync;
 
 /// provisiond: enterprise SSO (SAML 2.0) and user provisioning.
 #[derive(Debug, Parser)]
@@ -52,6 +55,15 @@ pub enum Command {
         #[command(subcommand)]
         command: UsersCommand,
     },
+    /// Inspect groups.
+    Groups {
+        #[command(subcommand)]
+        command: sync::GroupsCommand,
+    },
+    /// Sync one connection from its adapter now, and print what changed.
+    Sync(sync::SyncArgs),
+    /// Show recent sync runs, newest first.
+    SyncRuns(sync::SyncRunsArgs),
     /// Manage the bearer tokens of connections' SCIM endpoints.
     ScimToken {
         #[command(subcommand)]
@@ -111,6 +123,11 @@ pub enum UsersCommand {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::CheckConfig => check_config(&cli.config),
+        Command::Sync(args) => sync::sync(&cli.config, args).await,
+        Command::SyncRuns(args) => sync::sync_runs(&cli.config, &args),
+        Command::Groups {
+            command: sync::GroupsCommand::List { connection, json },
+        } => sync::groups_list(&cli.config, connection.as_deref(), json),
         Command::Serve => serve(&cli.config).await,
         Command::Migrate => {
             let config = load(&cli.config)?;
@@ -136,6 +153,14 @@ fn load(path: &Path) -> anyhow::Result<Config> {
 fn check_config(path: &Path) -> anyhow::Result<()> {
     match config::load(path) {
         Ok(config) => {
+            let problems = sync::adapter_problems(&config);
+            if !problems.is_empty() {
+                let err = ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    problems,
+                };
+                return Err(anyhow::anyhow!("{err}"));
+            }
             println!(
                 "{}: OK ({} connection(s))",
                 path.display(),
@@ -172,12 +197,34 @@ async fn serve(path: &Path) -> anyhow::Result<()> {
         ));
     }
 
+    // Adapters and the sync scheduler: a connection whose adapter fails to load logs the
+    // error and fails its runs; the others, and the listener, carry on.
+    let interrupted = store
+        .run(|store| {
+            store.write(|tx| tx.mark_interrupted_sync_runs(None, chrono::Utc::now().naive_utc()))
+        })
+        .await
+        .context("marking interrupted sync runs")?;
+    if interrupted > 0 {
+        tracing::warn!(
+            runs = interrupted,
+            "sync runs interrupted by a previous stop marked failed"
+        );
+    }
+    let sync_context = Arc::new(SyncContext::new(config.clone(), store.clone()));
+    let preload = sync_context.clone();
+    tokio::task::spawn_blocking(move || preload.preload_adapters())
+        .await
+        .context("loading adapters")?;
+    let scheduled = crate::sync::scheduler::spawn(sync_context);
+
     let listener = http::bind(config.server.listen).await?;
     let local = listener.local_addr()?;
     tracing::info!(
         listen = %local,
         base_url = %config.server.base(),
         connections = config.connections.len(),
+        scheduled_syncs = scheduled.len(),
         database = ?store.backend(),
         "provisiond started"
     );

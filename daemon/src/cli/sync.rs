@@ -1,0 +1,319 @@
+//! `provisiond sync`, `provisiond sync-runs`, `provisiond groups list`, and the adapter part of
+//! `check-config`.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Args;
+use serde_json::Value;
+
+use crate::config::{Config, Problem};
+use crate::plugins::LoadedAdapter;
+use crate::store::Store;
+use crate::sync::report::{plan_lines, summary};
+use crate::sync::run::RunStatus;
+use crate::sync::{Progress, RunRequest, SyncContext, Trigger};
+
+/// `provisiond sync CONNECTION`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The connection to sync.
+    pub connection: String,
+    /// Print the plan and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Read everything, even where a delta would do.
+    #[arg(long)]
+    pub full: bool,
+    /// Apply even when more users would be deactivated than `max_deactivate` allows.
+    #[arg(long)]
+    pub allow_mass_deactivation: bool,
+    /// Lines shown per kind of change in a dry run.
+    #[arg(long, default_value_t = 10)]
+    pub show: usize,
+}
+
+/// `provisiond sync-runs`.
+#[derive(Debug, Args)]
+pub struct SyncRunsArgs {
+    /// Only this connection's runs.
+    #[arg(long)]
+    pub connection: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// How many runs.
+    #[arg(long, default_value_t = 20)]
+    pub limit: i64,
+}
+
+/// `groups ...`.
+#[derive(Debug, clap::Subcommand)]
+pub enum GroupsCommand {
+    /// List live groups with their members.
+    List {
+        /// Only this connection's groups.
+        #[arg(long)]
+        connection: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Prints the live groups of one or every connection, with member emails.
+pub fn groups_list(path: &Path, connection: Option<&str>, json: bool) -> anyhow::Result<()> {
+    let config = super::load(path)?;
+    let store = Store::open(&config.database).context("opening the database")?;
+    let names: Vec<&str> = match connection {
+        Some(name) => vec![name],
+        None => config.connections.iter().map(|c| c.name.as_str()).collect(),
+    };
+    let mut rows = Vec::new();
+    for name in names {
+        let (groups, memberships, users) = store.read(|tx| {
+            Ok::<_, crate::store::StoreError>((
+                tx.groups(name)?,
+                tx.memberships(name)?,
+                tx.users(Some(name))?,
+            ))
+        })?;
+        let emails: std::collections::HashMap<&str, &str> = users
+            .iter()
+            .map(|user| (user.id.as_str(), user.email.as_str()))
+            .collect();
+        for group in groups {
+            let mut members: Vec<String> = memberships
+                .iter()
+                .filter(|(group_id, _)| *group_id == group.id)
+                .filter_map(|(_, user_id)| emails.get(user_id.as_str()).map(|e| (*e).to_owned()))
+                .collect();
+            members.sort();
+            rows.push((group, members));
+        }
+    }
+    if json {
+        let values: Vec<Value> = rows
+            .iter()
+            .map(|(group, members)| {
+                let mut value = serde_json::to_value(group).unwrap_or(Value::Null);
+                value["members"] = serde_json::json!(members);
+                value
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&values)?);
+        return Ok(());
+    }
+    println!(
+        "{:<12}  {:<24}  {:<8}  MEMBERS",
+        "CONNECTION", "NAME", "SOURCE"
+    );
+    for (group, members) in &rows {
+        println!(
+            "{:<12}  {:<24}  {:<8}  {}",
+            group.connection,
+            group.display_name,
+            group.source,
+            members.join(", ")
+        );
+    }
+    println!("{} group(s)", rows.len());
+    Ok(())
+}
+
+/// Runs one sync of a connection and prints the plan (dry run) or the summary.
+pub async fn sync(path: &Path, args: SyncArgs) -> anyhow::Result<()> {
+    let config = Arc::new(super::load(path)?);
+    crate::telemetry::init_with_default(config.server.log_format, "warn");
+    let store = Store::open(&config.database).context("opening the database")?;
+    config.connection(&args.connection).with_context(|| {
+        format!(
+            "no connection named {:?} in {}",
+            args.connection,
+            path.display()
+        )
+    })?;
+
+    let request = RunRequest {
+        connection: args.connection.clone(),
+        trigger: Trigger::Cli,
+        dry_run: args.dry_run,
+        full: args.full,
+        allow_mass_deactivation: args.allow_mass_deactivation,
+    };
+    let context = SyncContext::new(config, store);
+    let report = tokio::task::spawn_blocking(move || {
+        if !request.dry_run {
+            // A run this connection left `running` belongs to a process that died.
+            let name = request.connection.clone();
+            context.store().write(|tx| {
+                tx.mark_interrupted_sync_runs(Some(&name), chrono::Utc::now().naive_utc())
+            })?;
+        }
+        let mut display = ProgressDisplay::new();
+        let report = context.run_blocking(&request, &mut |progress| display.show(progress));
+        display.finish();
+        report
+    })
+    .await
+    .context("the sync task stopped")??;
+
+    if args.dry_run {
+        println!("Dry run of {}: nothing was changed.", report.connection);
+    }
+    println!("{}", summary(&report));
+    if let Some(plan) = &report.plan {
+        print!("{}", plan_lines(plan, args.show));
+    }
+    match report.status {
+        RunStatus::Succeeded => Ok(()),
+        RunStatus::Blocked => anyhow::bail!("the run was blocked by the mass-deactivation guard"),
+        RunStatus::Skipped => anyhow::bail!("the run was skipped"),
+        RunStatus::Failed => anyhow::bail!("the run failed"),
+    }
+}
+
+/// Prints the sync run history.
+pub fn sync_runs(path: &Path, args: &SyncRunsArgs) -> anyhow::Result<()> {
+    let config = super::load(path)?;
+    let store = Store::open(&config.database).context("opening the database")?;
+    let runs = store.read(|tx| tx.sync_runs(args.connection.as_deref(), args.limit.max(1)))?;
+    if args.json {
+        let rows: Vec<Value> = runs
+            .iter()
+            .map(|run| {
+                let mut value = serde_json::to_value(run).unwrap_or(Value::Null);
+                value["counts"] = serde_json::from_str(&run.counts).unwrap_or(Value::Null);
+                value
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    println!(
+        "{:<19}  {:<12}  {:<8}  {:<11}  {:<9}  {:>8}  COUNTS / MESSAGE",
+        "STARTED (UTC)", "CONNECTION", "TRIGGER", "MODE", "STATUS", "SECONDS"
+    );
+    for run in &runs {
+        let seconds = run
+            .finished_at
+            .map(|end| {
+                format!(
+                    "{:.1}",
+                    (end - run.started_at).num_milliseconds() as f64 / 1e3
+                )
+            })
+            .unwrap_or_else(|| "-".to_owned());
+        let detail = run.message.clone().unwrap_or_else(|| run.counts.clone());
+        println!(
+            "{:<19}  {:<12}  {:<8}  {:<11}  {:<9}  {:>8}  {detail}",
+            run.started_at.format("%Y-%m-%d %H:%M:%S"),
+            run.connection,
+            run.trigger,
+            run.mode,
+            run.status,
+            seconds
+        );
+    }
+    println!("{} run(s)", runs.len());
+    Ok(())
+}
+
+/// Loads each connection's adapter and asks it to check its `adapter_config`; every problem
+/// is named `connections[i].adapter_config.<path>` (or `connections[i].adapter` when the
+/// library itself is the problem).
+pub fn adapter_problems(config: &Config) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for (index, connection) in config.connections.iter().enumerate() {
+        let Some(adapter) = &connection.adapter else {
+            continue;
+        };
+        let key = format!("connections[{index}]");
+        let loaded = match LoadedAdapter::load(&config.adapters_dir, &adapter.name) {
+            Ok(loaded) => loaded,
+            Err(err) => {
+                problems.push(Problem {
+                    key: format!("{key}.adapter"),
+                    message: err.to_string(),
+                });
+                continue;
+            }
+        };
+        let settings: Value = match serde_json::from_str(adapter.settings.expose()) {
+            Ok(settings) => settings,
+            Err(err) => {
+                problems.push(Problem {
+                    key: format!("{key}.adapter_config"),
+                    message: format!("not valid JSON: {err}"),
+                });
+                continue;
+            }
+        };
+        match loaded.validate_config(&settings) {
+            Ok(found) => problems.extend(found.into_iter().map(|problem| Problem {
+                key: if problem.path.is_empty() {
+                    format!("{key}.adapter_config")
+                } else {
+                    format!("{key}.adapter_config.{}", problem.path)
+                },
+                message: problem.message,
+            })),
+            Err(err) => problems.push(Problem {
+                key: format!("{key}.adapter"),
+                message: err.to_string(),
+            }),
+        }
+    }
+    problems
+}
+
+/// A one-line progress display on stderr, only when stderr is a terminal.
+struct ProgressDisplay {
+    enabled: bool,
+    last: Option<Instant>,
+    shown: bool,
+}
+
+impl ProgressDisplay {
+    fn new() -> Self {
+        Self {
+            enabled: std::io::stderr().is_terminal(),
+            last: None,
+            shown: false,
+        }
+    }
+
+    fn show(&mut self, progress: Progress) {
+        if !self.enabled {
+            return;
+        }
+        let due = self
+            .last
+            .is_none_or(|last| last.elapsed() >= Duration::from_millis(200));
+        if !due {
+            return;
+        }
+        self.last = Some(Instant::now());
+        let line = match progress {
+            Progress::Fetching {
+                pages,
+                users,
+                groups,
+            } => format!("fetching: {pages} pages, {users} users, {groups} groups"),
+            Progress::Applying { done, total } => format!("applying: {done} of {total} changes"),
+        };
+        let mut stderr = std::io::stderr();
+        let _ = write!(stderr, "\r\x1b[2K{line}");
+        let _ = stderr.flush();
+        self.shown = true;
+    }
+
+    fn finish(&mut self) {
+        if self.shown {
+            let _ = write!(std::io::stderr(), "\r\x1b[2K");
+        }
+    }
+}

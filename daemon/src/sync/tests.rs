@@ -1,0 +1,344 @@
+//! The reconciliation plan against a real (in-memory SQLite) store: examples of each rule, and
+//! property tests that a plan, once applied, leaves nothing to do, never deletes a user and
+//! never duplicates one.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use chrono::{NaiveDateTime, Utc};
+use proptest::prelude::*;
+use provisiond_plugin_api::{AdapterGroup, AdapterUser};
+
+use super::apply::apply;
+use super::fetch::{Delta, Fetched, Snapshot};
+use super::plan::{CurrentState, DeactivationReason, PlanOptions, ReconcilePlan, plan};
+use crate::store::tests::memory_store;
+use crate::store::{NewUser, Store, User};
+
+const CONNECTION: &str = "acme";
+
+fn now() -> NaiveDateTime {
+    Utc::now().naive_utc()
+}
+
+fn person(id: &str, email: &str, active: bool) -> AdapterUser {
+    AdapterUser {
+        external_id: id.to_owned(),
+        user_name: email.to_owned(),
+        email: Some(email.to_owned()),
+        given_name: Some("Given".to_owned()),
+        family_name: Some(format!("Family {id}")),
+        display_name: None,
+        active,
+        extra: Default::default(),
+    }
+}
+
+fn group(id: &str, name: &str, members: &[&str]) -> AdapterGroup {
+    AdapterGroup {
+        id: id.to_owned(),
+        display_name: name.to_owned(),
+        members: members.iter().map(|m| (*m).to_owned()).collect(),
+    }
+}
+
+fn state(store: &Store) -> CurrentState {
+    store
+        .read(|tx| {
+            Ok::<_, crate::store::StoreError>(CurrentState {
+                users: tx.users(Some(CONNECTION))?,
+                groups: tx.all_groups(CONNECTION)?,
+                memberships: tx.memberships(CONNECTION)?,
+            })
+        })
+        .unwrap()
+}
+
+fn run(store: &Store, fetched: &Fetched) -> ReconcilePlan {
+    let planned = plan(&state(store), fetched, &PlanOptions::default());
+    apply(store, CONNECTION, &planned, now(), &mut |_| {}).unwrap();
+    planned
+}
+
+fn saml_user(store: &Store, external_id: Option<&str>, email: &str) -> User {
+    let user = NewUser {
+        id: uuid::Uuid::new_v4().to_string(),
+        connection: CONNECTION.into(),
+        external_id: external_id.map(str::to_owned),
+        email: email.into(),
+        email_key: email.to_lowercase(),
+        user_name: None,
+        given_name: None,
+        family_name: None,
+        display_name: None,
+        active: true,
+        source: "saml".into(),
+        version: 1,
+        created_at: now(),
+        updated_at: now(),
+        last_login_at: None,
+    };
+    store.write(|tx| tx.insert_user(&user)).unwrap()
+}
+
+fn snapshot(users: Vec<AdapterUser>, groups: Vec<AdapterGroup>) -> Fetched {
+    Fetched::Snapshot(Snapshot { users, groups })
+}
+
+#[test]
+fn a_first_run_creates_users_groups_and_memberships_and_a_second_changes_nothing() {
+    let store = memory_store();
+    let fetched = snapshot(
+        vec![
+            person("a", "a@x.test", true),
+            person("b", "b@x.test", false),
+        ],
+        vec![group("g", "Staff", &["a", "b", "nobody"])],
+    );
+
+    let first = run(&store, &fetched);
+
+    assert_eq!(first.create_users.len(), 2);
+    assert_eq!(first.create_groups.len(), 1);
+    assert_eq!(first.add_members.len(), 2);
+    assert_eq!(first.unknown_members, 1);
+    let users = store.read(|tx| tx.users(Some(CONNECTION))).unwrap();
+    assert_eq!(
+        users
+            .iter()
+            .map(|u| (u.email.as_str(), u.active))
+            .collect::<Vec<_>>(),
+        [("a@x.test", true), ("b@x.test", false)]
+    );
+    assert!(run(&store, &fetched).is_empty());
+}
+
+#[test]
+fn users_created_by_saml_are_matched_by_external_id_or_by_email() {
+    let store = memory_store();
+    let by_id = saml_user(&store, Some("a"), "alice@x.test");
+    let by_email = saml_user(&store, None, "Bob@X.test");
+
+    let planned = run(
+        &store,
+        &snapshot(
+            vec![
+                person("a", "alice@x.test", true),
+                person("b", "bob@x.test", true),
+            ],
+            vec![],
+        ),
+    );
+
+    assert!(planned.create_users.is_empty(), "{planned:?}");
+    let users = store.read(|tx| tx.users(Some(CONNECTION))).unwrap();
+    assert_eq!(users.len(), 2);
+    let bob = users.iter().find(|u| u.id == by_email.id).unwrap();
+    assert_eq!(bob.external_id.as_deref(), Some("b"));
+    assert!(users.iter().any(|u| u.id == by_id.id));
+}
+
+#[test]
+fn unassigned_users_are_deactivated_and_come_back_when_reassigned() {
+    let store = memory_store();
+    let both = snapshot(
+        vec![person("a", "a@x.test", true), person("b", "b@x.test", true)],
+        vec![group("g", "Staff", &["a", "b"])],
+    );
+    run(&store, &both);
+
+    let without_b = snapshot(
+        vec![person("a", "a@x.test", true)],
+        vec![group("g", "Staff", &["a"])],
+    );
+    let planned = run(&store, &without_b);
+    assert_eq!(planned.deactivate_users.len(), 1);
+    assert_eq!(
+        planned.deactivate_users[0].reason,
+        Some(DeactivationReason::Unassigned)
+    );
+    assert_eq!(planned.remove_members.len(), 1);
+    let b = store
+        .read(|tx| tx.user_by_external_id(CONNECTION, "b"))
+        .unwrap()
+        .unwrap();
+    assert!(!b.active);
+    assert_eq!(b.family_name.as_deref(), Some("Family b"), "data is kept");
+
+    let planned = run(&store, &both);
+    assert_eq!(planned.reactivate_users.len(), 1);
+    assert!(run(&store, &both).is_empty());
+}
+
+#[test]
+fn a_delta_changes_only_what_it_names() {
+    let store = memory_store();
+    run(
+        &store,
+        &snapshot(
+            vec![person("a", "a@x.test", true), person("b", "b@x.test", true)],
+            vec![group("g", "Staff", &["a"]), group("h", "Old", &["b"])],
+        ),
+    );
+
+    let delta = Fetched::Delta(Delta {
+        users: vec![person("c", "c@x.test", true)],
+        removed_users: vec!["b".into()],
+        groups: vec![group("g", "Staff", &["a", "c"])],
+        removed_groups: vec!["h".into()],
+    });
+    let planned = run(&store, &delta);
+
+    assert_eq!(planned.create_users.len(), 1);
+    assert_eq!(planned.deactivate_users.len(), 1);
+    assert_eq!(planned.delete_groups.len(), 1);
+    assert_eq!(planned.add_members.len(), 1);
+    let a = store
+        .read(|tx| tx.user_by_external_id(CONNECTION, "a"))
+        .unwrap()
+        .unwrap();
+    assert!(a.active, "a user a delta does not name is left alone");
+    assert!(run(&store, &delta).is_empty());
+}
+
+#[test]
+fn an_email_chain_resolves_in_one_run_and_a_swap_is_a_conflict() {
+    let store = memory_store();
+    run(
+        &store,
+        &snapshot(
+            vec![person("a", "a@x.test", true), person("b", "b@x.test", true)],
+            vec![],
+        ),
+    );
+
+    // a takes b's address while b moves on.
+    let chain = snapshot(
+        vec![
+            person("a", "b@x.test", true),
+            person("b", "new@x.test", true),
+        ],
+        vec![],
+    );
+    let planned = run(&store, &chain);
+    assert!(planned.conflicts.is_empty(), "{:?}", planned.conflicts);
+    assert!(run(&store, &chain).is_empty());
+
+    let swap = snapshot(
+        vec![
+            person("a", "new@x.test", true),
+            person("b", "b@x.test", true),
+        ],
+        vec![],
+    );
+    let planned = run(&store, &swap);
+    assert_eq!(planned.conflicts.len(), 2);
+    assert!(run(&store, &swap).is_empty());
+}
+
+#[test]
+fn a_new_user_with_an_email_of_another_account_is_not_created() {
+    let store = memory_store();
+    saml_user(&store, Some("someone-else"), "a@x.test");
+    let planned = run(
+        &store,
+        &snapshot(vec![person("a", "A@x.test", true)], vec![]),
+    );
+    assert!(planned.create_users.is_empty());
+    assert_eq!(planned.conflicts.len(), 1);
+}
+
+#[derive(Debug, Clone)]
+struct World {
+    existing: Vec<(Option<u8>, u8)>,
+    listed: Vec<(u8, u8, bool, u8)>,
+    groups: Vec<(u8, Vec<u8>)>,
+    second: Vec<(u8, u8, bool, u8)>,
+}
+
+fn listing(people: &[(u8, u8, bool, u8)], groups: &[(u8, Vec<u8>)]) -> Fetched {
+    let users = people
+        .iter()
+        .map(|(id, email, active, name)| {
+            let mut user = person(&format!("e{id}"), &format!("U{email}@x.test"), *active);
+            user.given_name = Some(format!("n{name}"));
+            if email % 3 == 0 {
+                user.email = Some(format!("u{email}@X.test"));
+            }
+            user
+        })
+        .collect();
+    let groups = groups
+        .iter()
+        .map(|(id, members)| AdapterGroup {
+            id: format!("g{id}"),
+            display_name: format!("Group {id}"),
+            members: members.iter().map(|m| format!("e{m}")).collect(),
+        })
+        .collect();
+    snapshot(users, groups)
+}
+
+fn world() -> impl Strategy<Value = World> {
+    let people = prop::collection::vec((0u8..10, 0u8..8, any::<bool>(), 0u8..3), 0..10);
+    let groups = prop::collection::vec((0u8..4, prop::collection::vec(0u8..10, 0..6)), 0..4);
+    let existing = prop::collection::vec((prop::option::of(0u8..10), 0u8..8), 0..6);
+    (existing, people.clone(), groups, people).prop_map(|(existing, listed, groups, second)| {
+        World {
+            existing,
+            listed,
+            groups,
+            second,
+        }
+    })
+}
+
+fn assert_unique(store: &Store) {
+    let users = store.read(|tx| tx.users(Some(CONNECTION))).unwrap();
+    let external: Vec<_> = users.iter().filter_map(|u| u.external_id.clone()).collect();
+    assert_eq!(
+        external.len(),
+        external.iter().collect::<HashSet<_>>().len()
+    );
+    let emails: HashSet<_> = users.iter().map(|u| u.email.to_lowercase()).collect();
+    assert_eq!(emails.len(), users.len());
+    let ids: HashSet<_> = users.iter().map(|u| u.id.clone()).collect();
+    for (_, user) in store.read(|tx| tx.memberships(CONNECTION)).unwrap() {
+        assert!(ids.contains(&user));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn applying_a_plan_leaves_nothing_to_do_and_never_deletes_or_duplicates(world in world()) {
+        let store = memory_store();
+        let mut taken = HashSet::new();
+        for (external, email) in &world.existing {
+            let external = external.map(|id| format!("e{id}"));
+            let email = format!("u{email}@x.test");
+            if taken.insert(email.clone()) && taken.insert(format!("{external:?}")) {
+                saml_user(&store, external.as_deref(), &email);
+            }
+        }
+        let before: BTreeSet<String> =
+            state(&store).users.into_iter().map(|u| u.id).collect();
+
+        let first = listing(&world.listed, &world.groups);
+        run(&store, &first);
+        assert_unique(&store);
+        let again = plan(&state(&store), &first, &PlanOptions::default());
+        prop_assert!(again.is_empty(), "{again:?}");
+
+        let second = listing(&world.second, &world.groups);
+        run(&store, &second);
+        assert_unique(&store);
+        prop_assert!(plan(&state(&store), &second, &PlanOptions::default()).is_empty());
+
+        let after: BTreeMap<String, User> =
+            state(&store).users.into_iter().map(|u| (u.id.clone(), u)).collect();
+        for id in &before {
+            prop_assert!(after.contains_key(id), "user {id} was deleted");
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! Sync through the real `provisiond` binary: scheduled runs inside `serve` (next to broken
+//! adapters that must not take the daemon down), a `provisiond sync` killed with SIGKILL in
+//! the middle of applying, and `check-config` reporting adapter and schedule problems.
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use idp_sim::IdpKeys;
+use idp_sim::graph::GraphTenant;
+use provisiond::config;
+use provisiond::store::Store;
+
+use crate::support::Simulator;
+use crate::sync::{TempDir, assert_mirrors, entra_connection, write_config};
+
+/// A child process killed (by its own pid) on drop.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn provisiond(config: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_provisiond"));
+    command.arg("--config").arg(config).args(args);
+    command
+}
+
+fn output(config: &Path, args: &[&str]) -> Output {
+    provisiond(config, args).output().unwrap()
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Polls `check` every 20 ms for up to `limit`; the processes under test run on their own.
+fn wait_for(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+fn saml_block(keys: &IdpKeys) -> String {
+    format!(
+        "    saml:\n      idp_entity_id: https://idp.example/\n      \
+         sso_url: http://127.0.0.1:9/saml2\n      certificates: [\"{}\"]\n",
+        keys.key(0).cert_base64()
+    )
+}
+
+#[test]
+fn serve_runs_scheduled_syncs_and_keeps_serving_beside_broken_adapters() {
+    let dir = TempDir::new("serve");
+    let sim = Simulator::start(GraphTenant::generate(80, 4, 120, 41));
+    let keys = IdpKeys::generate(1).unwrap();
+    let every_second = "{schedule: \"* * * * * *\", mode: full, max_deactivate: \"100%\"}";
+    let mut connections = entra_connection("acme", &sim.entra_config(), every_second);
+    connections.push_str(&format!(
+        "  - name: broken\n    domains: [broken.example]\n{}    adapter: bad_adapter_panics\n    \
+         sync: {{schedule: \"* * * * * *\"}}\n  - name: missing\n    adapter: no_such_adapter\n    \
+         sync: {{schedule: \"* * * * * *\"}}\n",
+        saml_block(&keys)
+    ));
+    let path = write_config(&dir.0, &connections);
+    let port = free_port();
+    let yaml = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("127.0.0.1:0", &format!("127.0.0.1:{port}"));
+    std::fs::write(&path, yaml).unwrap();
+    let log = dir.0.join("serve.log");
+    let _daemon = Running(
+        provisiond(&path, &["serve"])
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+
+    let config = config::load(&path).unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let healthy =
+        || reqwest::blocking::get(format!("{base}/healthz")).is_ok_and(|r| r.status().is_success());
+    assert!(wait_for(Duration::from_secs(30), healthy), "{}", read(&log));
+    let store = Store::open(&config.database).unwrap();
+    let finished = |connection: &str, status: &str| {
+        let runs = store.read(|tx| tx.sync_runs(Some(connection), 50)).unwrap();
+        runs.iter()
+            .any(|run| run.status == status && run.trigger == "schedule")
+    };
+    let all_ran = || {
+        finished("acme", "succeeded")
+            && finished("broken", "failed")
+            && finished("missing", "failed")
+    };
+    assert!(wait_for(Duration::from_secs(30), all_ran), "{}", read(&log));
+
+    assert_mirrors(&store, &sim.state.tenant());
+    let runs = store.read(|tx| tx.sync_runs(Some("broken"), 1)).unwrap();
+    let message = runs[0].message.clone().unwrap_or_default();
+    assert!(message.contains("connection \"broken\""), "{message}");
+    assert!(
+        message.contains("bad_adapter_panics") && message.contains("panicked"),
+        "{message}"
+    );
+    let runs = store.read(|tx| tx.sync_runs(Some("missing"), 1)).unwrap();
+    assert!(
+        runs[0]
+            .message
+            .as_deref()
+            .unwrap_or("")
+            .contains("no library")
+    );
+
+    // The daemon still answers, SAML included, for the connection whose adapter panics.
+    assert!(healthy());
+    let metadata = reqwest::blocking::get(format!("{base}/saml/broken/metadata")).unwrap();
+    assert!(metadata.status().is_success());
+    let history = output(&path, &["sync-runs", "--connection", "acme", "--json"]);
+    assert!(history.status.success(), "{}", text(&history));
+    assert!(text(&history).contains("\"schedule\""));
+    assert!(read(&log).contains("sync run finished"));
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+#[test]
+fn a_sync_killed_while_applying_leaves_a_consistent_store_that_the_next_run_completes() {
+    let dir = TempDir::new("sigkill");
+    let mut tenant = GraphTenant::generate(30_000, 20, 40_000, 5);
+    tenant.assign_all_users();
+    let sim = Simulator::start(tenant);
+    let full = "{schedule: \"@daily\", mode: full, max_deactivate: \"100%\"}";
+    let path = write_config(&dir.0, &entra_connection("acme", &sim.entra_config(), full));
+    let migrated = output(&path, &["migrate"]);
+    assert!(migrated.status.success(), "{}", text(&migrated));
+    let config = config::load(&path).unwrap();
+    let store = Store::open(&config.database).unwrap();
+
+    let mut child = provisiond(&path, &["sync", "acme"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let applying = || {
+        let users = store.read(|tx| tx.users(Some("acme"))).unwrap().len();
+        users > 0
+    };
+    assert!(
+        wait_for(Duration::from_secs(120), applying),
+        "the run never applied"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let runs = store.read(|tx| tx.sync_runs(Some("acme"), 5)).unwrap();
+    assert_eq!(runs[0].status, "running", "killed in the middle of the run");
+    let users_at_kill = store.read(|tx| tx.users(Some("acme"))).unwrap().len();
+    assert!(
+        users_at_kill < 30_000,
+        "killed before the last user batch: {users_at_kill}"
+    );
+
+    let again = output(&path, &["sync", "acme"]);
+    assert!(again.status.success(), "{}", text(&again));
+    let runs = store.read(|tx| tx.sync_runs(Some("acme"), 5)).unwrap();
+    assert_eq!(runs[0].status, "succeeded");
+    assert_eq!(runs[1].status, "failed");
+    assert!(
+        runs[1]
+            .message
+            .as_deref()
+            .unwrap_or("")
+            .contains("interrupted")
+    );
+    assert_mirrors(&store, &sim.state.tenant());
+    let users = store.read(|tx| tx.users(Some("acme"))).unwrap();
+    assert_eq!(users.len(), 30_000, "converged to exactly the snapshot");
+}
+
+#[test]
+fn check_config_lists_adapter_and_schedule_problems() {
+    let dir = TempDir::new("check");
+    let bad_schedule = write_config(
+        &dir.0,
+        "  - name: acme\n    adapter: entra\n    sync: {schedule: \"every tuesday\"}\n",
+    );
+    let result = output(&bad_schedule, &["check-config"]);
+    assert!(!result.status.success());
+    assert!(
+        text(&result).contains("connections[0].sync.schedule"),
+        "{}",
+        text(&result)
+    );
+
+    let bad_adapters = write_config(
+        &dir.0,
+        "  - name: acme\n    adapter: entra\n    adapter_config: {tenant_id: \"not a tenant\", \
+         client_secret: \"hunter2-secret\", app_id: \"x\"}\n  - name: other\n    adapter: \
+         no_such_adapter\n",
+    );
+    let result = output(&bad_adapters, &["check-config"]);
+    let printed = text(&result);
+    assert!(!result.status.success());
+    for key in [
+        "connections[0].adapter_config.tenant_id",
+        "connections[0].adapter_config.client_id",
+        "connections[0].adapter_config.app_id",
+        "connections[1].adapter:",
+    ] {
+        assert!(printed.contains(key), "{key} missing from:\n{printed}");
+    }
+    assert!(printed.contains("no_such_adapter"));
+    assert!(!printed.contains("hunter2-secret"));
+}
