@@ -199,18 +199,6 @@ async fn serve(path: &Path) -> anyhow::Result<()> {
 
     // Adapters and the sync scheduler: a connection whose adapter fails to load logs the
     // error and fails its runs; the others, and the listener, carry on.
-    let interrupted = store
-        .run(|store| {
-            store.write(|tx| tx.mark_interrupted_sync_runs(None, chrono::Utc::now().naive_utc()))
-        })
-        .await
-        .context("marking interrupted sync runs")?;
-    if interrupted > 0 {
-        tracing::warn!(
-            runs = interrupted,
-            "sync runs interrupted by a previous stop marked failed"
-        );
-    }
     let sync_context = Arc::new(SyncContext::new(config.clone(), store.clone()));
     let preload = sync_context.clone();
     tokio::task::spawn_blocking(move || preload.preload_adapters())

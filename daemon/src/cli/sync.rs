@@ -146,13 +146,6 @@ pub async fn sync(path: &Path, args: SyncArgs) -> anyhow::Result<()> {
     };
     let context = SyncContext::new(config, store);
     let report = tokio::task::spawn_blocking(move || {
-        if !request.dry_run {
-            // A run this connection left `running` belongs to a process that died.
-            let name = request.connection.clone();
-            context.store().write(|tx| {
-                tx.mark_interrupted_sync_runs(Some(&name), chrono::Utc::now().naive_utc())
-            })?;
-        }
         let mut display = ProgressDisplay::new();
         let report = context.run_blocking(&request, &mut |progress| display.show(progress));
         display.finish();

@@ -572,6 +572,10 @@ fn build_sync(sync: RawSync, key: &str, check: &mut Checker) -> Option<SyncConfi
             MaxDeactivate::Percent(10.0)
         }
     };
+    let lease_seconds = sync.lease_seconds.unwrap_or(60);
+    if !(3..=3600).contains(&lease_seconds) {
+        check.add(format!("{key}.lease_seconds"), "must be between 3 and 3600");
+    }
     let full_hours = sync.full_sync_hours.unwrap_or(DEFAULT_FULL_SYNC_HOURS);
     if !(1..=24 * 365).contains(&full_hours) {
         check.add(
@@ -585,6 +589,7 @@ fn build_sync(sync: RawSync, key: &str, check: &mut Checker) -> Option<SyncConfi
         mode,
         max_deactivate,
         full_every: Duration::from_secs(full_hours.clamp(1, 24 * 365) * 3600),
+        lease: Duration::from_secs(lease_seconds.clamp(3, 3600)),
     })
 }
 

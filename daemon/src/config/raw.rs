@@ -47,7 +47,13 @@ const SAML: &[&str] = &[
     "allow_sha1",
     "attributes",
 ];
-const SYNC: &[&str] = &["schedule", "mode", "max_deactivate", "full_sync_hours"];
+const SYNC: &[&str] = &[
+    "schedule",
+    "mode",
+    "max_deactivate",
+    "full_sync_hours",
+    "lease_seconds",
+];
 
 /// Every key the structs below would refuse, with its dotted path (serde reports only the
 /// first). Keep the lists in step with the structs; a test checks a full example file.
@@ -163,4 +169,5 @@ pub struct RawSync {
     pub mode: Option<String>,
     pub max_deactivate: Option<serde_yaml::Value>,
     pub full_sync_hours: Option<u64>,
+    pub lease_seconds: Option<u64>,
 }

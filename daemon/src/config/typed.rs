@@ -219,6 +219,9 @@ pub struct SyncConfig {
     /// In incremental mode, read everything when the last full listing is older than this
     /// (delta queries miss assignment-only changes).
     pub full_every: Duration,
+    /// How long a replica's claim on this connection's runs lasts without renewal; a crashed
+    /// replica's runs are taken over after it.
+    pub lease: Duration,
 }
 
 /// Hours between full listings in incremental mode unless `full_sync_hours` says otherwise.

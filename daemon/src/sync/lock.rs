@@ -1,17 +1,27 @@
-//! One run per connection at a time in this process.
+//! One run per connection at a time: in this process (a set of connections) and across
+//! replicas (a lease per connection in the database, renewed while the run lasts).
 //!
-//! [`RunLocks`] is the seam for running several replicas: a database lease (a row per
-//! connection with an owner and an expiry, renewed while the run lasts) would hand out the same
-//! [`RunGuard`] shape. Until then two processes (a `serve` and a `provisiond sync` of the same
-//! connection) are not kept apart; the unique indexes keep the store consistent regardless.
+//! A replica that dies mid-run stops renewing; once its lease expires the next
+//! trigger on another replica takes the connection over (`sync.lease_seconds`, default
+//! [`DEFAULT_LEASE`]), and the crash-safe apply makes that
+//! run converge.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
-/// The connections with a run in progress.
+use crate::store::Store;
+
+/// How long a sync lease lasts without renewal unless `sync.lease_seconds` says otherwise;
+/// it is renewed every third of that.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
+
+/// The connections with a run in progress, and the database leases behind them.
 #[derive(Debug, Clone, Default)]
 pub struct RunLocks {
     held: Arc<Mutex<HashSet<String>>>,
+    lease: Option<(Store, String)>,
 }
 
 /// Proof that this process runs `connection`; released on drop.
@@ -19,21 +29,94 @@ pub struct RunLocks {
 pub struct RunGuard {
     held: Arc<Mutex<HashSet<String>>>,
     connection: String,
+    renewal: Option<(Arc<AtomicBool>, std::thread::JoinHandle<()>)>,
+    lease: Option<(Store, String)>,
 }
 
 impl RunLocks {
-    /// Takes the connection's lock, or `None` when a run of it is in progress.
-    pub fn try_acquire(&self, connection: &str) -> Option<RunGuard> {
-        let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
-        held.insert(connection.to_owned()).then(|| RunGuard {
+    /// Locks that also take a database lease per connection, as `holder`.
+    pub fn with_lease(store: Store, holder: String) -> Self {
+        Self {
+            held: Arc::default(),
+            lease: Some((store, holder)),
+        }
+    }
+
+    /// Takes the connection's lock, or `None` when a run of it is in progress here or on
+    /// another replica.
+    pub fn try_acquire(&self, connection: &str, lease: Duration) -> Option<RunGuard> {
+        {
+            let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+            if !held.insert(connection.to_owned()) {
+                return None;
+            }
+        }
+        let mut guard = RunGuard {
             held: self.held.clone(),
             connection: connection.to_owned(),
-        })
+            renewal: None,
+            lease: self.lease.clone(),
+        };
+        if let Some((store, holder)) = &self.lease {
+            if !take_lease(store, connection, holder, lease) {
+                return None; // the guard's drop frees the local lock
+            }
+            let stop = Arc::new(AtomicBool::new(false));
+            let (store, holder, name, flag) = (
+                store.clone(),
+                holder.clone(),
+                connection.to_owned(),
+                stop.clone(),
+            );
+            let handle = std::thread::spawn(move || {
+                let step = Duration::from_millis(200);
+                let mut waited = Duration::ZERO;
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(step);
+                    waited += step;
+                    if waited >= lease / 3 {
+                        waited = Duration::ZERO;
+                        if !take_lease(&store, &name, &holder, lease) {
+                            tracing::warn!(connection = %name, "sync lease lost to another replica");
+                        }
+                    }
+                }
+            });
+            guard.renewal = Some((stop, handle));
+        }
+        Some(guard)
+    }
+}
+
+fn lease_name(connection: &str) -> String {
+    format!("sync:{connection}")
+}
+
+fn take_lease(store: &Store, connection: &str, holder: &str, lease: Duration) -> bool {
+    let now = chrono::Utc::now();
+    let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
+    let name = lease_name(connection);
+    match store.write(|tx| tx.acquire_lease(&name, holder, now.naive_utc(), until.naive_utc())) {
+        Ok(taken) => taken,
+        Err(err) => {
+            tracing::warn!(%connection, error = %err, "cannot take the sync lease");
+            false
+        }
     }
 }
 
 impl Drop for RunGuard {
     fn drop(&mut self) {
+        if let Some((stop, handle)) = self.renewal.take() {
+            stop.store(true, Ordering::Relaxed);
+            let _ = handle.join();
+            if let Some((store, holder)) = &self.lease {
+                let name = lease_name(&self.connection);
+                if let Err(err) = store.write(|tx| tx.release_lease(&name, holder)) {
+                    tracing::warn!(error = %err, "cannot release the sync lease; it expires");
+                }
+            }
+        }
         self.held
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -48,11 +131,30 @@ mod tests {
     #[test]
     fn a_second_run_of_the_same_connection_waits_for_the_first() {
         let locks = RunLocks::default();
-        let first = locks.try_acquire("acme");
+        let first = locks.try_acquire("acme", DEFAULT_LEASE);
         assert!(first.is_some());
-        assert!(locks.try_acquire("acme").is_none());
-        assert!(locks.try_acquire("globex").is_some());
+        assert!(locks.try_acquire("acme", DEFAULT_LEASE).is_none());
+        assert!(locks.try_acquire("globex", DEFAULT_LEASE).is_some());
         drop(first);
-        assert!(locks.try_acquire("acme").is_some());
+        assert!(locks.try_acquire("acme", DEFAULT_LEASE).is_some());
+    }
+
+    #[test]
+    fn a_lease_keeps_another_replica_out_until_released() {
+        let store = crate::store::tests::memory_store();
+        let replica_a = RunLocks::with_lease(store.clone(), "a".into());
+        let replica_b = RunLocks::with_lease(store, "b".into());
+        let held = replica_a.try_acquire("acme", DEFAULT_LEASE);
+        assert!(held.is_some());
+        assert!(
+            replica_b.try_acquire("acme", DEFAULT_LEASE).is_none(),
+            "another replica holds it"
+        );
+        assert!(replica_b.try_acquire("globex", DEFAULT_LEASE).is_some());
+        drop(held);
+        assert!(
+            replica_b.try_acquire("acme", DEFAULT_LEASE).is_some(),
+            "released on drop"
+        );
     }
 }

@@ -152,8 +152,11 @@ impl SyncContext {
     pub fn new(config: Arc<Config>, store: Store) -> Self {
         Self {
             config,
+            locks: RunLocks::with_lease(
+                store.clone(),
+                format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
+            ),
             store,
-            locks: RunLocks::default(),
             adapters: Mutex::new(HashMap::new()),
             http_settings: HttpSettings::default(),
             clock: Arc::new(SystemClock),
@@ -214,9 +217,23 @@ impl SyncContext {
             .as_ref()
             .ok_or_else(|| SyncError::NoAdapter(name.to_owned()))?;
 
-        let Some(_guard) = self.locks.try_acquire(name) else {
+        let lease = connection
+            .sync
+            .as_ref()
+            .map_or(super::lock::DEFAULT_LEASE, |s| s.lease);
+        let Some(_guard) = self.locks.try_acquire(name, lease) else {
             return self.skipped(request, started);
         };
+        // Holding the connection's lease, a run still marked `running` belongs to a process
+        // that died (no live replica can be running it).
+        if !request.dry_run {
+            let interrupted = self
+                .store
+                .write(|tx| tx.mark_interrupted_sync_runs(Some(name), Utc::now().naive_utc()))?;
+            if interrupted > 0 {
+                tracing::warn!(connection = %name, runs = interrupted, "marked interrupted runs failed");
+            }
+        }
 
         let run_id = uuid::Uuid::new_v4().to_string();
         let span = tracing::info_span!(

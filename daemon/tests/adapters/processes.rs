@@ -151,7 +151,7 @@ fn a_sync_killed_while_applying_leaves_a_consistent_store_that_the_next_run_comp
     let mut tenant = GraphTenant::generate(30_000, 20, 40_000, 5);
     tenant.assign_all_users();
     let sim = Simulator::start(tenant);
-    let full = "{schedule: \"@daily\", mode: full, max_deactivate: \"100%\"}";
+    let full = "{schedule: \"@daily\", mode: full, max_deactivate: \"100%\", lease_seconds: 3}";
     let path = write_config(&dir.0, &entra_connection("acme", &sim.entra_config(), full));
     let migrated = output(&path, &["migrate"]);
     assert!(migrated.status.success(), "{}", text(&migrated));
@@ -182,10 +182,22 @@ fn a_sync_killed_while_applying_leaves_a_consistent_store_that_the_next_run_comp
         "killed before the last user batch: {users_at_kill}"
     );
 
-    let again = output(&path, &["sync", "acme"]);
+    // The killed process still holds the connection's lease until it expires; then the
+    // next run takes over.
+    let started = std::time::Instant::now();
+    let again = loop {
+        let again = output(&path, &["sync", "acme"]);
+        if again.status.success() || started.elapsed() > Duration::from_secs(30) {
+            break again;
+        }
+        assert!(text(&again).contains("in progress"), "{}", text(&again));
+        std::thread::sleep(Duration::from_millis(500));
+    };
     assert!(again.status.success(), "{}", text(&again));
-    let runs = store.read(|tx| tx.sync_runs(Some("acme"), 5)).unwrap();
+    let runs = store.read(|tx| tx.sync_runs(Some("acme"), 100)).unwrap();
     assert_eq!(runs[0].status, "succeeded");
+    // Attempts made while the dead process's lease lasted were skipped, not run.
+    let runs: Vec<_> = runs.into_iter().filter(|r| r.status != "skipped").collect();
     assert_eq!(runs[1].status, "failed");
     assert!(
         runs[1]
