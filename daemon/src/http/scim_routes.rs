@@ -86,7 +86,13 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
              query: String,
              body,
              state: AppState| async move {
-                handle(state, connection, tail, method, headers, query, body).await
+                let label = method.as_str().to_owned();
+                let response = handle(state, connection, tail, method, headers, query, body).await;
+                crate::metrics::metrics()
+                    .scim_requests
+                    .with_label_values(&[label.as_str(), response.status().as_str()])
+                    .inc();
+                response
             },
         )
         .boxed()

@@ -272,6 +272,15 @@ impl SyncContext {
             message = report.message.as_deref().unwrap_or(""),
             "sync run finished"
         );
+        let metrics = crate::metrics::metrics();
+        metrics
+            .sync_runs
+            .with_label_values(&[name, report.status.as_str()])
+            .inc();
+        metrics
+            .sync_duration
+            .with_label_values(&[name])
+            .observe(started.elapsed().as_secs_f64());
         Ok(report)
     }
 

@@ -299,6 +299,28 @@ async fn sp_initiated_login_creates_the_account_and_a_session() {
         ("refused", "idp_initiated")
     );
 
+    // A SCIM request, with a token made by the CLI, moves the SCIM counter.
+    let created = provisiond(&daemon.config_path, &["scim-token", "create", "acme"]);
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&created.stdout).to_string();
+    let token = stdout
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("Secret Token:"))
+        .expect("token line")
+        .trim()
+        .to_string();
+    let users = http
+        .get(format!("{base}/scim/v2/acme/Users"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(users.status(), StatusCode::OK);
+
     // The counters moved, and the daemon reports itself ready.
     let metrics = http
         .get(format!("{base}/metrics"))
@@ -311,6 +333,7 @@ async fn sp_initiated_login_creates_the_account_and_a_session() {
     for line in [
         "provisiond_logins_total{outcome=\"success\",reason=\"created\"} 1",
         "provisiond_logins_total{outcome=\"refused\",reason=\"idp_initiated\"} 1",
+        "provisiond_scim_requests_total{method=\"GET\",status=\"200\"} 1",
     ] {
         assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
     }
