@@ -13,7 +13,7 @@ use provisiond::sync::run::RunStatus;
 use provisiond::sync::{RunReport, RunRequest, SyncContext, Trigger};
 use serde_json::Value;
 
-use crate::support::{Simulator, clock, profile_dir};
+use crate::support::{Simulator, clock};
 
 /// A temporary folder removed on drop.
 pub struct TempDir(pub std::path::PathBuf);
@@ -51,8 +51,9 @@ pub fn write_config(dir: &Path, connections: &str) -> std::path::PathBuf {
         &path,
         format!(
             "server:\n  listen: 127.0.0.1:0\n  session_key: \"sync-test-session-key-0123456789abcdef\"\n\
-             database:\n  url: sqlite://provisiond.db\nadapters_dir: {}\nconnections:\n{connections}",
-            profile_dir().display()
+             database:\n  url: \"{}\"\nadapters_dir: {}\nconnections:\n{connections}",
+            provisiond::testing::fresh_database_url(dir),
+            crate::support::library_dir("provisiond_adapter_entra").display()
         ),
     )
     .unwrap();
