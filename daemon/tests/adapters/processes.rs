@@ -246,3 +246,56 @@ fn check_config_lists_adapter_and_schedule_problems() {
     assert!(printed.contains("no_such_adapter"));
     assert!(!printed.contains("hunter2-secret"));
 }
+
+#[test]
+fn two_replicas_on_one_database_run_each_scheduled_sync_once() {
+    let dir = TempDir::new("replicas");
+    let sim = Simulator::start(GraphTenant::generate(60, 3, 80, 17));
+    // Every two seconds, on both replicas.
+    let schedule =
+        "{schedule: \"*/2 * * * * *\", mode: full, max_deactivate: \"100%\", lease_seconds: 5}";
+    let path = write_config(
+        &dir.0,
+        &entra_connection("acme", &sim.entra_config(), schedule),
+    );
+    let migrated = output(&path, &["migrate"]);
+    assert!(migrated.status.success(), "{}", text(&migrated));
+    let config = config::load(&path).unwrap();
+    let store = Store::open(&config.database).unwrap();
+
+    let spawn = |name: &str| {
+        let log = std::fs::File::create(dir.0.join(format!("{name}.log"))).unwrap();
+        Running(
+            provisiond(&path, &["serve"])
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .unwrap(),
+        )
+    };
+    let replicas = [spawn("a"), spawn("b")];
+    let enough = || {
+        let runs = store.read(|tx| tx.sync_runs(Some("acme"), 100)).unwrap();
+        runs.iter().filter(|r| r.status == "succeeded").count() >= 3
+            && runs.iter().filter(|r| r.status == "skipped").count() >= 2
+    };
+    assert!(
+        wait_for(Duration::from_secs(60), enough),
+        "both replicas fire, one runs"
+    );
+    drop(replicas);
+
+    // Group the runs by schedule tick (even seconds): each tick ran at most once.
+    let runs = store.read(|tx| tx.sync_runs(Some("acme"), 1000)).unwrap();
+    let mut per_tick: std::collections::BTreeMap<i64, usize> = Default::default();
+    for run in runs.iter().filter(|r| r.status != "skipped") {
+        *per_tick
+            .entry(run.started_at.and_utc().timestamp() / 2)
+            .or_default() += 1;
+    }
+    assert!(
+        per_tick.values().all(|count| *count == 1),
+        "a tick ran twice: {per_tick:?}"
+    );
+    assert_mirrors(&store, &sim.state.tenant());
+}
