@@ -11,6 +11,29 @@ use diesel::{Connection, RunQueryDsl};
 /// The environment variable that switches tests to PostgreSQL.
 pub const POSTGRES_ENV: &str = "PROVISIOND_TEST_POSTGRES_URL";
 
+/// A temporary folder for one test, removed on drop.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    /// A new, empty folder whose name carries `tag`, the process id and a random part.
+    #[allow(clippy::expect_used)]
+    pub fn new(tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "provisiond-test-{tag}-{}-{}",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        ));
+        std::fs::create_dir_all(&dir).expect("create a temporary folder");
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// A database URL for one test: a new SQLite file in `dir`, or a new PostgreSQL database.
 pub fn fresh_database_url(dir: &Path) -> String {
     match std::env::var(POSTGRES_ENV) {

@@ -15,26 +15,7 @@ use serde_json::Value;
 
 use crate::support::{Simulator, clock};
 
-/// A temporary folder removed on drop.
-pub struct TempDir(pub std::path::PathBuf);
-
-impl TempDir {
-    pub fn new(tag: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "provisiond-sync-{tag}-{}-{}",
-            std::process::id(),
-            uuid::Uuid::new_v4().simple()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+pub use provisiond::testing::TempDir;
 
 /// YAML for a connection syncing from the simulator with the Entra adapter.
 pub fn entra_connection(name: &str, adapter_config: &Value, sync: &str) -> String {
