@@ -204,7 +204,7 @@ async fn serve(path: &Path) -> anyhow::Result<()> {
     tokio::task::spawn_blocking(move || preload.preload_adapters())
         .await
         .context("loading adapters")?;
-    let scheduled = crate::sync::scheduler::spawn(sync_context);
+    let scheduled = crate::sync::scheduler::spawn(sync_context.clone());
 
     let listener = http::bind(config.server.listen).await?;
     let local = listener.local_addr()?;
@@ -216,7 +216,7 @@ async fn serve(path: &Path) -> anyhow::Result<()> {
         database = ?store.backend(),
         "provisiond started"
     );
-    let state = AppState::new(config, store.clone(), providers);
+    let state = AppState::new(config, store.clone(), providers).with_sync(sync_context);
     http::serve(state, listener, shutdown_signal()).await;
 
     // Let another replica take over at once rather than after the leases expire.

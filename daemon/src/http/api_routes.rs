@@ -24,6 +24,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/users"),
     ("get", "/api/v1/users/{id}"),
     ("get", "/api/v1/events"),
+    ("get", "/api/v1/connections/{name}/sync-runs"),
+    ("post", "/api/v1/connections/{name}/sync"),
 ];
 
 pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
@@ -57,10 +59,24 @@ pub fn routes(state: AppState) -> BoxedFilter<(Response,)> {
     let events = api
         .and(warp::path!("events"))
         .and(warp::query::<HashMap<String, String>>())
-        .and(authorized)
+        .and(authorized.clone())
         .then(events);
 
+    let runs = api
+        .and(warp::path!("connections" / String / "sync-runs"))
+        .and(warp::query::<HashMap<String, String>>())
+        .and(authorized.clone())
+        .then(sync_runs);
+    let trigger = warp::path!("api" / "v1" / "connections" / String / "sync")
+        .and(warp::post())
+        .and(authorized)
+        .then(trigger_sync);
+
     connections
+        .or(runs)
+        .unify()
+        .or(trigger)
+        .unify()
         .or(groups)
         .unify()
         .or(users)
@@ -156,6 +172,72 @@ fn connections(state: &AppState) -> Response {
         })
         .collect();
     pages::json(StatusCode::OK, &serde_json::json!({ "connections": list }))
+}
+
+async fn sync_runs(
+    connection: String,
+    query: HashMap<String, String>,
+    state: AppState,
+) -> Response {
+    if state.config.connection(&connection).is_none() {
+        return error(StatusCode::NOT_FOUND, "no such connection");
+    }
+    let limit = match query.get("limit").map(|l| l.parse::<i64>()) {
+        None => 50,
+        Some(Ok(limit)) if (1..=1000).contains(&limit) => limit,
+        Some(_) => return error(StatusCode::BAD_REQUEST, "limit must be between 1 and 1000"),
+    };
+    let result = state
+        .store
+        .run(move |store| store.read(|tx| tx.sync_runs(Some(&connection), limit)))
+        .await;
+    match result {
+        Ok(runs) => pages::json(StatusCode::OK, &serde_json::json!({ "runs": runs })),
+        Err(err) => store_error(&err),
+    }
+}
+
+/// Runs the connection's sync now (trigger `api`) and answers with its outcome.
+async fn trigger_sync(connection: String, state: AppState) -> Response {
+    let Some(conn) = state.config.connection(&connection) else {
+        return error(StatusCode::NOT_FOUND, "no such connection");
+    };
+    if conn.adapter.is_none() {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "this connection has no adapter to sync from",
+        );
+    }
+    let Some(context) = state.sync.clone() else {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "sync is not running in this process",
+        );
+    };
+    let request = crate::sync::RunRequest::new(connection, crate::sync::Trigger::Api);
+    let result =
+        tokio::task::spawn_blocking(move || context.run_blocking(&request, &mut |_| {})).await;
+    match result {
+        Ok(Ok(report)) => pages::json(
+            StatusCode::OK,
+            &serde_json::json!({
+                "run_id": report.run_id,
+                "connection": report.connection,
+                "status": report.status.as_str(),
+                "mode": report.mode,
+                "counts": report.counts,
+                "message": report.message,
+            }),
+        ),
+        Ok(Err(err)) => {
+            tracing::warn!(error = %err, "sync requested through the admin API failed");
+            error(StatusCode::INTERNAL_SERVER_ERROR, &err.to_string())
+        }
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the sync task was cancelled",
+        ),
+    }
 }
 
 async fn groups(connection: String, state: AppState) -> Response {

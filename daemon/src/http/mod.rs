@@ -42,6 +42,8 @@ pub struct AppState {
     pub keys: SessionKeys,
     /// Current time.
     pub clock: Clock,
+    /// Runs syncs on demand (the admin API); `None` where nothing syncs.
+    pub sync: Option<Arc<crate::sync::SyncContext>>,
 }
 
 impl AppState {
@@ -54,7 +56,14 @@ impl AppState {
             providers,
             keys,
             clock: Arc::new(Utc::now),
+            sync: None,
         }
+    }
+
+    /// Lets the admin API trigger syncs through this context.
+    pub fn with_sync(mut self, sync: Arc<crate::sync::SyncContext>) -> Self {
+        self.sync = Some(sync);
+        self
     }
 
     fn now(&self) -> DateTime<Utc> {

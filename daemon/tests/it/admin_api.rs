@@ -77,7 +77,32 @@ async fn real_answers_match_the_documented_shapes() {
         .unwrap();
     let user_id = users["users"][0]["id"].as_str().unwrap().to_string();
 
-    for (method, template) in provisiond::http::ADMIN_API_ROUTES {
+    // This connection has no adapter: triggering a sync is a documented 400.
+    let trigger = http
+        .post(format!("{base}/api/v1/connections/acme/sync"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(trigger.status(), 400);
+    let documented = &spec["paths"]["/api/v1/connections/{name}/sync"]["post"]["responses"];
+    assert!(documented["400"].is_mapping());
+    let body: serde_json::Value = trigger.json().await.unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("no adapter"),
+        "{body}"
+    );
+    let anonymous = http
+        .post(format!("{base}/api/v1/connections/acme/sync"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+
+    let reads = provisiond::http::ADMIN_API_ROUTES
+        .iter()
+        .filter(|(method, _)| *method == "get");
+    for (method, template) in reads {
         let path = template.replace("{name}", "acme").replace("{id}", &user_id);
         let response = http
             .get(format!("{base}{path}"))
