@@ -48,6 +48,18 @@ impl Tx<'_> {
         }
     }
 
+    /// Who holds the lease `name` and until when, if anyone has taken it.
+    pub fn lease_holder(
+        &mut self,
+        name: &str,
+    ) -> Result<Option<(String, NaiveDateTime)>, StoreError> {
+        Ok(leases::table
+            .find(name)
+            .select((leases::holder, leases::expires_at))
+            .first(self.conn)
+            .optional()?)
+    }
+
     /// Gives up every lease `holder` holds (graceful shutdown).
     pub fn release_leases_of(&mut self, holder: &str) -> Result<usize, StoreError> {
         Ok(diesel::delete(leases::table.filter(leases::holder.eq(holder))).execute(self.conn)?)

@@ -299,3 +299,71 @@ fn two_replicas_on_one_database_run_each_scheduled_sync_once() {
     );
     assert_mirrors(&store, &sim.state.tenant());
 }
+
+#[test]
+fn killing_the_replica_running_a_sync_lets_the_other_take_over_after_the_lease() {
+    let dir = TempDir::new("takeover");
+    let mut tenant = GraphTenant::generate(30_000, 20, 40_000, 9);
+    tenant.assign_all_users();
+    let sim = Simulator::start(tenant);
+    let schedule =
+        "{schedule: \"*/2 * * * * *\", mode: full, max_deactivate: \"100%\", lease_seconds: 3}";
+    let path = write_config(
+        &dir.0,
+        &entra_connection("acme", &sim.entra_config(), schedule),
+    );
+    let migrated = output(&path, &["migrate"]);
+    assert!(migrated.status.success(), "{}", text(&migrated));
+    let config = config::load(&path).unwrap();
+    let store = Store::open(&config.database).unwrap();
+
+    let spawn = |name: &str| {
+        let log = std::fs::File::create(dir.0.join(format!("{name}.log"))).unwrap();
+        Running(
+            provisiond(&path, &["serve"])
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .unwrap(),
+        )
+    };
+    let mut replicas = vec![spawn("a"), spawn("b")];
+
+    // Wait until one replica is applying the first run, then kill that one.
+    let applying = || !store.read(|tx| tx.users(Some("acme"))).unwrap().is_empty();
+    assert!(
+        wait_for(Duration::from_secs(120), applying),
+        "no run started applying"
+    );
+    let (holder, _) = store
+        .read(|tx| tx.lease_holder("sync:acme"))
+        .unwrap()
+        .expect("a lease");
+    let pid: u32 = holder.split('-').next().unwrap().parse().unwrap();
+    let index = replicas
+        .iter()
+        .position(|r| r.0.id() == pid)
+        .expect("a replica holds the lease");
+    let killed_at = chrono::Utc::now().naive_utc();
+    drop(replicas.remove(index));
+
+    // The survivor takes over once the lease has expired and converges.
+    let converged = || {
+        let runs = store.read(|tx| tx.sync_runs(Some("acme"), 100)).unwrap();
+        runs.iter()
+            .any(|r| r.status == "succeeded" && r.started_at > killed_at)
+    };
+    assert!(
+        wait_for(Duration::from_secs(120), converged),
+        "the other replica never took over"
+    );
+    drop(replicas);
+    let runs = store.read(|tx| tx.sync_runs(Some("acme"), 1000)).unwrap();
+    assert!(
+        runs.iter()
+            .any(|r| r.status == "failed"
+                && r.message.as_deref().unwrap_or("").contains("interrupted")),
+        "the killed run is recorded as interrupted"
+    );
+    assert_mirrors(&store, &sim.state.tenant());
+}
