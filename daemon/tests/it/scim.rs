@@ -599,3 +599,27 @@ async fn discovery_documents_are_served() {
     let missing = scim.call("GET", "/Nothing", None).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn removing_active_from_an_inactive_user_unassigns_it_and_activates_the_account() {
+    let scim = Scim::new();
+    let id = scim.create_entra_user("dora@acme.example", "dora").await;
+    let off = json!({ "schemas": [PATCH], "Operations": [
+        { "op": "replace", "path": "active", "value": false }
+    ]});
+    assert_eq!(
+        scim.call("PATCH", &format!("/Users/{id}"), Some(off))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let remove = json!({ "schemas": [PATCH], "Operations": [{ "op": "remove", "path": "active" }]});
+    let reply = scim
+        .call("PATCH", &format!("/Users/{id}"), Some(remove))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(reply.body.get("active").is_none(), "{}", reply.body);
+    let read = scim.call("GET", &format!("/Users/{id}"), None).await;
+    assert!(read.body.get("active").is_none(), "{}", read.body);
+    assert!(scim.user_row(&id).active);
+}

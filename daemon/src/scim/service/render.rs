@@ -12,8 +12,8 @@ use crate::store::{MemberRow, MembershipRow, ScimGroupRow, ScimUserRow};
 /// The user resource without `id`, `meta` and `groups`, as PATCH and PUT start from.
 ///
 /// `active` shows the account's state, which SAML, sync or a SCIM DELETE may have changed
-/// since SCIM last wrote the resource; a resource without `active` (the client removed it)
-/// shows none while the account is active.
+/// since SCIM last wrote the resource; a resource without `active` (the client removed it,
+/// which makes the account active) shows none while the account is active.
 pub fn user_base(row: &ScimUserRow) -> Value {
     let mut resource = row
         .resource

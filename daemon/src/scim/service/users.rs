@@ -223,7 +223,10 @@ fn write_over(
     resource: &Value,
     projection: &Projection,
 ) -> Result<Answer, ServiceError> {
-    let mut columns: ScimUserColumns = user_columns(resource, Some(&row.user), row.user.active);
+    // The base a PATCH or PUT starts from carries `active: false` for an inactive account, so
+    // a resource without `active` is one whose client removed or never sent it: an unassigned
+    // `active` means an active account, as on creation.
+    let mut columns: ScimUserColumns = user_columns(resource, Some(&row.user), true);
     let user_name = text(resource, "userName");
     if same_user_name(tx, scope, &user_name, Some(&row.user))?.is_some() {
         return Err(uniqueness(format!(
