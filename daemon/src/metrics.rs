@@ -60,15 +60,11 @@ impl Metrics {
         );
         let webhook_backlog =
             IntGauge::new("webhook_backlog", "Events not yet delivered to the webhook");
-        let (Ok(logins), Ok(scim_requests), Ok(sync_runs), Ok(sync_duration), Ok(webhook_backlog)) = (
-            logins,
-            scim_requests,
-            sync_runs,
-            sync_duration,
-            webhook_backlog,
-        ) else {
-            unreachable_metrics()
-        };
+        let logins = logins.unwrap_or_else(|_| unreachable_metrics());
+        let scim_requests = scim_requests.unwrap_or_else(|_| unreachable_metrics());
+        let sync_runs = sync_runs.unwrap_or_else(|_| unreachable_metrics());
+        let sync_duration = sync_duration.unwrap_or_else(|_| unreachable_metrics());
+        let webhook_backlog = webhook_backlog.unwrap_or_else(|_| unreachable_metrics());
         for collector in [
             Box::new(logins.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(scim_requests.clone()),

@@ -53,7 +53,8 @@ impl SessionKeys {
     pub fn cookie(token: &str, max_age_seconds: u64, secure: bool) -> String {
         let secure = if secure { "; Secure" } else { "" };
         format!(
-            "{COOKIE_NAME}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_seconds}{secure}"
+            "{COOKIE_NAME}={token}; Path=/; HttpOnly; SameSite=Lax; \
+             Max-Age={max_age_seconds}{secure}"
         )
     }
 

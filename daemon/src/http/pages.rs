@@ -17,10 +17,12 @@ fn layout(title: &str, body: &str) -> String {
             "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">",
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
             "<title>{title}</title><style>",
-            "body{{font-family:system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem;",
+            "body{{font-family:system-ui,sans-serif;max-width:28rem;margin:4rem auto;",
+            "padding:0 1rem;",
             "color:#1f2933}}h1{{font-size:1.4rem}}input,button{{font-size:1rem;padding:.5rem}}",
             "input{{width:100%;box-sizing:border-box;margin:.5rem 0}}.error{{color:#b42318}}",
-            "code{{background:#f3f4f6;padding:.1rem .3rem}}</style></head><body>{body}</body></html>"
+            "code{{background:#f3f4f6;padding:.1rem .3rem}}</style></head>",
+            "<body>{body}</body></html>"
         ),
         title = escape(title),
         body = body
@@ -108,7 +110,8 @@ pub fn home_page(user: Option<&User>) -> Response {
             concat!(
                 "<h1>Signed in</h1><p>You are signed in as <strong>{email}</strong> ",
                 "through <code>{connection}</code>.</p>",
-                "<form method=\"post\" action=\"/logout\"><button type=\"submit\">Sign out</button></form>"
+                "<form method=\"post\" action=\"/logout\">",
+                "<button type=\"submit\">Sign out</button></form>"
             ),
             email = escape(&user.email),
             connection = escape(&user.connection),

@@ -77,7 +77,11 @@ async fn start(connection: String, query: HashMap<String, String>, state: AppSta
         .await;
     match result {
         Ok(request) => {
-            tracing::debug!(connection = %sp.connection, request_id = %request.id, "AuthnRequest issued");
+            tracing::debug!(
+                connection = %sp.connection,
+                request_id = %request.id,
+                "AuthnRequest issued"
+            );
             pages::redirect(StatusCode::FOUND, &request.redirect_url, None)
         }
         Err(err) => refusal(&connection, &err),

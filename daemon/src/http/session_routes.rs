@@ -84,7 +84,8 @@ fn route_by_domain(form: HashMap<String, String>, state: AppState) -> Response {
     let Some(connection) = connection else {
         tracing::info!(%domain, "SSO requested for a domain with no connection");
         let message = format!(
-            "No single sign-on is set up for {domain}. Check the address, or ask your administrator."
+            "No single sign-on is set up for {domain}. Check the address, or ask your \
+             administrator."
         );
         return pages::sso_page(StatusCode::NOT_FOUND, Some(&message), &email, &relay);
     };

@@ -111,7 +111,12 @@ async fn refresh_one(
             } else {
                 "no copy yet"
             };
-            tracing::error!(connection = %sp.connection, %url, error = %err, "IdP metadata fetch failed; {kept}");
+            tracing::error!(
+                connection = %sp.connection,
+                %url,
+                error = %err,
+                "IdP metadata fetch failed; {kept}"
+            );
         }
     }
 }

@@ -83,11 +83,13 @@ impl ServiceProvider {
         format!(
             concat!(
                 r#"<?xml version="1.0" encoding="UTF-8"?>"#,
-                r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{entity}">"#,
+                r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" "#,
+                r#"entityID="{entity}">"#,
                 r#"<md:SPSSODescriptor AuthnRequestsSigned="false" WantAssertionsSigned="true" "#,
                 r#"protocolSupportEnumeration="{protocol}">"#,
                 r#"<md:NameIDFormat>{format}</md:NameIDFormat>"#,
-                r#"<md:AssertionConsumerService Binding="{binding}" Location="{acs}" index="0" isDefault="true"/>"#,
+                r#"<md:AssertionConsumerService Binding="{binding}" Location="{acs}" "#,
+                r#"index="0" isDefault="true"/>"#,
                 r#"</md:SPSSODescriptor></md:EntityDescriptor>"#
             ),
             entity = xml_escape(&self.sp_entity_id),

@@ -77,7 +77,10 @@ impl RunLocks {
                     if waited >= lease / 3 {
                         waited = Duration::ZERO;
                         if !take_lease(&store, &name, &holder, lease) {
-                            tracing::warn!(connection = %name, "sync lease lost to another replica");
+                            tracing::warn!(
+                                connection = %name,
+                                "sync lease lost to another replica"
+                            );
                         }
                     }
                 }

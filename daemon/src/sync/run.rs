@@ -231,7 +231,11 @@ impl SyncContext {
                 .store
                 .write(|tx| tx.mark_interrupted_sync_runs(Some(name), Utc::now().naive_utc()))?;
             if interrupted > 0 {
-                tracing::warn!(connection = %name, runs = interrupted, "marked interrupted runs failed");
+                tracing::warn!(
+                    connection = %name,
+                    runs = interrupted,
+                    "marked interrupted runs failed"
+                );
             }
         }
 
