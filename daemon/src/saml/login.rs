@@ -45,6 +45,11 @@ pub fn start_login(
     if let Some(relay) = relay_state {
         safe_redirect(relay, server)?;
     }
+    // A hint is only a convenience for the IdP's form: one that cannot be an address
+    // (longer than RFC 5321 allows, or with control characters) is dropped, not forwarded.
+    let login_hint = login_hint.map(str::trim).filter(|hint| {
+        !hint.is_empty() && hint.len() <= 254 && !hint.chars().any(char::is_control)
+    });
     let idp = sp
         .idp()
         .ok_or_else(|| LoginError::Store("the IdP's metadata has not been loaded yet".into()))?;

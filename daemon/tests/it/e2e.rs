@@ -185,6 +185,18 @@ async fn sp_initiated_login_creates_the_account_and_a_session() {
             .contains("No single sign-on is set up for unknown.example")
     );
 
+    let dotted = http
+        .post(format!("{base}/sso"))
+        .form(&[("email", "alice@acme.example.")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        dotted.status(),
+        StatusCode::SEE_OTHER,
+        "a trailing dot names the same domain"
+    );
+
     let routed = http
         .post(format!("{base}/sso"))
         .form(&[("email", "Alice@Acme.example"), ("relay_state", "/welcome")])

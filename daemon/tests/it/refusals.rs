@@ -323,3 +323,23 @@ fn a_post_without_saml_response_is_audited_as_malformed() {
     assert_eq!(code(fx.post_form(None, fixed_now())), "malformed");
     assert_eq!(last_audit(&fx), ("refused".into(), "malformed".into()));
 }
+
+#[test]
+fn an_oversized_or_control_character_login_hint_is_not_forwarded_to_the_idp() {
+    let fx = Fixture::new(false);
+    let start = |hint: &str| {
+        provisiond::saml::login::start_login(
+            &fx.store,
+            &fx.sp(),
+            &fx.config.server,
+            None,
+            Some(hint),
+            fixed_now(),
+        )
+        .unwrap()
+        .redirect_url
+    };
+    assert!(start("alice@acme.example").contains("login_hint=alice%40acme.example"));
+    assert!(!start(&"a".repeat(60_000)).contains("login_hint"));
+    assert!(!start("alice@acme.example\r\nX-Injected: 1").contains("login_hint"));
+}
