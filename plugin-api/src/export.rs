@@ -90,16 +90,28 @@ unsafe extern "C" fn create<A: Adapter>(
     })
 }
 
+/// Decodes a request, finds the instance and calls `call` on it, all inside the panic guard.
+fn with_instance<A: Adapter, R: DeserializeOwned, T: Serialize>(
+    instance: *mut InstanceHandle,
+    request: ByteSlice,
+    what: &'static str,
+    call: impl FnOnce(&mut A, R) -> Result<T, AdapterError>,
+) -> CallResult {
+    guarded(|| {
+        // SAFETY: the host passes a slice valid for this call.
+        let request: R = decode(unsafe { request.as_bytes() }, what)?;
+        // SAFETY: a handle made by create::<A>, used by one thread at a time.
+        let adapter = unsafe { adapter_mut::<A>(instance) }?;
+        encode(&call(adapter, request)?)
+    })
+}
+
 unsafe extern "C" fn users_page<A: Adapter>(
     instance: *mut InstanceHandle,
     request: ByteSlice,
 ) -> CallResult {
-    guarded(|| {
-        // SAFETY: the host passes a slice valid for this call.
-        let request: PageRequest = decode(unsafe { request.as_bytes() }, "page request")?;
-        // SAFETY: a handle made by create::<A>, used by one thread at a time.
-        let adapter = unsafe { adapter_mut::<A>(instance) }?;
-        encode(&adapter.users_page(request.cursor.as_deref())?)
+    with_instance::<A, PageRequest, _>(instance, request, "page request", |adapter, request| {
+        adapter.users_page(request.cursor.as_deref())
     })
 }
 
@@ -107,12 +119,8 @@ unsafe extern "C" fn groups_page<A: Adapter>(
     instance: *mut InstanceHandle,
     request: ByteSlice,
 ) -> CallResult {
-    guarded(|| {
-        // SAFETY: the host passes a slice valid for this call.
-        let request: PageRequest = decode(unsafe { request.as_bytes() }, "page request")?;
-        // SAFETY: a handle made by create::<A>, used by one thread at a time.
-        let adapter = unsafe { adapter_mut::<A>(instance) }?;
-        encode(&adapter.groups_page(request.cursor.as_deref())?)
+    with_instance::<A, PageRequest, _>(instance, request, "page request", |adapter, request| {
+        adapter.groups_page(request.cursor.as_deref())
     })
 }
 
@@ -120,12 +128,8 @@ unsafe extern "C" fn delta<A: Adapter>(
     instance: *mut InstanceHandle,
     request: ByteSlice,
 ) -> CallResult {
-    guarded(|| {
-        // SAFETY: the host passes a slice valid for this call.
-        let request: DeltaRequest = decode(unsafe { request.as_bytes() }, "delta request")?;
-        // SAFETY: a handle made by create::<A>, used by one thread at a time.
-        let adapter = unsafe { adapter_mut::<A>(instance) }?;
-        encode(&adapter.delta(request.token.as_deref())?)
+    with_instance::<A, DeltaRequest, _>(instance, request, "delta request", |adapter, request| {
+        adapter.delta(request.token.as_deref())
     })
 }
 
