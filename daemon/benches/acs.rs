@@ -42,7 +42,8 @@ fn main() {
         let (rate, p50, p99) = acs_run(&run_dir, threads, logins);
         let raw = if threads == 1 { raw1 } else { raw2 };
         println!(
-            "ACS, {threads} thread(s): {rate:>7.0} logins/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ratio to raw verify {:>5.1}%  (target >= 20%, p99 < 5 ms)",
+            "ACS, {threads} thread(s): {rate:>7.0} logins/s  p50 {:>6.2} ms  p99 {:>6.2} ms  \
+             ratio to raw verify {:>5.1}%  (target >= 20%, p99 < 5 ms)",
             p50.as_secs_f64() * 1e3,
             p99.as_secs_f64() * 1e3,
             100.0 * rate / raw
@@ -89,12 +90,16 @@ fn acs_run(dir: &std::path::Path, threads: usize, logins: usize) -> (f64, Durati
     let mut users = String::new();
     for i in 0..logins {
         users.push_str(&format!(
-            "  - id: {}\n    user_principal_name: user{i}@acme.example\n    mail: user{i}@acme.example\n    given_name: User\n    surname: N{i}\n",
+            "  - id: {}\n    user_principal_name: user{i}@acme.example\n    \
+             mail: user{i}@acme.example\n    given_name: User\n    surname: N{i}\n",
             uuid::Uuid::new_v4()
         ));
     }
     let tenant = Tenant::from_yaml(&format!(
-        "tenant_id: 9c1f6c3e-0d7a-4b3e-9a57-2f4a1d0c5b11\napp_id: 3f0b8f7e-1c2d-4e5f-8a9b-0c1d2e3f4a5b\nsp_entity_id: {BASE_URL}/saml/acme/metadata\nreply_url: {BASE_URL}/saml/acme/acs\nusers:\n{users}"
+        "tenant_id: 9c1f6c3e-0d7a-4b3e-9a57-2f4a1d0c5b11\n\
+         app_id: 3f0b8f7e-1c2d-4e5f-8a9b-0c1d2e3f4a5b\n\
+         sp_entity_id: {BASE_URL}/saml/acme/metadata\nreply_url: {BASE_URL}/saml/acme/acs\n\
+         users:\n{users}"
     ))
     .unwrap();
     let keys = IdpKeys::generate(1).unwrap();
@@ -103,9 +108,11 @@ fn acs_run(dir: &std::path::Path, threads: usize, logins: usize) -> (f64, Durati
     std::fs::write(
         &config_path,
         format!(
-            "server: {{ base_url: '{BASE_URL}', session_key: 'bench-session-key-0123456789abcdef' }}\n\
+            "server: {{ base_url: '{BASE_URL}', \
+             session_key: 'bench-session-key-0123456789abcdef' }}\n\
              connections:\n  - name: acme\n    domains: [acme.example]\n    saml:\n      \
-             idp_entity_id: '{}'\n      sso_url: '{BASE_URL}/idp'\n      certificates: ['{}']\n      \
+             idp_entity_id: '{}'\n      sso_url: '{BASE_URL}/idp'\n      \
+             certificates: ['{}']\n      \
              allow_idp_initiated: true\n",
             simulator.entity_id(),
             keys.key(0).cert_base64()

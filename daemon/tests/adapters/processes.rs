@@ -247,6 +247,26 @@ fn check_config_lists_adapter_and_schedule_problems() {
     assert!(!printed.contains("hunter2-secret"));
 }
 
+/// Migrates the database of `path`, then starts two `serve` replicas of it.
+fn start_replicas(dir: &TempDir, path: &Path) -> (Store, Vec<Running>) {
+    let migrated = output(path, &["migrate"]);
+    assert!(migrated.status.success(), "{}", text(&migrated));
+    let config = config::load(path).unwrap();
+    let store = Store::open(&config.database).unwrap();
+    let replicas = ["a", "b"]
+        .iter()
+        .map(|name| {
+            let log = std::fs::File::create(dir.0.join(format!("{name}.log"))).unwrap();
+            let serve = provisiond(path, &["serve"])
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn();
+            Running(serve.unwrap())
+        })
+        .collect();
+    (store, replicas)
+}
+
 #[test]
 fn two_replicas_on_one_database_run_each_scheduled_sync_once() {
     let dir = TempDir::new("replicas");
@@ -258,22 +278,7 @@ fn two_replicas_on_one_database_run_each_scheduled_sync_once() {
         &dir.0,
         &entra_connection("acme", &sim.entra_config(), schedule),
     );
-    let migrated = output(&path, &["migrate"]);
-    assert!(migrated.status.success(), "{}", text(&migrated));
-    let config = config::load(&path).unwrap();
-    let store = Store::open(&config.database).unwrap();
-
-    let spawn = |name: &str| {
-        let log = std::fs::File::create(dir.0.join(format!("{name}.log"))).unwrap();
-        Running(
-            provisiond(&path, &["serve"])
-                .stdout(Stdio::null())
-                .stderr(log)
-                .spawn()
-                .unwrap(),
-        )
-    };
-    let replicas = [spawn("a"), spawn("b")];
+    let (store, replicas) = start_replicas(&dir, &path);
     let enough = || {
         let runs = store.read(|tx| tx.sync_runs(Some("acme"), 100)).unwrap();
         runs.iter().filter(|r| r.status == "succeeded").count() >= 3
@@ -312,22 +317,7 @@ fn killing_the_replica_running_a_sync_lets_the_other_take_over_after_the_lease()
         &dir.0,
         &entra_connection("acme", &sim.entra_config(), schedule),
     );
-    let migrated = output(&path, &["migrate"]);
-    assert!(migrated.status.success(), "{}", text(&migrated));
-    let config = config::load(&path).unwrap();
-    let store = Store::open(&config.database).unwrap();
-
-    let spawn = |name: &str| {
-        let log = std::fs::File::create(dir.0.join(format!("{name}.log"))).unwrap();
-        Running(
-            provisiond(&path, &["serve"])
-                .stdout(Stdio::null())
-                .stderr(log)
-                .spawn()
-                .unwrap(),
-        )
-    };
-    let mut replicas = vec![spawn("a"), spawn("b")];
+    let (store, mut replicas) = start_replicas(&dir, &path);
 
     // Wait until one replica is applying the first run, then kill that one.
     let applying = || !store.read(|tx| tx.users(Some("acme"))).unwrap().is_empty();
