@@ -264,6 +264,18 @@ async fn sp_initiated_login_creates_the_account_and_a_session() {
         StatusCode::UNAUTHORIZED
     );
 
+    // CLI commands exit cleanly, every time (on PostgreSQL an exit-time OpenSSL cleanup once
+    // crashed some of them).
+    for _ in 0..15 {
+        let out = provisiond(&daemon.config_path, &["users", "list"]);
+        assert!(
+            out.status.success(),
+            "{:?}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     // The stored user, through the CLI, and the audit row, through the store.
     let listed = provisiond(&daemon.config_path, &["users", "list", "--json"]);
     assert!(
