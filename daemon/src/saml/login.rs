@@ -14,7 +14,9 @@ use super::sp::{AuthnRequest, ServiceProvider};
 use super::validate::{self, Expectations, ValidatedAssertion};
 use crate::config::{ConnectionConfig, ServerConfig};
 use crate::session::SessionKeys;
-use crate::store::{LoginOutcome, NewUser, OutstandingRequest, Store, Tx, User, UserChanges};
+use crate::store::{
+    LoginOutcome, NewUser, OutstandingRequest, Store, Tx, User, UserChanges, email_key,
+};
 
 /// How long an issued AuthnRequest may be answered.
 const REQUEST_LIFETIME_MINUTES: i64 = 15;
@@ -169,7 +171,9 @@ fn login(
             &user.id,
             now.naive_utc(),
         )?;
-        tx.touch_login(&user.id, now.naive_utc())?;
+        if !created {
+            tx.touch_login(&user.id, now.naive_utc())?;
+        }
 
         let (token, hash) = keys.issue();
         let expires = now + chrono::Duration::from_std(server.session_ttl).unwrap_or_default();
@@ -247,29 +251,32 @@ fn upsert_user(
         active: None,
     };
 
-    let existing = match tx.user_by_external_id(connection, &identity.external_id)? {
-        Some(user) => Some(user),
-        None => match tx.user_by_email(connection, email)? {
-            Some(user)
-                if user
-                    .external_id
-                    .as_deref()
-                    .is_some_and(|id| id != identity.external_id) =>
-            {
-                return Err(LoginError::AccountConflict(email.to_string()));
-            }
-            found => found,
-        },
+    let found = tx.users_by_external_id_or_email(connection, &identity.external_id, email)?;
+    let key = email_key(email);
+    let by_external_id = found
+        .iter()
+        .find(|u| u.external_id.as_deref() == Some(identity.external_id.as_str()));
+    let by_email = found.iter().find(|u| u.email_key == key);
+    let existing = match (by_external_id, by_email) {
+        // A changed email must not collide with another account.
+        (Some(user), Some(other)) if other.id != user.id => {
+            return Err(LoginError::AccountConflict(email.to_string()));
+        }
+        (Some(user), _) => Some(user.clone()),
+        // The address belongs to an account the IdP knows under another id.
+        (None, Some(user))
+            if user
+                .external_id
+                .as_deref()
+                .is_some_and(|id| id != identity.external_id) =>
+        {
+            return Err(LoginError::AccountConflict(email.to_string()));
+        }
+        (None, found) => found.cloned(),
     };
 
     match existing {
         Some(user) => {
-            // A changed email must not collide with another account.
-            if let Some(other) = tx.user_by_email(connection, email)?
-                && other.id != user.id
-            {
-                return Err(LoginError::AccountConflict(email.to_string()));
-            }
             if !user.active {
                 return Ok((user, false));
             }
@@ -281,7 +288,7 @@ fn upsert_user(
                 connection: connection.to_string(),
                 external_id: Some(identity.external_id.clone()),
                 email: email.to_string(),
-                email_key: email.trim().to_lowercase(),
+                email_key: key,
                 user_name: identity.user_name.clone(),
                 given_name: identity.given_name.clone(),
                 family_name: identity.family_name.clone(),
@@ -291,7 +298,7 @@ fn upsert_user(
                 version: 1,
                 created_at: now.naive_utc(),
                 updated_at: now.naive_utc(),
-                last_login_at: None,
+                last_login_at: Some(now.naive_utc()),
             };
             Ok((tx.insert_user(&user)?, true))
         }

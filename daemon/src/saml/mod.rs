@@ -5,7 +5,9 @@
 //! store (outstanding requests, replay cache, users, sessions, audit). This module never
 //! touches HTTP types: `http` extracts form fields and maps [`LoginError`] to a page.
 
+mod c14n;
 pub mod claims;
+mod dsig;
 mod error;
 pub mod login;
 pub mod metadata;

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::identities;
-use super::{StoreError, Tx};
+use super::{DbConnection, StoreError, Tx};
 
 impl Tx<'_> {
     /// Records that `subject` at `issuer` signed in as `user_id`.
@@ -16,25 +16,37 @@ impl Tx<'_> {
         user_id: &str,
         now: NaiveDateTime,
     ) -> Result<(), StoreError> {
-        let key = (connection, issuer, subject);
-        let updated = diesel::update(identities::table.find(key))
-            .set((
-                identities::user_id.eq(user_id),
-                identities::last_seen_at.eq(now),
-            ))
-            .execute(self.conn)?;
-        if updated == 0 {
-            diesel::insert_into(identities::table)
-                .values((
-                    identities::connection.eq(connection),
-                    identities::issuer.eq(issuer),
-                    identities::subject.eq(subject),
-                    identities::user_id.eq(user_id),
-                    identities::first_seen_at.eq(now),
-                    identities::last_seen_at.eq(now),
-                ))
-                .execute(self.conn)?;
-        }
+        let row = (
+            identities::connection.eq(connection),
+            identities::issuer.eq(issuer),
+            identities::subject.eq(subject),
+            identities::user_id.eq(user_id),
+            identities::first_seen_at.eq(now),
+            identities::last_seen_at.eq(now),
+        );
+        let seen_again = (
+            identities::user_id.eq(user_id),
+            identities::last_seen_at.eq(now),
+        );
+        let key = (
+            identities::connection,
+            identities::issuer,
+            identities::subject,
+        );
+        match &mut *self.conn {
+            DbConnection::Sqlite(conn) => diesel::insert_into(identities::table)
+                .values(row)
+                .on_conflict(key)
+                .do_update()
+                .set(seen_again)
+                .execute(conn)?,
+            DbConnection::Pg(conn) => diesel::insert_into(identities::table)
+                .values(row)
+                .on_conflict(key)
+                .do_update()
+                .set(seen_again)
+                .execute(conn)?,
+        };
         Ok(())
     }
 }

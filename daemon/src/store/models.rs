@@ -66,6 +66,28 @@ pub struct NewUser {
     pub last_login_at: Option<NaiveDateTime>,
 }
 
+impl From<NewUser> for User {
+    fn from(user: NewUser) -> Self {
+        User {
+            id: user.id,
+            connection: user.connection,
+            external_id: user.external_id,
+            email: user.email,
+            email_key: user.email_key,
+            user_name: user.user_name,
+            given_name: user.given_name,
+            family_name: user.family_name,
+            display_name: user.display_name,
+            active: user.active,
+            source: user.source,
+            version: user.version,
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+            last_login_at: user.last_login_at,
+        }
+    }
+}
+
 /// Profile fields an update may set; `None` leaves a column as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserChanges {

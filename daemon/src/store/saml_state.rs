@@ -2,10 +2,9 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use super::schema::{saml_replay, saml_requests};
-use super::{StoreError, Tx};
+use super::{DbConnection, StoreError, Tx};
 
 /// An AuthnRequest provisiond issued and has not yet seen answered.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Insertable)]
@@ -55,26 +54,23 @@ impl Tx<'_> {
         assertion_id: &str,
         expires_at: NaiveDateTime,
     ) -> Result<bool, StoreError> {
-        let seen = saml_replay::table
-            .find((connection, assertion_id))
-            .count()
-            .get_result::<i64>(self.conn)?;
-        if seen > 0 {
-            return Ok(false);
-        }
-        let inserted = diesel::insert_into(saml_replay::table)
-            .values((
-                saml_replay::connection.eq(connection),
-                saml_replay::assertion_id.eq(assertion_id),
-                saml_replay::expires_at.eq(expires_at),
-            ))
-            .execute(self.conn);
-        match inserted {
-            Ok(_) => Ok(true),
-            // Another replica recorded it between our check and insert.
-            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
-            Err(err) => Err(err.into()),
-        }
+        let row = (
+            saml_replay::connection.eq(connection),
+            saml_replay::assertion_id.eq(assertion_id),
+            saml_replay::expires_at.eq(expires_at),
+        );
+        // One statement: a conflict (seen before, here or on another replica) inserts nothing,
+        // and on PostgreSQL it does not abort the transaction as a failed insert would.
+        let inserted = match &mut *self.conn {
+            DbConnection::Sqlite(conn) => diesel::insert_or_ignore_into(saml_replay::table)
+                .values(row)
+                .execute(conn)?,
+            DbConnection::Pg(conn) => diesel::insert_into(saml_replay::table)
+                .values(row)
+                .on_conflict_do_nothing()
+                .execute(conn)?,
+        };
+        Ok(inserted == 1)
     }
 
     /// Deletes expired requests and replay entries; returns how many rows went.

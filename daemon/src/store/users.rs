@@ -46,6 +46,26 @@ impl Tx<'_> {
             .optional()?)
     }
 
+    /// The users a connection knows by this external id or by this email (case-insensitive),
+    /// in one query: at most two rows.
+    pub fn users_by_external_id_or_email(
+        &mut self,
+        connection: &str,
+        external_id: &str,
+        email: &str,
+    ) -> Result<Vec<User>, StoreError> {
+        Ok(users::table
+            .filter(users::connection.eq(connection))
+            .filter(
+                users::external_id
+                    .eq(external_id)
+                    .or(users::email_key.eq(email_key(email))),
+            )
+            .select(User::as_select())
+            .limit(2)
+            .load(self.conn)?)
+    }
+
     /// Users, optionally of one connection, ordered by email.
     pub fn users(&mut self, connection: Option<&str>) -> Result<Vec<User>, StoreError> {
         let mut query = users::table.select(User::as_select()).into_boxed();
@@ -62,9 +82,8 @@ impl Tx<'_> {
         diesel::insert_into(users::table)
             .values(user)
             .execute(self.conn)?;
-        let created = self
-            .user(&user.id)?
-            .ok_or(StoreError::Query(diesel::result::Error::NotFound))?;
+        // Every column of `User` is set by `NewUser`: the row is what was inserted.
+        let created = User::from(user.clone());
         self.user_event(EventKind::UserCreated, &created, user.created_at)?;
         Ok(created)
     }

@@ -125,6 +125,26 @@ fn assertion_signed_after_its_issuer_is_accepted() {
 }
 
 #[test]
+fn assertion_signed_with_inclusive_c14n_is_verified_by_xmlsec_and_accepted() {
+    let key = SigningKey::generate("idp").unwrap();
+    let spec = spec();
+    let inclusive = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315";
+    let template =
+        template(&spec.assertion_id).replace("http://www.w3.org/2001/10/xml-exc-c14n#", inclusive);
+    let xml = sign(
+        &unsigned(&spec, &key, |x| x),
+        &key,
+        "<Assertion ",
+        "</Issuer>",
+        &template,
+    );
+
+    assert_eq!(code(validate(&xml, &key, false)), "accepted");
+    let tampered = xml.replacen("ada@example.com", "eve@example.com", 1);
+    assert_eq!(code(validate(&tampered, &key, false)), "bad_signature");
+}
+
+#[test]
 fn assertion_without_authn_statement_is_refused() {
     let key = SigningKey::generate("idp").unwrap();
     let spec = spec();

@@ -1,0 +1,266 @@
+//! Verification of an enveloped XML signature (XML-DSig core validation, §3.2) on the parsed
+//! document, for the profile SAML IdPs sign with: one Reference to the enveloping element,
+//! the transforms enveloped-signature then exclusive c14n, and exclusive c14n of SignedInfo.
+//!
+//! The signature covers bytes canonicalised from the very tree later checks read, and keys
+//! come from the connection's certificates (parsed once, then kept), never from the message.
+//! A signature outside that profile (inclusive c14n, comments kept) is reported as
+//! [`DsigError::Unsupported`] and left to xmlsec; one inside it is decided here, never twice.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use base64::Engine;
+use openssl::bn::BigNum;
+use openssl::ecdsa::EcdsaSig;
+use openssl::hash::MessageDigest;
+use openssl::pkey::{Id, PKey, Public};
+use openssl::sign::Verifier;
+use openssl::x509::X509;
+use roxmltree::Node;
+
+use super::c14n::{Subtree, canonicalize};
+use super::validate::{DSIG_NS, child, is};
+
+const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
+const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
+
+/// Why a signature was not verified here.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DsigError {
+    /// Valid XML-DSig outside the profile verified here; another verifier must decide.
+    #[error("outside the verified profile: {0}")]
+    Unsupported(String),
+    /// The signature does not verify, or its structure is wrong.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn invalid(reason: impl Into<String>) -> DsigError {
+    DsigError::Invalid(reason.into())
+}
+
+/// Verifies `signature`, an enveloped signature whose one Reference names its parent element,
+/// with any one of `certificates` (DER). Algorithms must already be allow-listed by the caller.
+pub fn verify(signature: Node<'_, '_>, certificates: &[Vec<u8>]) -> Result<(), DsigError> {
+    let signed = signature
+        .parent_element()
+        .ok_or_else(|| invalid("signature has no parent element"))?;
+    let info = child(&signature, DSIG_NS, "SignedInfo")
+        .ok_or_else(|| invalid("signature has no SignedInfo"))?;
+    let c14n_method = child(&info, DSIG_NS, "CanonicalizationMethod")
+        .ok_or_else(|| invalid("SignedInfo has no CanonicalizationMethod"))?;
+    if c14n_method.attribute("Algorithm") != Some(EXC_C14N) {
+        return Err(DsigError::Unsupported(format!(
+            "SignedInfo canonicalization {:?}",
+            c14n_method.attribute("Algorithm").unwrap_or_default()
+        )));
+    }
+    let method = child(&info, DSIG_NS, "SignatureMethod")
+        .and_then(|m| m.attribute("Algorithm"))
+        .ok_or_else(|| invalid("SignedInfo has no SignatureMethod"))?;
+    let (key_type, signature_digest) = signature_algorithm(method)?;
+
+    let references: Vec<_> = info
+        .children()
+        .filter(|n| is(n, DSIG_NS, "Reference"))
+        .collect();
+    let [reference] = references.as_slice() else {
+        return Err(invalid("SignedInfo must have exactly one Reference"));
+    };
+    let id = signed.attribute("ID").unwrap_or_default();
+    if id.is_empty() || reference.attribute("URI").and_then(|u| u.strip_prefix('#')) != Some(id) {
+        return Err(invalid("the Reference does not name the signed element"));
+    }
+    let transforms: Vec<_> = child(reference, DSIG_NS, "Transforms")
+        .map(|t| t.children().filter(|n| n.is_element()).collect::<Vec<_>>())
+        .unwrap_or_default();
+    let reference_prefixes = match transforms.as_slice() {
+        [first, second]
+            if is(first, DSIG_NS, "Transform")
+                && is(second, DSIG_NS, "Transform")
+                && first.attribute("Algorithm") == Some(ENVELOPED)
+                && second.attribute("Algorithm") == Some(EXC_C14N) =>
+        {
+            inclusive_prefixes(second)
+        }
+        _ => {
+            let names: Vec<&str> = transforms
+                .iter()
+                .map(|t| t.attribute("Algorithm").unwrap_or_default())
+                .collect();
+            return Err(DsigError::Unsupported(format!("transforms {names:?}")));
+        }
+    };
+    let digest_method = child(reference, DSIG_NS, "DigestMethod")
+        .and_then(|m| m.attribute("Algorithm"))
+        .ok_or_else(|| invalid("Reference has no DigestMethod"))?;
+    let digest = digest_algorithm(digest_method)?;
+    let expected_digest = child(reference, DSIG_NS, "DigestValue")
+        .map(|n| base64_content(&n))
+        .transpose()?
+        .ok_or_else(|| invalid("Reference has no DigestValue"))?;
+
+    // The Reference: the signed element, this signature left out, canonicalised, digested.
+    let mut canonical = Vec::with_capacity(signed.range().len());
+    let prefixes: Vec<&str> = reference_prefixes.split_ascii_whitespace().collect();
+    canonicalize(
+        &Subtree {
+            apex: signed,
+            exclude: Some(signature.id()),
+            inclusive_prefixes: &prefixes,
+        },
+        &mut canonical,
+    )
+    .map_err(|err| invalid(err.to_string()))?;
+    let actual =
+        openssl::hash::hash(digest, &canonical).map_err(|err| invalid(format!("digest: {err}")))?;
+    if actual.len() != expected_digest.len() || !openssl::memcmp::eq(&actual, &expected_digest) {
+        return Err(invalid("the digest of the signed element does not match"));
+    }
+
+    // SignedInfo, canonicalised, against SignatureValue with the connection's keys.
+    let info_prefixes = inclusive_prefixes(&c14n_method);
+    let prefixes: Vec<&str> = info_prefixes.split_ascii_whitespace().collect();
+    canonical.clear();
+    canonicalize(
+        &Subtree {
+            apex: info,
+            exclude: None,
+            inclusive_prefixes: &prefixes,
+        },
+        &mut canonical,
+    )
+    .map_err(|err| invalid(err.to_string()))?;
+    let value = child(&signature, DSIG_NS, "SignatureValue")
+        .map(|n| base64_content(&n))
+        .transpose()?
+        .ok_or_else(|| invalid("signature has no SignatureValue"))?;
+
+    let mut last = String::from("no certificate configured");
+    for der in certificates {
+        let key = match public_key(der) {
+            Ok(key) => key,
+            Err(reason) => {
+                last = reason;
+                continue;
+            }
+        };
+        if key.id() != key_type {
+            last = format!("the certificate's key is not of the {method} kind");
+            continue;
+        }
+        match check(&key, key_type, signature_digest, &canonical, &value) {
+            Ok(true) => return Ok(()),
+            Ok(false) => last = "the signature does not verify with the configured keys".into(),
+            Err(reason) => last = reason,
+        }
+    }
+    Err(DsigError::Invalid(last))
+}
+
+fn signature_algorithm(uri: &str) -> Result<(Id, MessageDigest), DsigError> {
+    Ok(match uri {
+        "http://www.w3.org/2000/09/xmldsig#rsa-sha1" => (Id::RSA, MessageDigest::sha1()),
+        "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256" => (Id::RSA, MessageDigest::sha256()),
+        "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384" => (Id::RSA, MessageDigest::sha384()),
+        "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512" => (Id::RSA, MessageDigest::sha512()),
+        "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha1" => (Id::EC, MessageDigest::sha1()),
+        "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256" => (Id::EC, MessageDigest::sha256()),
+        "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384" => (Id::EC, MessageDigest::sha384()),
+        "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512" => (Id::EC, MessageDigest::sha512()),
+        other => {
+            return Err(DsigError::Unsupported(format!(
+                "signature method {other:?}"
+            )));
+        }
+    })
+}
+
+fn digest_algorithm(uri: &str) -> Result<MessageDigest, DsigError> {
+    Ok(match uri {
+        "http://www.w3.org/2000/09/xmldsig#sha1" => MessageDigest::sha1(),
+        "http://www.w3.org/2001/04/xmlenc#sha256" => MessageDigest::sha256(),
+        "http://www.w3.org/2001/04/xmldsig-more#sha384" => MessageDigest::sha384(),
+        "http://www.w3.org/2001/04/xmlenc#sha512" => MessageDigest::sha512(),
+        other => return Err(DsigError::Unsupported(format!("digest method {other:?}"))),
+    })
+}
+
+/// The PrefixList of an `ec:InclusiveNamespaces` child, or "".
+fn inclusive_prefixes<'a>(parent: &Node<'a, '_>) -> &'a str {
+    parent
+        .children()
+        .find(|n| is(n, EXC_C14N, "InclusiveNamespaces"))
+        .and_then(|n| n.attribute("PrefixList"))
+        .unwrap_or_default()
+}
+
+/// Base64 text content (line breaks and spaces allowed, as XML-DSig writes it).
+fn base64_content(node: &Node<'_, '_>) -> Result<Vec<u8>, DsigError> {
+    let text: String = node
+        .children()
+        .filter_map(|n| n.text())
+        .flat_map(|t| t.chars())
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(text.as_bytes())
+        .map_err(|_| invalid(format!("{} is not base64", node.tag_name().name())))
+}
+
+/// The public key of a DER certificate, parsed once per certificate.
+fn public_key(der: &[u8]) -> Result<PKey<Public>, String> {
+    /// A handful of connections with a certificate or two each; the bound only stops growth
+    /// when metadata refreshes keep bringing new certificates.
+    const CACHED_KEYS: usize = 64;
+    static KEYS: OnceLock<Mutex<HashMap<Vec<u8>, PKey<Public>>>> = OnceLock::new();
+    let keys = KEYS.get_or_init(Mutex::default);
+    if let Some(key) = keys.lock().unwrap_or_else(|p| p.into_inner()).get(der) {
+        return Ok(key.clone());
+    }
+    let key = X509::from_der(der)
+        .and_then(|cert| cert.public_key())
+        .map_err(|err| format!("the configured certificate is unusable: {err}"))?;
+    let mut keys = keys.lock().unwrap_or_else(|p| p.into_inner());
+    if keys.len() >= CACHED_KEYS {
+        keys.clear();
+    }
+    keys.insert(der.to_vec(), key.clone());
+    Ok(key)
+}
+
+fn check(
+    key: &PKey<Public>,
+    key_type: Id,
+    digest: MessageDigest,
+    signed_info: &[u8],
+    value: &[u8],
+) -> Result<bool, String> {
+    // XML-DSig ECDSA values are r || s, each half the length; OpenSSL wants DER.
+    let der;
+    let value = if key_type == Id::EC {
+        if value.is_empty() || !value.len().is_multiple_of(2) {
+            return Err("the ECDSA signature value has an odd length".into());
+        }
+        let (r, s) = value.split_at(value.len() / 2);
+        let sig = BigNum::from_slice(r)
+            .and_then(|r| BigNum::from_slice(s).map(|s| (r, s)))
+            .and_then(|(r, s)| EcdsaSig::from_private_components(r, s))
+            .and_then(|sig| sig.to_der())
+            .map_err(|err| format!("the ECDSA signature value is unusable: {err}"))?;
+        der = sig;
+        der.as_slice()
+    } else {
+        value
+    };
+    let mut verifier = Verifier::new(digest, key).map_err(|err| err.to_string())?;
+    verifier
+        .update(signed_info)
+        .map_err(|err| err.to_string())?;
+    // A malformed value is an OpenSSL error, which is a failed verification too.
+    Ok(verifier.verify(value).unwrap_or(false))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,333 @@
+//! The verifier against xmlsec: every document here is signed by xmlsec (whose canonicaliser
+//! is libxml2's), so a digest that verifies means both canonical forms agree byte for byte;
+//! every tampered copy must fail in both.
+
+use std::sync::OnceLock;
+
+use idp_sim::SigningKey;
+use proptest::prelude::*;
+use samael::crypto::{CertificateDer, Crypto, CryptoProvider};
+
+use super::*;
+
+const ID: &str = "_signed";
+
+fn key() -> &'static SigningKey {
+    static KEY: OnceLock<SigningKey> = OnceLock::new();
+    KEY.get_or_init(|| SigningKey::generate("dsig-test").unwrap())
+}
+
+/// A signature template over `#_signed`; `ds` is the prefix of the XML-DSig namespace ("" for
+/// a default namespace declaration), `transform_extra` goes inside the exclusive c14n Transform.
+fn template(ds: &str, c14n: &str, method: &str, transform_extra: &str) -> String {
+    let (decl, p) = if ds.is_empty() {
+        ("xmlns".to_string(), String::new())
+    } else {
+        (format!("xmlns:{ds}"), format!("{ds}:"))
+    };
+    format!(
+        "<{p}Signature {decl}=\"{DSIG_NS}\"><{p}SignedInfo>\
+         <{p}CanonicalizationMethod Algorithm=\"{c14n}\"/>\
+         <{p}SignatureMethod Algorithm=\"{method}\"/>\
+         <{p}Reference URI=\"#{ID}\"><{p}Transforms>\
+         <{p}Transform Algorithm=\"{ENVELOPED}\"/>\
+         <{p}Transform Algorithm=\"{c14n}\">{transform_extra}</{p}Transform></{p}Transforms>\
+         <{p}DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/>\
+         <{p}DigestValue/></{p}Reference></{p}SignedInfo><{p}SignatureValue/></{p}Signature>"
+    )
+}
+
+const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
+
+/// `body` with `{sig}` replaced by a default template, signed by xmlsec.
+fn signed(body: &str) -> String {
+    signed_with(
+        body,
+        &template("", EXC_C14N, RSA_SHA256, ""),
+        key().private_key_der(),
+    )
+}
+
+fn signed_with(body: &str, template: &str, private_key_der: &[u8]) -> String {
+    Crypto::sign_xml(body.replace("{sig}", template), private_key_der).unwrap()
+}
+
+fn ours(xml: &str, certificate: &[u8]) -> Result<(), DsigError> {
+    let doc = roxmltree::Document::parse(xml).unwrap();
+    let signature = doc
+        .descendants()
+        .find(|n| is(n, DSIG_NS, "Signature"))
+        .unwrap();
+    verify(signature, &[certificate.to_vec()])
+}
+
+fn xmlsec(xml: &str, certificate: &[u8]) -> bool {
+    let cert = CertificateDer::from(certificate.to_vec());
+    Crypto::verify_signed_xml(xml, &cert, Some("ID")).is_ok()
+}
+
+/// Signed `body` verifies in both; with `TAMPER` changed it fails in both.
+fn agree(body: &str) {
+    let xml = signed(body);
+    let cert = key().cert_der();
+    assert!(
+        xmlsec(&xml, cert),
+        "xmlsec refused its own signature: {xml}"
+    );
+    assert_eq!(ours(&xml, cert), Ok(()), "{xml}");
+    if xml.contains("TAMPER") {
+        let tampered = xml.replacen("TAMPER", "TAMPEr", 1);
+        assert!(!xmlsec(&tampered, cert));
+        assert!(matches!(ours(&tampered, cert), Err(DsigError::Invalid(_))));
+    }
+}
+
+#[test]
+fn a_saml_shaped_assertion_verifies() {
+    agree(
+        "<Assertion xmlns=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"_signed\" \
+         Version=\"2.0\"><Issuer>https://idp/</Issuer>{sig}<Subject><NameID>TAMPER@x</NameID>\
+         </Subject></Assertion>",
+    );
+}
+
+#[test]
+fn namespaces_inherited_from_unsigned_ancestors_verify() {
+    agree(
+        "<o:Outer xmlns:o=\"urn:o\" xmlns:x=\"urn:x\" xmlns=\"urn:d\" xmlns:unused=\"urn:u\">\
+         <s:Signed xmlns:s=\"urn:s\" ID=\"_signed\">{sig}<s:Child x:attr=\"TAMPER\"/>\
+         <Plain><x:Deep/></Plain></s:Signed></o:Outer>",
+    );
+}
+
+#[test]
+fn an_undone_default_namespace_verifies() {
+    agree(
+        "<Signed xmlns=\"urn:d\" ID=\"_signed\">{sig}<a xmlns=\"\"><b>TAMPER</b></a>\
+         <c xmlns=\"urn:other\"><d xmlns=\"urn:d\"/></c></Signed>",
+    );
+}
+
+#[test]
+fn escaped_and_normalised_characters_verify() {
+    agree(
+        "<Signed ID=\"_signed\" a=\"&lt;&amp;&quot;&#9;&#10;&#13;&gt;'\" \
+         b=\"lit\teral\nws\" c='dq\"sq'>{sig}<t>&lt;&amp;&gt;\"'&#13;\r\nTAMPER\rx\
+         <![CDATA[<cdata>&]]>é€😀</t>\n  <u>  spaced  </u>\n</Signed>",
+    );
+}
+
+#[test]
+fn comments_and_processing_instructions_inside_verify() {
+    agree(
+        "<Signed ID=\"_signed\">{sig}<!-- dropped --><?pi data here?><?bare?>\
+         <v>TAMPER<!-- inside --></v></Signed>",
+    );
+}
+
+#[test]
+fn attribute_order_by_namespace_then_name_verifies() {
+    agree(
+        "<Signed xmlns:z=\"urn:a\" xmlns:a=\"urn:z\" ID=\"_signed\" z:b=\"1\" a:a=\"2\" \
+         c=\"TAMPER\" b=\"4\">{sig}<e a:x=\"1\" z:x=\"2\" x=\"3\"/></Signed>",
+    );
+}
+
+#[test]
+fn redeclared_prefixes_verify() {
+    agree(
+        "<p:Signed xmlns:p=\"urn:1\" ID=\"_signed\">{sig}<p:b xmlns:p=\"urn:1\">\
+         <p:c xmlns:p=\"urn:2\"><p:d xmlns:p=\"urn:1\">TAMPER</p:d></p:c></p:b></p:Signed>",
+    );
+}
+
+#[test]
+fn a_prefixed_signature_verifies() {
+    let body = "<saml:Assertion xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" \
+                ID=\"_signed\"><saml:Issuer>i</saml:Issuer>{sig}\
+                <saml:Subject>TAMPER</saml:Subject></saml:Assertion>";
+    let xml = signed_with(
+        body,
+        &template("ds", EXC_C14N, RSA_SHA256, ""),
+        key().private_key_der(),
+    );
+    assert!(xmlsec(&xml, key().cert_der()));
+    assert_eq!(ours(&xml, key().cert_der()), Ok(()));
+    let tampered = xml.replacen("TAMPER", "TAMPEr", 1);
+    assert!(matches!(
+        ours(&tampered, key().cert_der()),
+        Err(DsigError::Invalid(_))
+    ));
+}
+
+#[test]
+fn inclusive_namespace_prefixes_verify() {
+    let extra =
+        format!("<ec:InclusiveNamespaces xmlns:ec=\"{EXC_C14N}\" PrefixList=\"xs #default\"/>");
+    let body = "<R xmlns=\"urn:d\" xmlns:xs=\"urn:xs\" xmlns:xsi=\"urn:xsi\">\
+                <Signed ID=\"_signed\">{sig}<V xsi:type=\"xs:string\">TAMPER</V></Signed></R>";
+    let xml = signed_with(
+        body,
+        &template("", EXC_C14N, RSA_SHA256, &extra),
+        key().private_key_der(),
+    );
+    assert!(xmlsec(&xml, key().cert_der()));
+    assert_eq!(ours(&xml, key().cert_der()), Ok(()));
+}
+
+#[test]
+fn another_key_does_not_verify() {
+    let xml = signed("<Signed ID=\"_signed\">{sig}<v>x</v></Signed>");
+    let other = SigningKey::generate("other").unwrap();
+    assert!(matches!(
+        ours(&xml, other.cert_der()),
+        Err(DsigError::Invalid(_))
+    ));
+    // Any one of several configured certificates may sign (rollover).
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let signature = doc
+        .descendants()
+        .find(|n| is(n, DSIG_NS, "Signature"))
+        .unwrap();
+    let both = [other.cert_der().to_vec(), key().cert_der().to_vec()];
+    assert_eq!(verify(signature, &both), Ok(()));
+}
+
+#[test]
+fn a_changed_signature_value_does_not_verify() {
+    let xml = signed("<Signed ID=\"_signed\">{sig}<v>x</v></Signed>");
+    let start = xml.find("<SignatureValue>").unwrap() + "<SignatureValue>".len();
+    let mut bytes = xml.into_bytes();
+    bytes[start + 10] = if bytes[start + 10] == b'A' {
+        b'B'
+    } else {
+        b'A'
+    };
+    let xml = String::from_utf8(bytes).unwrap();
+    assert!(matches!(
+        ours(&xml, key().cert_der()),
+        Err(DsigError::Invalid(_))
+    ));
+}
+
+#[test]
+fn a_reference_to_another_element_is_invalid() {
+    let xml = signed("<Signed ID=\"_signed\">{sig}<v>x</v></Signed>")
+        .replace("URI=\"#_signed\"", "URI=\"#_elsewhere\"");
+    assert!(matches!(
+        ours(&xml, key().cert_der()),
+        Err(DsigError::Invalid(_))
+    ));
+}
+
+#[test]
+fn inclusive_canonicalization_is_left_to_xmlsec() {
+    let inclusive = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315";
+    let xml = signed_with(
+        "<Signed ID=\"_signed\">{sig}<v>x</v></Signed>",
+        &template("", inclusive, RSA_SHA256, ""),
+        key().private_key_der(),
+    );
+    assert!(matches!(
+        ours(&xml, key().cert_der()),
+        Err(DsigError::Unsupported(_))
+    ));
+}
+
+#[test]
+fn ecdsa_signatures_verify() {
+    use openssl::asn1::Asn1Time;
+    use openssl::ec::{EcGroup, EcKey};
+    use openssl::nid::Nid;
+    use openssl::x509::{X509, X509NameBuilder};
+
+    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+    let key = PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap();
+    let mut name = X509NameBuilder::new().unwrap();
+    name.append_entry_by_text("CN", "ecdsa-test").unwrap();
+    let name = name.build();
+    let mut cert = X509::builder().unwrap();
+    cert.set_version(2).unwrap();
+    cert.set_subject_name(&name).unwrap();
+    cert.set_issuer_name(&name).unwrap();
+    cert.set_pubkey(&key).unwrap();
+    cert.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    cert.set_not_after(&Asn1Time::days_from_now(1).unwrap())
+        .unwrap();
+    cert.sign(&key, MessageDigest::sha256()).unwrap();
+    let cert = cert.build().to_der().unwrap();
+
+    let xml = signed_with(
+        "<Signed ID=\"_signed\">{sig}<v>TAMPER</v></Signed>",
+        &template(
+            "",
+            EXC_C14N,
+            "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256",
+            "",
+        ),
+        &key.private_key_to_der().unwrap(),
+    );
+    assert!(xmlsec(&xml, &cert));
+    assert_eq!(ours(&xml, &cert), Ok(()));
+    let tampered = xml.replacen("TAMPER", "TAMPEr", 1);
+    assert!(matches!(ours(&tampered, &cert), Err(DsigError::Invalid(_))));
+    // An RSA certificate cannot vouch for an ECDSA signature.
+    assert!(matches!(
+        ours(&xml, self::key().cert_der()),
+        Err(DsigError::Invalid(_))
+    ));
+}
+
+/// Text the escaping rules care about, plus non-ASCII.
+fn awkward_text() -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        prop_oneof![
+            Just("&amp;"),
+            Just("&lt;"),
+            Just("&gt;"),
+            Just("&quot;"),
+            Just("&#13;"),
+            Just("&#9;"),
+            Just("\r\n"),
+            Just("\t"),
+            Just(" "),
+            Just("'"),
+            Just("é"),
+            Just("\u{1F600}"),
+            Just("a"),
+            Just("Z"),
+        ],
+        0..12,
+    )
+    .prop_map(|parts| parts.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn generated_documents_verify_as_xmlsec_signed_them(
+        text in awkward_text(),
+        value in awkward_text(),
+        nested_default in any::<bool>(),
+        prefixed in any::<bool>(),
+        outer_decls in any::<bool>(),
+    ) {
+        let value = value.replace('"', "&quot;");
+        let (open, close) = if prefixed { ("p:Signed", "p:Signed") } else { ("Signed", "Signed") };
+        let inner = if nested_default {
+            format!("<i xmlns=\"urn:i\" q:a=\"{value}\">{text}<j xmlns=\"\"/></i>")
+        } else {
+            format!("<i q:a=\"{value}\">{text}</i>")
+        };
+        let decls = if outer_decls { " xmlns:q=\"urn:q\" xmlns:p=\"urn:p\" xmlns=\"urn:d\"" } else { "" };
+        let own = if outer_decls { String::new() } else { " xmlns:q=\"urn:q\" xmlns:p=\"urn:p\"".into() };
+        let body = format!(
+            "<Outer{decls}><{open}{own} ID=\"_signed\" v=\"{value}\">{{sig}}{inner}</{close}></Outer>"
+        );
+        let xml = signed(&body);
+        prop_assert!(xmlsec(&xml, key().cert_der()));
+        prop_assert_eq!(ours(&xml, key().cert_der()), Ok(()));
+    }
+}
