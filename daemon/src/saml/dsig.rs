@@ -198,14 +198,14 @@ fn inclusive_prefixes<'a>(parent: &Node<'a, '_>) -> &'a str {
 
 /// Base64 text content (line breaks and spaces allowed, as XML-DSig writes it).
 fn base64_content(node: &Node<'_, '_>) -> Result<Vec<u8>, DsigError> {
-    let text: String = node
+    let text: Vec<u8> = node
         .children()
         .filter_map(|n| n.text())
-        .flat_map(|t| t.chars())
-        .filter(|c| !c.is_ascii_whitespace())
+        .flat_map(|t| t.bytes())
+        .filter(|b| !b.is_ascii_whitespace())
         .collect();
     base64::engine::general_purpose::STANDARD
-        .decode(text.as_bytes())
+        .decode(&text)
         .map_err(|_| invalid(format!("{} is not base64", node.tag_name().name())))
 }
 

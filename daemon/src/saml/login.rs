@@ -70,7 +70,8 @@ pub fn start_login(
 }
 
 /// Validates a posted response and signs the person in; every outcome is audited, a POST
-/// without a `SAMLResponse` field included.
+/// without a `SAMLResponse` field included. [`check_response`] then [`finish_login`], for
+/// callers that run the two on different threads.
 #[allow(clippy::too_many_arguments)]
 pub fn complete_login(
     store: &Store,
@@ -82,23 +83,91 @@ pub fn complete_login(
     relay_state: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<LoginSuccess, LoginError> {
-    let mut email_for_audit = None;
-    let result = match saml_response {
-        Some(saml_response) => login(
-            store,
-            sp,
-            connection,
-            server,
-            keys,
-            saml_response,
-            relay_state,
-            now,
-            &mut email_for_audit,
-        ),
-        None => Err(LoginError::Malformed("no SAMLResponse field".into())),
-    };
+    let checked = check_response(sp, connection, saml_response, now);
+    finish_login(store, sp, server, keys, checked, relay_state, now)
+}
 
-    // A successful login is audited inside its own transaction; a refusal here.
+/// A response that passed every check needing no store: signature, conditions, claims and
+/// the connection's domains.
+#[derive(Debug, Clone)]
+pub struct CheckedResponse {
+    assertion: ValidatedAssertion,
+    identity: Identity,
+    email: String,
+}
+
+/// A response refused before the store was involved, with the address it named (if any)
+/// for the audit row.
+#[derive(Debug)]
+pub struct Refused {
+    /// Why.
+    pub error: LoginError,
+    email: Option<String>,
+}
+
+/// The store-free half of a login: CPU work only, safe to run anywhere.
+pub fn check_response(
+    sp: &ServiceProvider,
+    connection: &ConnectionConfig,
+    saml_response: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<CheckedResponse, Refused> {
+    let refused = |error, email| Refused { error, email };
+    let saml_response = saml_response
+        .ok_or_else(|| refused(LoginError::Malformed("no SAMLResponse field".into()), None))?;
+    let idp = sp.idp().ok_or_else(|| {
+        refused(
+            LoginError::Store("the IdP's metadata has not been loaded yet".into()),
+            None,
+        )
+    })?;
+    let expect = Expectations {
+        idp: &idp,
+        sp_entity_id: &sp.sp_entity_id,
+        acs_url: &sp.acs_url,
+        clock_skew: sp.settings.clock_skew,
+        allow_sha1: sp.settings.allow_sha1,
+    };
+    let assertion =
+        validate::validate_base64(saml_response, &expect, now).map_err(|e| refused(e, None))?;
+    let identity = claims::identity(&assertion, &sp.settings.attributes);
+    let Some(email) = identity.email.clone() else {
+        return Err(refused(LoginError::NoEmail, None));
+    };
+    if !connection.owns_email(&email) {
+        return Err(refused(
+            LoginError::DomainNotAllowed(email.clone()),
+            Some(email),
+        ));
+    }
+    Ok(CheckedResponse {
+        assertion,
+        identity,
+        email,
+    })
+}
+
+/// The store half of a login: request and replay checks, the account, the session and the
+/// audit row, in one write; a refusal (from either half) is audited on its own.
+pub fn finish_login(
+    store: &Store,
+    sp: &ServiceProvider,
+    server: &ServerConfig,
+    keys: &SessionKeys,
+    checked: Result<CheckedResponse, Refused>,
+    relay_state: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<LoginSuccess, LoginError> {
+    let (result, email_for_audit) = match checked {
+        Ok(checked) => {
+            let email = checked.email.clone();
+            (
+                sign_in(store, sp, server, keys, checked, relay_state, now),
+                Some(email),
+            )
+        }
+        Err(refused) => (Err(refused.error), refused.email),
+    };
     let at = now.naive_utc();
     let audit = match &result {
         Ok(_) => Ok(()),
@@ -121,36 +190,20 @@ pub fn complete_login(
     result
 }
 
-#[allow(clippy::too_many_arguments)]
-fn login(
+fn sign_in(
     store: &Store,
     sp: &ServiceProvider,
-    connection: &ConnectionConfig,
     server: &ServerConfig,
     keys: &SessionKeys,
-    saml_response: &str,
+    checked: CheckedResponse,
     relay_state: Option<&str>,
     now: DateTime<Utc>,
-    email_for_audit: &mut Option<String>,
 ) -> Result<LoginSuccess, LoginError> {
-    let idp = sp
-        .idp()
-        .ok_or_else(|| LoginError::Store("the IdP's metadata has not been loaded yet".into()))?;
-    let expect = Expectations {
-        idp: &idp,
-        sp_entity_id: &sp.sp_entity_id,
-        acs_url: &sp.acs_url,
-        clock_skew: sp.settings.clock_skew,
-        allow_sha1: sp.settings.allow_sha1,
-    };
-    let assertion = validate::validate_base64(saml_response, &expect, now)?;
-    let identity = claims::identity(&assertion, &sp.settings.attributes);
-    *email_for_audit = identity.email.clone();
-    let email = identity.email.clone().ok_or(LoginError::NoEmail)?;
-    if !connection.owns_email(&email) {
-        return Err(LoginError::DomainNotAllowed(email));
-    }
-
+    let CheckedResponse {
+        assertion,
+        identity,
+        email,
+    } = checked;
     store.write(|tx| {
         let stored_relay = check_request(tx, sp, &assertion, now)?;
         if !tx.remember_assertion(

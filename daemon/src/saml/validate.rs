@@ -75,10 +75,17 @@ pub fn validate_base64(
     expect: &Expectations<'_>,
     now: DateTime<Utc>,
 ) -> Result<ValidatedAssertion, LoginError> {
-    let compact: String = saml_response
-        .chars()
-        .filter(|c| !c.is_ascii_whitespace())
-        .collect();
+    // Line breaks are common in posted base64; copy only when there are some.
+    let compact: std::borrow::Cow<'_, [u8]> =
+        if saml_response.bytes().any(|b| b.is_ascii_whitespace()) {
+            saml_response
+                .bytes()
+                .filter(|b| !b.is_ascii_whitespace())
+                .collect::<Vec<u8>>()
+                .into()
+        } else {
+            saml_response.as_bytes().into()
+        };
     if compact.is_empty() {
         return Err(LoginError::Malformed("empty SAMLResponse".into()));
     }
@@ -88,7 +95,7 @@ pub fn validate_base64(
         ));
     }
     let bytes = base64::engine::general_purpose::STANDARD
-        .decode(compact.as_bytes())
+        .decode(&compact)
         .map_err(|err| LoginError::Malformed(format!("not base64: {err}")))?;
     let xml =
         String::from_utf8(bytes).map_err(|_| LoginError::Malformed("not UTF-8 text".into()))?;
