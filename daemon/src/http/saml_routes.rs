@@ -98,26 +98,17 @@ async fn acs(connection: String, form: HashMap<String, String>, state: AppState)
     let saml_response = form.get("SAMLResponse").cloned();
     let relay = form.get("RelayState").cloned();
     let now = state.now();
-    let (store, server, keys) = (
-        state.store.clone(),
+    let result = login::complete_login_async(
+        &state.store,
+        sp.clone(),
+        conn,
         state.config.server.clone(),
         state.keys.clone(),
-    );
-    let sp_for_task = sp.clone();
-    let result = store
-        .run(move |store| {
-            login::complete_login(
-                store,
-                &sp_for_task,
-                &conn,
-                &server,
-                &keys,
-                saml_response.as_deref(),
-                relay.as_deref(),
-                now,
-            )
-        })
-        .await;
+        saml_response,
+        relay,
+        now,
+    )
+    .await;
 
     let counter = &crate::metrics::metrics().logins;
     match &result {

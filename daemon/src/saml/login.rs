@@ -6,6 +6,8 @@
 //! external id with a known email adopts an account that has no external id yet (one created
 //! by SCIM or sync), and is refused if that account belongs to someone else.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 
 use super::claims::{self, Identity};
@@ -85,6 +87,40 @@ pub fn complete_login(
 ) -> Result<LoginSuccess, LoginError> {
     let checked = check_response(sp, connection, saml_response, now);
     finish_login(store, sp, server, keys, checked, relay_state, now)
+}
+
+/// One login for async callers: the store-free checks run on the blocking pool (CPU work,
+/// no connection held), the write through the store's own queue.
+#[allow(clippy::too_many_arguments)]
+pub async fn complete_login_async(
+    store: &Store,
+    sp: Arc<ServiceProvider>,
+    connection: ConnectionConfig,
+    server: ServerConfig,
+    keys: SessionKeys,
+    saml_response: Option<String>,
+    relay_state: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<LoginSuccess, LoginError> {
+    let checking = sp.clone();
+    let checked = tokio::task::spawn_blocking(move || {
+        check_response(&checking, &connection, saml_response.as_deref(), now)
+    })
+    .await
+    .map_err(|_| LoginError::Store("the response check did not finish".into()))?;
+    store
+        .run(move |store| {
+            finish_login(
+                store,
+                &sp,
+                &server,
+                &keys,
+                checked,
+                relay_state.as_deref(),
+                now,
+            )
+        })
+        .await
 }
 
 /// A response that passed every check needing no store: signature, conditions, claims and
