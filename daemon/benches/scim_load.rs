@@ -85,6 +85,8 @@ async fn main() {
     let token = tokens::create_token(&store, "acme", "load", chrono::Utc::now())
         .unwrap()
         .token;
+    // As `provisiond serve` does, so that no request pays for a WAL checkpoint.
+    store.spawn_checkpoints();
     let providers = Providers::from_config(&config);
     let state = AppState::new(config, store.clone(), providers);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

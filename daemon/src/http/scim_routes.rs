@@ -140,9 +140,12 @@ where
     if !deferred_auth {
         let name = connection.clone();
         let authorization = authorization.clone();
+        let cache = state.scim_tokens.clone();
         let auth = state
             .store
-            .run(move |store| tokens::authenticate(store, &name, authorization.as_deref(), now))
+            .run(move |store| {
+                tokens::authenticate(store, &cache, &name, authorization.as_deref(), now)
+            })
             .await;
         if let Err(err) = auth {
             return error_response(&connection, op, RouteError::Auth(err));
@@ -309,6 +312,7 @@ impl ResourceCall {
         let body = body.unwrap_or(Value::Null);
         let is_search = id.as_deref() == Some(".search");
         let user = kind == ResourceKind::User;
+        let token_cache = state.scim_tokens.clone();
 
         enum Outcome {
             One(Answer),
@@ -319,7 +323,8 @@ impl ResourceCall {
             .store
             .run(move |store| -> Result<Outcome, RouteError> {
                 if let Some(authorization) = &authorization {
-                    tokens::authenticate(store, &connection, authorization.as_deref(), now)?;
+                    let header = authorization.as_deref();
+                    tokens::authenticate(store, &token_cache, &connection, header, now)?;
                 }
                 let scope = Scope {
                     connection: &connection,

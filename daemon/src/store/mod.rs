@@ -157,6 +157,24 @@ impl Store {
         Ok(())
     }
 
+    /// Checkpoints the WAL every second on a background task (SQLite; nothing to do on
+    /// PostgreSQL). Needs a tokio runtime; the task ends with the runtime.
+    pub fn spawn_checkpoints(&self) {
+        if self.kind != Backend::Sqlite {
+            return;
+        }
+        let store = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                if let Err(err) = store.run(|store| store.checkpoint()).await {
+                    tracing::warn!(error = %err, "WAL checkpoint failed");
+                }
+            }
+        });
+    }
+
     /// Runs `work` in one write transaction; an error rolls everything back.
     pub fn write<T, E>(&self, work: impl FnOnce(&mut Tx<'_>) -> Result<T, E>) -> Result<T, E>
     where
