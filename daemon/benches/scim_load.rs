@@ -36,6 +36,9 @@ fn env_number(name: &str, default: u64) -> u64 {
 #[derive(Default)]
 struct ClientStats {
     latencies_us: Vec<u32>,
+    /// Latencies of the lookups alone, and of the writes alone (both also in `latencies_us`).
+    read_latencies_us: Vec<u32>,
+    write_latencies_us: Vec<u32>,
     reads: u64,
     server_errors: u64,
     other_errors: u64,
@@ -133,6 +136,7 @@ async fn main() {
             while Instant::now() < deadline {
                 n += 1;
                 let begin = Instant::now();
+                let reads_before = stats.reads;
                 // Lookups, then creates and patches of this client's own users in equal parts
                 // (70/15/15 by default).
                 let slot = (n * 37) % 100;
@@ -204,10 +208,13 @@ async fn main() {
                         Err(_) => 0,
                     }
                 };
-                let elapsed = begin.elapsed().as_micros();
-                stats
-                    .latencies_us
-                    .push(u32::try_from(elapsed).unwrap_or(u32::MAX));
+                let elapsed = u32::try_from(begin.elapsed().as_micros()).unwrap_or(u32::MAX);
+                stats.latencies_us.push(elapsed);
+                if stats.reads > reads_before {
+                    stats.read_latencies_us.push(elapsed);
+                } else {
+                    stats.write_latencies_us.push(elapsed);
+                }
                 match status {
                     500..=599 => stats.server_errors += 1,
                     200..=299 => {}
@@ -222,6 +229,8 @@ async fn main() {
     for task in tasks {
         let stats = task.await.unwrap();
         all.latencies_us.extend(stats.latencies_us);
+        all.read_latencies_us.extend(stats.read_latencies_us);
+        all.write_latencies_us.extend(stats.write_latencies_us);
         all.reads += stats.reads;
         all.server_errors += stats.server_errors;
         all.other_errors += stats.other_errors;
@@ -230,10 +239,13 @@ async fn main() {
     }
     let elapsed = started.elapsed().as_secs_f64();
     all.latencies_us.sort_unstable();
-    let pick = |q: f64| {
-        let i = ((all.latencies_us.len() as f64 - 1.0) * q).round() as usize;
-        f64::from(all.latencies_us.get(i).copied().unwrap_or(0)) / 1000.0
+    all.read_latencies_us.sort_unstable();
+    let quantile = |sorted: &[u32], q: f64| {
+        let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+        f64::from(sorted.get(i).copied().unwrap_or(0)) / 1000.0
     };
+    let pick = |q: f64| quantile(&all.latencies_us, q);
+    all.write_latencies_us.sort_unstable();
     let total = all.latencies_us.len() as f64;
     println!(
         "{clients} clients, {elapsed:.1}s: {total} requests, {:.0} req/s, {:.0} reads/s, \
@@ -246,6 +258,11 @@ async fn main() {
         pick(1.0),
         all.server_errors,
         all.other_errors,
+    );
+    println!(
+        "reads p99 {:.2} ms, writes p99 {:.2} ms",
+        quantile(&all.read_latencies_us, 0.99),
+        quantile(&all.write_latencies_us, 0.99),
     );
 
     // Every acknowledged write must be in the store.

@@ -224,9 +224,22 @@ mod tests {
             .write(|tx| tx.revoke_scim_token(&issued.record.id, at(1).naive_utc()))
             .unwrap();
         // Within the documented bound the remembered answer may still be used ...
-        authenticate(&store, &cache, "acme", Some(&header), at(TOKEN_CACHE_SECONDS - 1)).unwrap();
+        authenticate(
+            &store,
+            &cache,
+            "acme",
+            Some(&header),
+            at(TOKEN_CACHE_SECONDS - 1),
+        )
+        .unwrap();
         // ... and never after it.
-        let late = authenticate(&store, &cache, "acme", Some(&header), at(TOKEN_CACHE_SECONDS));
+        let late = authenticate(
+            &store,
+            &cache,
+            "acme",
+            Some(&header),
+            at(TOKEN_CACHE_SECONDS),
+        );
         assert!(matches!(late, Err(AuthError::Unknown)), "{late:?}");
         // A clock that went back does not extend an entry either.
         let earlier = authenticate(&store, &cache, "acme", Some(&header), at(-1));
@@ -241,7 +254,10 @@ mod tests {
         let header = format!("Bearer {}", issued.token);
         authenticate(&store, &cache, "acme", Some(&header), at(0)).unwrap();
         let other = authenticate(&store, &cache, "other", Some(&header), at(1));
-        assert!(matches!(other, Err(AuthError::OtherConnection(_))), "{other:?}");
+        assert!(
+            matches!(other, Err(AuthError::OtherConnection(_))),
+            "{other:?}"
+        );
         let unknown = authenticate(&store, &cache, "acme", Some("Bearer scim_x"), at(1));
         assert!(matches!(unknown, Err(AuthError::Unknown)), "{unknown:?}");
 
