@@ -229,10 +229,13 @@ impl Store {
     where
         E: From<StoreError> + From<diesel::result::Error>,
     {
-        if let Some(mut conn) = self.batch_connection() {
-            let result = conn.transaction(|conn| work(&mut Tx { conn }));
-            self.return_batch_connection(conn);
-            return result;
+        if let Some(batch) = &self.batch {
+            // A write nested in another, or through a store a job kept after its batch: the
+            // writer holds the write lock, so waiting for it here would never end.
+            let mut lease = writer::BatchLease::take(batch).ok_or(StoreError::Pool(
+                "a write inside a queued write must use the job's own transaction".into(),
+            ))?;
+            return lease.transaction(|conn| work(&mut Tx { conn }));
         }
         // The lock comes before the pooled connection, so writers queueing for SQLite's one
         // write slot do not hold connections that readers need.
@@ -249,10 +252,9 @@ impl Store {
     where
         E: From<StoreError> + From<diesel::result::Error>,
     {
-        if let Some(mut conn) = self.batch_connection() {
-            let result = conn.transaction(|conn| work(&mut Tx { conn }));
-            self.return_batch_connection(conn);
-            return result;
+        // A read nested in a job's transaction falls back to a pooled connection.
+        if let Some(mut lease) = self.batch.as_ref().and_then(writer::BatchLease::take) {
+            return lease.transaction(|conn| work(&mut Tx { conn }));
         }
         let mut conn = self.connection()?;
         conn.transaction(|conn| work(&mut Tx { conn }))
@@ -317,18 +319,6 @@ impl Store {
         answered
             .await
             .unwrap_or_else(|_| Err(StoreError::Cancelled.into()))
-    }
-
-    /// Takes the batch connection out of its slot (a nested call falls back to the pool).
-    fn batch_connection(&self) -> Option<DbConnection> {
-        let batch = self.batch.as_ref()?;
-        batch.lock().unwrap_or_else(|p| p.into_inner()).take()
-    }
-
-    fn return_batch_connection(&self, conn: DbConnection) {
-        if let Some(batch) = &self.batch {
-            *batch.lock().unwrap_or_else(|p| p.into_inner()) = Some(conn);
-        }
     }
 
     fn connection(&self) -> Result<PooledConnection<Manager>, StoreError> {

@@ -72,6 +72,46 @@ impl WriteQueue {
 /// Emptied when the batch ends, so a store clone a job kept falls back to the pool.
 pub(super) type BatchConnection = Arc<Mutex<Option<DbConnection>>>;
 
+/// The batch connection, taken out of its slot for one `read` or `write` of a job and put
+/// back when dropped, also when the job panics (so the writer can roll the job back).
+pub(super) struct BatchLease<'a> {
+    slot: &'a BatchConnection,
+    conn: Option<DbConnection>,
+}
+
+impl<'a> BatchLease<'a> {
+    /// The connection, unless it is already leased (a nested call) or the batch has ended.
+    pub(super) fn take(slot: &'a BatchConnection) -> Option<BatchLease<'a>> {
+        let conn = slot.lock().unwrap_or_else(|p| p.into_inner()).take()?;
+        Some(BatchLease {
+            slot,
+            conn: Some(conn),
+        })
+    }
+
+    /// Runs `work` in a savepoint of the batch's transaction.
+    pub(super) fn transaction<T, E>(
+        &mut self,
+        work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<diesel::result::Error>,
+    {
+        match self.conn.as_mut() {
+            Some(conn) => conn.transaction(work),
+            None => Err(diesel::result::Error::BrokenTransactionManager.into()),
+        }
+    }
+}
+
+impl Drop for BatchLease<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            *self.slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(conn);
+        }
+    }
+}
+
 /// The writer keeps one connection of its own (not pooled), so its page cache stays warm:
 /// only its own commits change the pages it reads.
 fn run_writer(store: &Store, manager: &Manager, receiver: &Receiver<Job>) {
@@ -215,5 +255,162 @@ fn copy_error(err: &StoreError) -> StoreError {
     match err {
         StoreError::Cancelled => StoreError::Cancelled,
         other => StoreError::Commit(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{DatabaseConfig, DatabaseUrl};
+    use crate::store::{NewUser, User};
+
+    struct FileStore {
+        store: Store,
+        dir: std::path::PathBuf,
+    }
+
+    impl Drop for FileStore {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    fn file_store() -> FileStore {
+        let dir = std::env::temp_dir().join(format!("provisiond-writer-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Store::open(&DatabaseConfig {
+            url: DatabaseUrl::Sqlite(dir.join("test.db")),
+            max_connections: 4,
+        })
+        .unwrap();
+        assert!(store.writer.is_some(), "a file database gets a write queue");
+        FileStore { store, dir }
+    }
+
+    fn new_user(email: &str) -> NewUser {
+        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0)
+            .unwrap()
+            .naive_utc();
+        NewUser {
+            id: uuid::Uuid::new_v4().to_string(),
+            connection: "acme".into(),
+            external_id: Some(email.into()),
+            email: email.into(),
+            email_key: email.to_lowercase(),
+            user_name: None,
+            given_name: None,
+            family_name: None,
+            display_name: None,
+            active: true,
+            source: "scim".into(),
+            version: 1,
+            created_at: now,
+            updated_at: now,
+            last_login_at: None,
+        }
+    }
+
+    fn insert(user: NewUser) -> impl FnOnce(&Store) -> Result<User, StoreError> + Send + 'static {
+        move |store: &Store| store.write(|tx| tx.insert_user(&user))
+    }
+
+    /// Holds the write lock so that the jobs queued meanwhile run as one batch.
+    async fn batched<T: Send + 'static>(
+        store: &Store,
+        jobs: Vec<tokio::task::JoinHandle<T>>,
+    ) -> Vec<T> {
+        let lock = store.write_lock.clone();
+        let guard = lock.lock().unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        drop(guard);
+        let mut results = Vec::new();
+        for job in jobs {
+            results.push(job.await.unwrap());
+        }
+        results
+    }
+
+    #[tokio::test]
+    async fn a_failing_job_rolls_back_alone_and_the_batch_commits_the_others() {
+        let fixture = file_store();
+        let store = fixture.store.clone();
+        let first = new_user("a@acme.example");
+        let mut duplicate = new_user("a@acme.example");
+        duplicate.external_id = Some("other".into());
+        let third = new_user("c@acme.example");
+
+        let jobs = [first.clone(), duplicate, third.clone()]
+            .into_iter()
+            .map(|user| {
+                let store = store.clone();
+                tokio::spawn(async move { store.run_write(insert(user)).await })
+            })
+            .collect();
+        let results = batched(&store, jobs).await;
+
+        assert!(results[0].is_ok(), "{:?}", results[0]);
+        assert!(
+            matches!(results[1], Err(StoreError::Query(_))),
+            "{:?}",
+            results[1]
+        );
+        assert!(results[2].is_ok(), "{:?}", results[2]);
+        for id in [&first.id, &third.id] {
+            assert!(store.read(|tx| tx.user(id)).unwrap().is_some());
+        }
+        let events = store.read(|tx| tx.events_after(0, 10)).unwrap();
+        assert_eq!(events.len(), 2, "one event per committed user");
+    }
+
+    #[tokio::test]
+    async fn an_answered_write_is_visible_to_every_connection() {
+        let fixture = file_store();
+        let store = fixture.store.clone();
+        for i in 0..20 {
+            let user = new_user(&format!("u{i}@acme.example"));
+            let id = user.id.clone();
+            store.run_write(insert(user)).await.unwrap();
+            // A plain read on a pooled connection, not the writer's.
+            let found = store.run(move |s| s.read(|tx| tx.user(&id))).await.unwrap();
+            assert!(found.is_some());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_is_rolled_back_and_its_caller_sees_a_cancelled_write() {
+        let fixture = file_store();
+        let store = fixture.store.clone();
+        let kept = new_user("kept@acme.example");
+        let lost = new_user("lost@acme.example");
+        let lost_id = lost.id.clone();
+
+        let panicking = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .run_write(move |s: &Store| -> Result<(), StoreError> {
+                        s.write(|tx| {
+                            tx.insert_user(&lost)?;
+                            panic!("a bug inside a write");
+                        })
+                    })
+                    .await
+            })
+        };
+        let after = {
+            let store = store.clone();
+            let kept = kept.clone();
+            tokio::spawn(async move { store.run_write(insert(kept)).await.map(|_| ()) })
+        };
+        let results = batched(&store, vec![panicking, after]).await;
+
+        assert!(
+            matches!(results[0], Err(StoreError::Cancelled)),
+            "{:?}",
+            results[0]
+        );
+        assert!(results[1].is_ok(), "{:?}", results[1]);
+        assert!(store.read(|tx| tx.user(&lost_id)).unwrap().is_none());
+        assert!(store.read(|tx| tx.user(&kept.id)).unwrap().is_some());
     }
 }
