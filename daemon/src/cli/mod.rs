@@ -233,17 +233,7 @@ async fn serve(path: &Path) -> anyhow::Result<()> {
 /// Deletes expired request state, replay entries and sessions every few minutes, and
 /// checkpoints the SQLite WAL every second.
 fn spawn_housekeeping(store: Store) {
-    let checkpointer = store.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
-        loop {
-            tick.tick().await;
-            let result = checkpointer.run(|store| store.checkpoint()).await;
-            if let Err(err) = result {
-                tracing::warn!(error = %err, "WAL checkpoint failed");
-            }
-        }
-    });
+    store.spawn_checkpoints();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
         loop {
@@ -463,7 +453,10 @@ fn scim_token(path: &Path, command: ScimTokenCommand) -> anyhow::Result<()> {
             if !revoked {
                 anyhow::bail!("no unrevoked SCIM token has id {id:?}");
             }
-            println!("revoked SCIM token {id}");
+            println!(
+                "revoked SCIM token {id}; running servers refuse it within {} seconds",
+                crate::scim::tokens::TOKEN_CACHE_SECONDS
+            );
         }
     }
     Ok(())

@@ -44,6 +44,8 @@ pub struct AppState {
     pub clock: Clock,
     /// Runs syncs on demand (the admin API); `None` where nothing syncs.
     pub sync: Option<Arc<crate::sync::SyncContext>>,
+    /// SCIM tokens recently found valid (revocation reaches them within seconds).
+    pub scim_tokens: crate::scim::tokens::TokenCache,
 }
 
 impl AppState {
@@ -57,6 +59,7 @@ impl AppState {
             keys,
             clock: Arc::new(Utc::now),
             sync: None,
+            scim_tokens: crate::scim::tokens::TokenCache::new(),
         }
     }
 

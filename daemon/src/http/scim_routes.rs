@@ -140,9 +140,12 @@ where
     if !deferred_auth {
         let name = connection.clone();
         let authorization = authorization.clone();
+        let cache = state.scim_tokens.clone();
         let auth = state
             .store
-            .run(move |store| tokens::authenticate(store, &name, authorization.as_deref(), now))
+            .run(move |store| {
+                tokens::authenticate(store, &cache, &name, authorization.as_deref(), now)
+            })
             .await;
         if let Err(err) = auth {
             return error_response(&connection, op, RouteError::Auth(err));
@@ -309,74 +312,80 @@ impl ResourceCall {
         let body = body.unwrap_or(Value::Null);
         let is_search = id.as_deref() == Some(".search");
         let user = kind == ResourceKind::User;
+        let token_cache = state.scim_tokens.clone();
 
         enum Outcome {
             One(Answer),
             List(Value),
             Deleted(String),
         }
-        let outcome = state
-            .store
-            .run(move |store| -> Result<Outcome, RouteError> {
-                if let Some(authorization) = &authorization {
-                    tokens::authenticate(store, &connection, authorization.as_deref(), now)?;
+        // Writes queue for SQLite's writer (committed in batches); reads run beside them.
+        let writes = method != Method::GET && !is_search;
+        let work = move |store: &crate::store::Store| -> Result<Outcome, RouteError> {
+            if let Some(authorization) = &authorization {
+                let header = authorization.as_deref();
+                tokens::authenticate(store, &token_cache, &connection, header, now)?;
+            }
+            let scope = Scope {
+                connection: &connection,
+                base_url: &base_url,
+                now,
+            };
+            let if_match = if_match.as_deref();
+            let outcome = match (method, id.as_deref()) {
+                (Method::GET, None) => {
+                    let params = ListParams::from_query(&query)?;
+                    Outcome::List(if user {
+                        service::list_users(store, scope, &params)?
+                    } else {
+                        service::list_groups(store, scope, &params)?
+                    })
                 }
-                let scope = Scope {
-                    connection: &connection,
-                    base_url: &base_url,
-                    now,
-                };
-                let if_match = if_match.as_deref();
-                let outcome = match (method, id.as_deref()) {
-                    (Method::GET, None) => {
-                        let params = ListParams::from_query(&query)?;
-                        Outcome::List(if user {
-                            service::list_users(store, scope, &params)?
-                        } else {
-                            service::list_groups(store, scope, &params)?
-                        })
+                (Method::POST, Some(_)) if is_search => {
+                    let params = ListParams::from_search_body(&body)?;
+                    Outcome::List(if user {
+                        service::list_users(store, scope, &params)?
+                    } else {
+                        service::list_groups(store, scope, &params)?
+                    })
+                }
+                (Method::POST, None) => Outcome::One(if user {
+                    service::create_user(store, scope, &body, &projection)?
+                } else {
+                    service::create_group(store, scope, &body, &projection)?
+                }),
+                (Method::GET, Some(id)) => Outcome::One(if user {
+                    service::get_user(store, scope, id, &projection)?
+                } else {
+                    service::get_group(store, scope, id, &projection)?
+                }),
+                (Method::PUT, Some(id)) => Outcome::One(if user {
+                    service::replace_user(store, scope, id, &body, if_match, &projection)?
+                } else {
+                    service::replace_group(store, scope, id, &body, if_match, &projection)?
+                }),
+                (Method::PATCH, Some(id)) => Outcome::One(if user {
+                    service::patch_user(store, scope, id, &body, if_match, &projection)?
+                } else {
+                    service::patch_group(store, scope, id, &body, if_match)?
+                }),
+                (Method::DELETE, Some(id)) => {
+                    if user {
+                        service::delete_user(store, scope, id, if_match)?;
+                    } else {
+                        service::delete_group(store, scope, id, if_match)?;
                     }
-                    (Method::POST, Some(_)) if is_search => {
-                        let params = ListParams::from_search_body(&body)?;
-                        Outcome::List(if user {
-                            service::list_users(store, scope, &params)?
-                        } else {
-                            service::list_groups(store, scope, &params)?
-                        })
-                    }
-                    (Method::POST, None) => Outcome::One(if user {
-                        service::create_user(store, scope, &body, &projection)?
-                    } else {
-                        service::create_group(store, scope, &body, &projection)?
-                    }),
-                    (Method::GET, Some(id)) => Outcome::One(if user {
-                        service::get_user(store, scope, id, &projection)?
-                    } else {
-                        service::get_group(store, scope, id, &projection)?
-                    }),
-                    (Method::PUT, Some(id)) => Outcome::One(if user {
-                        service::replace_user(store, scope, id, &body, if_match, &projection)?
-                    } else {
-                        service::replace_group(store, scope, id, &body, if_match, &projection)?
-                    }),
-                    (Method::PATCH, Some(id)) => Outcome::One(if user {
-                        service::patch_user(store, scope, id, &body, if_match, &projection)?
-                    } else {
-                        service::patch_group(store, scope, id, &body, if_match)?
-                    }),
-                    (Method::DELETE, Some(id)) => {
-                        if user {
-                            service::delete_user(store, scope, id, if_match)?;
-                        } else {
-                            service::delete_group(store, scope, id, if_match)?;
-                        }
-                        Outcome::Deleted(id.to_string())
-                    }
-                    (method, _) => return Err(RouteError::Method(method)),
-                };
-                Ok(outcome)
-            })
-            .await?;
+                    Outcome::Deleted(id.to_string())
+                }
+                (method, _) => return Err(RouteError::Method(method)),
+            };
+            Ok(outcome)
+        };
+        let outcome = if writes {
+            state.store.run_write(work).await?
+        } else {
+            state.store.run(work).await?
+        };
 
         Ok(match outcome {
             Outcome::List(body) => (scim_json(StatusCode::OK, &body), None),

@@ -48,15 +48,20 @@ impl Manager {
                 // windows where another process (a CLI command) holds the write lock. The
                 // daemon checkpoints in the background (Store::checkpoint), so the automatic
                 // checkpoint, which would stall a request with an fsync, rarely triggers.
+                // Every commit empties the page cache of the other connections; reading the
+                // file through a memory map makes refilling it a copy-free page lookup, and a
+                // larger cache keeps a writer's working set (users and their indexes).
                 conn.batch_execute(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                      PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-                     PRAGMA wal_autocheckpoint = 10000;",
+                     PRAGMA wal_autocheckpoint = 10000; PRAGMA mmap_size = 268435456; \
+                     PRAGMA cache_size = -8000;",
                 )
                 .map_err(|err| StoreError::Open {
-                    target,
+                    target: target.clone(),
                     cause: err.to_string(),
                 })?;
+                keep_query_plans(&mut conn).map_err(|cause| StoreError::Open { target, cause })?;
                 Ok(DbConnection::Sqlite(conn))
             }
             DatabaseUrl::Postgres(url) => PgConnection::establish(url.expose())
@@ -90,6 +95,37 @@ impl ManageConnection for Manager {
 
     fn has_broken(&self, conn: &mut DbConnection) -> bool {
         diesel::r2d2::R2D2Connection::is_broken(conn)
+    }
+}
+
+/// Turns on SQLite's query planner stability guarantee (QPSG) for this connection.
+///
+/// Without it, SQLite marks a prepared statement for re-preparation whenever a bound value
+/// might change its plan (since 3.54 any bound `LIMIT`, and `column = ?` terms), and diesel
+/// clears the bindings of a cached statement before every reuse, which always triggers that:
+/// every cached statement was parsed and planned again on each execution. With QPSG the plan
+/// depends on the schema only, so the statement cache works; our queries do not rely on
+/// value-dependent plans (no `LIKE` prefixes, no partial-index lookups by bound value).
+fn keep_query_plans(conn: &mut SqliteConnection) -> Result<(), String> {
+    let mut enabled: std::ffi::c_int = 0;
+    // SAFETY: the handle is the live connection diesel owns for the duration of the call;
+    // SQLITE_DBCONFIG_ENABLE_QPSG takes an int and an int pointer, both valid here.
+    let rc = unsafe {
+        conn.with_raw_connection(|db| {
+            libsqlite3_sys::sqlite3_db_config(
+                db.cast::<libsqlite3_sys::sqlite3>(),
+                libsqlite3_sys::SQLITE_DBCONFIG_ENABLE_QPSG,
+                1 as std::ffi::c_int,
+                &mut enabled as *mut std::ffi::c_int,
+            )
+        })
+    };
+    if rc == libsqlite3_sys::SQLITE_OK && enabled == 1 {
+        Ok(())
+    } else {
+        Err(format!(
+            "enabling the query planner stability guarantee failed (sqlite code {rc})"
+        ))
     }
 }
 

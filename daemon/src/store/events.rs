@@ -97,16 +97,15 @@ impl Tx<'_> {
         data: &serde_json::Value,
         now: NaiveDateTime,
     ) -> Result<(), StoreError> {
-        diesel::insert_into(events::table)
-            .values((
-                events::event_id.eq(uuid::Uuid::new_v4().to_string()),
-                events::kind.eq(kind.as_str()),
-                events::connection.eq(connection),
-                events::subject_id.eq(subject_id),
-                events::data.eq(data.to_string()),
-                events::created_at.eq(now),
-            ))
-            .execute(self.conn)?;
+        let insert = diesel::insert_into(events::table).values((
+            events::event_id.eq(uuid::Uuid::new_v4().to_string()),
+            events::kind.eq(kind.as_str()),
+            events::connection.eq(connection),
+            events::subject_id.eq(subject_id),
+            events::data.eq(data.to_string()),
+            events::created_at.eq(now),
+        ));
+        on_backend!(self.conn, c => insert.execute(c))?;
         Ok(())
     }
 

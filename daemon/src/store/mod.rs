@@ -6,7 +6,24 @@
 //! callers open a [`Tx`] and use its typed operations, each write in one transaction.
 //!
 //! Calls block; async callers go through [`Store::run`], which moves the work to tokio's
-//! blocking pool.
+//! blocking pool, or [`Store::run_write`] for work that writes, which SQLite commits in
+//! batches on one writer thread (see `writer`).
+
+/// Runs a query on the concrete connection inside a [`DbConnection`]: `on_backend!(conn, c =>
+/// query.load(c))`. The query is written once and compiled for each backend.
+///
+/// Through the `MultiConnection` wrapper diesel renders a query's SQL text several times on
+/// every execution (to check cacheability, count and collect binds), even when the prepared
+/// statement is cached; on the concrete connection a cached statement is found by the query's
+/// type alone. Hot queries (every SCIM request runs several) use this.
+macro_rules! on_backend {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::store::DbConnection::Sqlite($c) => $body,
+            $crate::store::DbConnection::Pg($c) => $body,
+        }
+    };
+}
 
 mod audit;
 mod bulk;
@@ -24,6 +41,7 @@ mod scim_tokens;
 mod sessions;
 mod sync_runs;
 mod users;
+mod writer;
 
 use std::sync::{Arc, Mutex};
 
@@ -62,6 +80,9 @@ pub enum StoreError {
     /// A blocking task was lost (the runtime is shutting down).
     #[error("database task was cancelled")]
     Cancelled,
+    /// A batch of queued writes did not commit; none of its changes were kept.
+    #[error("the write transaction could not be committed: {0}")]
+    Commit(String),
 }
 
 /// A handle on the database; cheap to clone.
@@ -72,6 +93,13 @@ pub struct Store {
     /// "database is locked" upgrades between pooled connections of this process.
     write_lock: Arc<Mutex<()>>,
     kind: Backend,
+    /// SQLite: the queue [`Store::run_write`] sends jobs to (group commit).
+    writer: Option<Arc<writer::WriteQueue>>,
+    /// Set on the store a queued write job sees: the batch transaction's connection.
+    batch: Option<writer::BatchConnection>,
+    /// Bounds the blocking tasks [`Store::run`] starts at once, in arrival order, to the
+    /// connections they can use; later callers wait without holding a thread.
+    slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for Store {
@@ -122,11 +150,29 @@ impl Store {
             .connection_timeout(std::time::Duration::from_secs(10))
             .build(manager)
             .map_err(|err| StoreError::Pool(err.to_string()))?;
-        Ok(Store {
+        let mut store = Store {
             pool,
             write_lock: Arc::new(Mutex::new(())),
             kind,
-        })
+            writer: None,
+            batch: None,
+            slots: Arc::new(tokio::sync::Semaphore::new(run_slots(kind, size))),
+        };
+        // An in-memory database exists per connection: the writer's own would be another one.
+        if matches!(&config.url, DatabaseUrl::Sqlite(path) if path.as_os_str() != ":memory:") {
+            let manager = Manager::new(config.url.clone());
+            store.writer = Some(writer::WriteQueue::start(store.clone(), manager)?);
+        }
+        Ok(store)
+    }
+
+    /// The store a queued write job sees: `read` and `write` use the batch's connection.
+    fn with_batch(&self, batch: writer::BatchConnection) -> Store {
+        Store {
+            writer: None,
+            batch: Some(batch),
+            ..self.clone()
+        }
     }
 
     /// The backend in use.
@@ -157,11 +203,40 @@ impl Store {
         Ok(())
     }
 
+    /// Checkpoints the WAL every second on a background task (SQLite; nothing to do on
+    /// PostgreSQL). Needs a tokio runtime; the task ends with the runtime.
+    pub fn spawn_checkpoints(&self) {
+        if self.kind != Backend::Sqlite {
+            return;
+        }
+        let store = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                if let Err(err) = store.run(|store| store.checkpoint()).await {
+                    tracing::warn!(error = %err, "WAL checkpoint failed");
+                }
+            }
+        });
+    }
+
     /// Runs `work` in one write transaction; an error rolls everything back.
+    ///
+    /// Inside a queued write job ([`Store::run_write`]) the transaction is a savepoint of the
+    /// batch's transaction, committed with the batch.
     pub fn write<T, E>(&self, work: impl FnOnce(&mut Tx<'_>) -> Result<T, E>) -> Result<T, E>
     where
         E: From<StoreError> + From<diesel::result::Error>,
     {
+        if let Some(batch) = &self.batch {
+            // A write nested in another, or through a store a job kept after its batch: the
+            // writer holds the write lock, so waiting for it here would never end.
+            let mut lease = writer::BatchLease::take(batch).ok_or(StoreError::Pool(
+                "a write inside a queued write must use the job's own transaction".into(),
+            ))?;
+            return lease.transaction(|conn| work(&mut Tx { conn }));
+        }
         // The lock comes before the pooled connection, so writers queueing for SQLite's one
         // write slot do not hold connections that readers need.
         let _guard = match self.kind {
@@ -172,16 +247,21 @@ impl Store {
         conn.transaction(|conn| work(&mut Tx { conn }))
     }
 
-    /// Runs `work` in a read transaction.
+    /// Runs `work` in a read transaction (a savepoint inside a queued write job).
     pub fn read<T, E>(&self, work: impl FnOnce(&mut Tx<'_>) -> Result<T, E>) -> Result<T, E>
     where
         E: From<StoreError> + From<diesel::result::Error>,
     {
+        // A read nested in a job's transaction falls back to a pooled connection.
+        if let Some(mut lease) = self.batch.as_ref().and_then(writer::BatchLease::take) {
+            return lease.transaction(|conn| work(&mut Tx { conn }));
+        }
         let mut conn = self.connection()?;
         conn.transaction(|conn| work(&mut Tx { conn }))
     }
 
-    /// Runs blocking store work on tokio's blocking pool.
+    /// Runs blocking store work on tokio's blocking pool, at most one task per spare pooled
+    /// connection at a time; callers beyond that wait their turn in arrival order.
     pub async fn run<T, E>(
         &self,
         work: impl FnOnce(&Store) -> Result<T, E> + Send + 'static,
@@ -190,8 +270,53 @@ impl Store {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
+        let permit = self
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::Cancelled)?;
         let store = self.clone();
-        tokio::task::spawn_blocking(move || work(&store))
+        tokio::task::spawn_blocking(move || {
+            let result = work(&store);
+            drop(permit);
+            result
+        })
+        .await
+        .unwrap_or_else(|_| Err(StoreError::Cancelled.into()))
+    }
+
+    /// Runs work that writes: on SQLite, queued for the writer, which commits many such jobs
+    /// in one transaction and answers each after the commit (see `writer`); elsewhere like
+    /// [`Store::run`]. `work` uses the store it is given as usual.
+    pub async fn run_write<T, E>(
+        &self,
+        work: impl FnOnce(&Store) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let Some(queue) = &self.writer else {
+            return self.run(work).await;
+        };
+        let (answer, answered) = tokio::sync::oneshot::channel::<Result<T, E>>();
+        let job: writer::Job = Box::new(move |batch| -> writer::Deliver {
+            match batch {
+                Ok(store) => {
+                    let result = work(store);
+                    Box::new(move |committed: Result<(), StoreError>| {
+                        let _ = answer.send(committed.map_err(E::from).and(result));
+                    })
+                }
+                Err(err) => {
+                    let _ = answer.send(Err(err.into()));
+                    Box::new(|_| {})
+                }
+            }
+        });
+        queue.submit(job)?;
+        answered
             .await
             .unwrap_or_else(|_| Err(StoreError::Cancelled.into()))
     }
@@ -200,6 +325,24 @@ impl Store {
         self.pool
             .get()
             .map_err(|err| StoreError::Pool(err.to_string()))
+    }
+}
+
+/// How many [`Store::run`] tasks may run at once. One pooled connection stays free for the
+/// write queue and other writers. SQLite work is CPU-bound (pages come from memory), so more
+/// tasks than cores only time-slice each other and leave the writer thread a smaller share;
+/// PostgreSQL work mostly waits on the server, so it may use every other connection.
+fn run_slots(kind: Backend, pool_size: u32) -> usize {
+    let spare = usize::try_from(pool_size)
+        .unwrap_or(1)
+        .saturating_sub(1)
+        .max(1);
+    match kind {
+        Backend::Sqlite => {
+            let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+            spare.min(cores.max(1))
+        }
+        Backend::Postgres => spare,
     }
 }
 

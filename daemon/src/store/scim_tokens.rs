@@ -86,12 +86,12 @@ impl Tx<'_> {
         &mut self,
         token_hash: &str,
     ) -> Result<Option<ScimToken>, StoreError> {
-        Ok(scim_tokens::table
+        Ok(on_backend!(self.conn, c => scim_tokens::table
             .filter(scim_tokens::token_hash.eq(token_hash))
             .filter(scim_tokens::revoked_at.is_null())
             .select(ScimToken::as_select())
-            .first(self.conn)
-            .optional()?)
+            .first(c)
+            .optional())?)
     }
 
     /// Records a use of a token, unless one was recorded less than a minute ago; returns

@@ -325,3 +325,26 @@ fn changes_write_their_events_in_the_same_transaction() {
         ["user.created", "user.deactivated", "user.reactivated"]
     );
 }
+
+#[test]
+fn sqlite_connections_keep_their_query_plans_across_bindings() {
+    let store = memory_store();
+    let mut conn = store.connection().unwrap();
+    let DbConnection::Sqlite(sqlite) = &mut *conn else {
+        panic!("the memory store is SQLite");
+    };
+    let mut enabled: std::ffi::c_int = -1;
+    // SAFETY: the live handle diesel owns; -1 only reads the setting into `enabled`.
+    let rc = unsafe {
+        sqlite.with_raw_connection(|db| {
+            libsqlite3_sys::sqlite3_db_config(
+                db.cast::<libsqlite3_sys::sqlite3>(),
+                libsqlite3_sys::SQLITE_DBCONFIG_ENABLE_QPSG,
+                -1 as std::ffi::c_int,
+                &mut enabled as *mut std::ffi::c_int,
+            )
+        })
+    };
+    assert_eq!(rc, libsqlite3_sys::SQLITE_OK);
+    assert_eq!(enabled, 1, "a statement re-prepared on every rebind defeats the cache");
+}

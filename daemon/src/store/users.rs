@@ -11,11 +11,11 @@ use super::{StoreError, Tx};
 impl Tx<'_> {
     /// The user with this provisiond id.
     pub fn user(&mut self, id: &str) -> Result<Option<User>, StoreError> {
-        Ok(users::table
+        Ok(on_backend!(self.conn, c => users::table
             .find(id)
             .select(User::as_select())
-            .first(self.conn)
-            .optional()?)
+            .first(c)
+            .optional())?)
     }
 
     /// The user a connection knows by this external id.

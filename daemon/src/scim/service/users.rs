@@ -145,9 +145,27 @@ pub fn create_user(
             }
             None => {
                 let mut columns = user_columns(&resource, None, true);
-                keep_email_unique(tx, scope, &mut columns, None)?;
+                // `holder` already answers the email lookup for the resource's own email.
+                if email.as_deref() == Some(columns.email.as_str()) {
+                    if holder.is_some() && !columns.email.is_empty() {
+                        tracing::debug!(
+                            connection = scope.connection,
+                            "email already held by another account; the new account has none"
+                        );
+                        columns.email = String::new();
+                    }
+                } else {
+                    keep_email_unique(tx, scope, &mut columns, None)?;
+                }
                 let id = uuid::Uuid::new_v4().to_string();
-                tx.insert_scim_user(scope.connection, &id, &columns, now)?
+                let row = tx.insert_scim_user(scope.connection, &id, &columns, now)?;
+                // A new account belongs to no group yet.
+                return Ok(Answer {
+                    id: row.user.id.clone(),
+                    body: Some(projection.apply(&user_full(&row, &[], scope.base_url), KIND)),
+                    version: version(row.user.version),
+                    created: true,
+                });
             }
         };
         let mut answer = answer(tx, scope, &row, projection, false)?;

@@ -92,13 +92,13 @@ impl Tx<'_> {
         id: &str,
         visibility: Visibility,
     ) -> Result<Option<ScimUserRow>, StoreError> {
-        let found = users::table
+        let found = on_backend!(self.conn, c => users::table
             .filter(users::id.eq(id))
             .filter(users::connection.eq(connection))
             .select(select_row!())
-            .first::<RowTuple>(self.conn)
-            .optional()?
-            .map(row);
+            .first::<RowTuple>(c)
+            .optional())?
+        .map(row);
         Ok(found.filter(|r| visibility.admits(r)))
     }
 
@@ -114,34 +114,38 @@ impl Tx<'_> {
     ) -> Result<Vec<ScimUserRow>, StoreError> {
         // Statements are written out per key (not boxed) so the driver caches them; deleted
         // rows are dropped here rather than in SQL for the same reason.
-        let base = || {
-            users::table
-                .filter(users::connection.eq(connection))
-                .select(select_row!())
-                .limit(50)
-        };
+        macro_rules! base {
+            () => {
+                users::table
+                    .filter(users::connection.eq(connection))
+                    .select(select_row!())
+                    .limit(50)
+            };
+        }
         let mut rows: Vec<RowTuple> = match key {
-            UserKey::Id(id) => base().filter(users::id.eq(id)).load(self.conn)?,
-            UserKey::ExternalId(value) => base()
+            UserKey::Id(id) => on_backend!(self.conn, c => base!()
+                .filter(users::id.eq(id))
+                .load(c))?,
+            UserKey::ExternalId(value) => on_backend!(self.conn, c => base!()
                 .filter(users::scim_external_id.eq(value))
-                .load(self.conn)?,
-            UserKey::Email(email_key) => base()
+                .load(c))?,
+            UserKey::Email(email_key) => on_backend!(self.conn, c => base!()
                 .filter(users::email_key.eq(email_key))
-                .load(self.conn)?,
+                .load(c))?,
             // Accounts SCIM never wrote have no key: their SCIM userName is the user name
             // column, else the email.
             UserKey::UserName { key, raw } => {
-                let mut rows: Vec<RowTuple> = base()
+                let mut rows: Vec<RowTuple> = on_backend!(self.conn, c => base!()
                     .filter(users::scim_user_name_key.eq(key))
-                    .load(self.conn)?;
-                let by_email: Vec<RowTuple> = base()
+                    .load(c))?;
+                let by_email: Vec<RowTuple> = on_backend!(self.conn, c => base!()
                     .filter(users::email_key.eq(key))
                     .filter(users::scim_user_name_key.is_null())
-                    .load(self.conn)?;
-                let by_name: Vec<RowTuple> = base()
+                    .load(c))?;
+                let by_name: Vec<RowTuple> = on_backend!(self.conn, c => base!()
                     .filter(users::user_name.eq(raw))
                     .filter(users::scim_user_name_key.is_null())
-                    .load(self.conn)?;
+                    .load(c))?;
                 for extra in by_email.into_iter().chain(by_name) {
                     if !rows.iter().any(|r| r.0.id == extra.0.id) {
                         rows.push(extra);
@@ -244,14 +248,13 @@ impl Tx<'_> {
             updated_at: now,
             last_login_at: None,
         };
-        diesel::insert_into(users::table)
-            .values((
-                &user,
-                users::scim_resource.eq(&columns.resource),
-                users::scim_external_id.eq(&columns.scim_external_id),
-                users::scim_user_name_key.eq(&columns.user_name_key),
-            ))
-            .execute(self.conn)?;
+        let insert = diesel::insert_into(users::table).values((
+            &user,
+            users::scim_resource.eq(&columns.resource),
+            users::scim_external_id.eq(&columns.scim_external_id),
+            users::scim_user_name_key.eq(&columns.user_name_key),
+        ));
+        on_backend!(self.conn, c => insert.execute(c))?;
         self.user_changed_event(id, None, now)?;
         self.scim_user(connection, id, Visibility::Visible)?
             .ok_or(StoreError::Query(diesel::result::Error::NotFound))
@@ -287,23 +290,22 @@ impl Tx<'_> {
         columns: &ScimUserColumns,
         now: NaiveDateTime,
     ) -> Result<ScimUserRow, StoreError> {
-        diesel::update(users::table.find(&current.id))
-            .set((
-                users::email.eq(&columns.email),
-                users::email_key.eq(crate::store::models::email_key(&columns.email)),
-                users::user_name.eq(&columns.user_name),
-                users::given_name.eq(&columns.given_name),
-                users::family_name.eq(&columns.family_name),
-                users::display_name.eq(&columns.display_name),
-                users::active.eq(columns.active),
-                users::scim_resource.eq(&columns.resource),
-                users::scim_external_id.eq(&columns.scim_external_id),
-                users::scim_user_name_key.eq(&columns.user_name_key),
-                users::scim_deleted_at.eq(None::<NaiveDateTime>),
-                users::version.eq(current.version + 1),
-                users::updated_at.eq(now),
-            ))
-            .execute(self.conn)?;
+        let update = diesel::update(users::table.find(&current.id)).set((
+            users::email.eq(&columns.email),
+            users::email_key.eq(crate::store::models::email_key(&columns.email)),
+            users::user_name.eq(&columns.user_name),
+            users::given_name.eq(&columns.given_name),
+            users::family_name.eq(&columns.family_name),
+            users::display_name.eq(&columns.display_name),
+            users::active.eq(columns.active),
+            users::scim_resource.eq(&columns.resource),
+            users::scim_external_id.eq(&columns.scim_external_id),
+            users::scim_user_name_key.eq(&columns.user_name_key),
+            users::scim_deleted_at.eq(None::<NaiveDateTime>),
+            users::version.eq(current.version + 1),
+            users::updated_at.eq(now),
+        ));
+        on_backend!(self.conn, c => update.execute(c))?;
         if !columns.active {
             self.delete_user_sessions(&current.id)?;
         }
@@ -348,7 +350,7 @@ impl Tx<'_> {
         let mut out = Vec::new();
         if let [user_id] = user_ids {
             // One user (a GET or a write): a statement the driver can cache.
-            let rows: Vec<(String, String, String)> = group_members::table
+            let query = group_members::table
                 .inner_join(groups::table)
                 .filter(group_members::user_id.eq(*user_id))
                 .filter(groups::deleted_at.is_null())
@@ -357,8 +359,8 @@ impl Tx<'_> {
                     group_members::user_id,
                     group_members::group_id,
                     groups::display_name,
-                ))
-                .load(self.conn)?;
+                ));
+            let rows: Vec<(String, String, String)> = on_backend!(self.conn, c => query.load(c))?;
             return Ok(rows
                 .into_iter()
                 .map(|(user_id, group_id, group_display_name)| MembershipRow {

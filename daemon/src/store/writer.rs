@@ -1,0 +1,416 @@
+//! The SQLite write queue: one thread applies queued write jobs in arrival order, many to a
+//! transaction (group commit).
+//!
+//! SQLite has one writer. Request threads that each wait for the write lock queue in no
+//! order (a mutex is not fair) and hold a thread apiece while they wait; each of their
+//! transactions pays its own begin, commit and WAL append. Here jobs wait in a FIFO channel
+//! instead; the writer takes every job already queued (up to [`MAX_BATCH`]), runs each inside
+//! its own savepoint of one `BEGIN IMMEDIATE` transaction, commits once, and only then
+//! answers the jobs. A job that fails rolls back to its savepoint and leaves the others be; a
+//! failed commit fails every job of the batch. No job's answer leaves before its commit, so
+//! an acknowledged write is durable exactly as before, and a change and its event still
+//! commit together.
+//!
+//! Jobs see a [`Store`] whose `read` and `write` run on the batch's connection, so reads
+//! inside a job see the batch's earlier writes. PostgreSQL needs none of this (it has row
+//! locks): there the store has no queue and writes run like any other work.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Arc, Mutex};
+
+use diesel::Connection;
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
+
+use super::{DbConnection, Manager, Store, StoreError};
+
+/// The most jobs committed together; a longer queue is served by the next batch.
+pub(super) const MAX_BATCH: usize = 64;
+
+/// What a job hands back after running: a function that answers its caller once the batch's
+/// commit outcome is known.
+pub(super) type Deliver = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+
+/// A queued write: runs against the batch's store and returns how to answer; given an error
+/// instead of a store, it answers that error at once (the batch could not start).
+pub(super) type Job = Box<dyn FnOnce(Result<&Store, StoreError>) -> Deliver + Send>;
+
+/// The sending end of the queue, shared by every clone of a store.
+#[derive(Debug)]
+pub(super) struct WriteQueue {
+    sender: Mutex<Sender<Job>>,
+}
+
+impl WriteQueue {
+    /// Starts the writer thread for `store` (which must have no queue of its own); the
+    /// thread ends when the last clone of the returned queue is dropped.
+    pub(super) fn start(store: Store, manager: Manager) -> Result<Arc<WriteQueue>, StoreError> {
+        let (sender, receiver) = std::sync::mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("provisiond-sqlite-writer".into())
+            .spawn(move || run_writer(&store, &manager, &receiver))
+            .map_err(|err| StoreError::Open {
+                target: "the SQLite writer thread".into(),
+                cause: err.to_string(),
+            })?;
+        Ok(Arc::new(WriteQueue {
+            sender: Mutex::new(sender),
+        }))
+    }
+
+    /// Queues a job; fails only when the writer thread is gone.
+    pub(super) fn submit(&self, job: Job) -> Result<(), StoreError> {
+        self.sender
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .send(job)
+            .map_err(|_| StoreError::Cancelled)
+    }
+}
+
+/// The connection a batch runs on; jobs reach it through their store's `read` and `write`.
+/// Emptied when the batch ends, so a store clone a job kept falls back to the pool.
+pub(super) type BatchConnection = Arc<Mutex<Option<DbConnection>>>;
+
+/// The batch connection, taken out of its slot for one `read` or `write` of a job and put
+/// back when dropped, also when the job panics (so the writer can roll the job back).
+pub(super) struct BatchLease<'a> {
+    slot: &'a BatchConnection,
+    conn: Option<DbConnection>,
+}
+
+impl<'a> BatchLease<'a> {
+    /// The connection, unless it is already leased (a nested call) or the batch has ended.
+    pub(super) fn take(slot: &'a BatchConnection) -> Option<BatchLease<'a>> {
+        let conn = slot.lock().unwrap_or_else(|p| p.into_inner()).take()?;
+        Some(BatchLease {
+            slot,
+            conn: Some(conn),
+        })
+    }
+
+    /// Runs `work` in a savepoint of the batch's transaction.
+    pub(super) fn transaction<T, E>(
+        &mut self,
+        work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<diesel::result::Error>,
+    {
+        match self.conn.as_mut() {
+            Some(conn) => conn.transaction(work),
+            None => Err(diesel::result::Error::BrokenTransactionManager.into()),
+        }
+    }
+}
+
+impl Drop for BatchLease<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            *self.slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(conn);
+        }
+    }
+}
+
+/// The writer keeps one connection of its own (not pooled), so its page cache stays warm:
+/// only its own commits change the pages it reads.
+fn run_writer(store: &Store, manager: &Manager, receiver: &Receiver<Job>) {
+    let mut conn: Option<DbConnection> = None;
+    while let Ok(first) = receiver.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match receiver.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let current = match conn.take() {
+            Some(current) => current,
+            None => match manager.connect_now() {
+                Ok(fresh) => fresh,
+                Err(err) => {
+                    fail_all(jobs, &err);
+                    continue;
+                }
+            },
+        };
+        // A connection left inside a transaction (a rollback that failed) is replaced.
+        conn = run_batch(store, current, jobs)
+            .and_then(|mut kept| (!broken(&mut kept)).then_some(kept));
+    }
+}
+
+/// Runs one batch: begin, every job in its savepoint, commit, then answer every job. Hands
+/// the connection back unless a job kept it.
+fn run_batch(store: &Store, mut conn: DbConnection, jobs: Vec<Job>) -> Option<DbConnection> {
+    // Other writers of this process (sync runs, SAML logins) take the same lock.
+    let _guard = store.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+    if let Err(err) = begin_immediate(&mut conn) {
+        fail_all(jobs, &StoreError::Query(err));
+        return Some(conn);
+    }
+
+    let batch: BatchConnection = Arc::new(Mutex::new(Some(conn)));
+    let batch_store = store.with_batch(batch.clone());
+    let mut answers: Vec<Deliver> = Vec::with_capacity(jobs.len());
+    let mut intact = true;
+    for job in jobs {
+        match catch_unwind(AssertUnwindSafe(|| job(Ok(&batch_store)))) {
+            Ok(deliver) => answers.push(deliver),
+            // The job's caller sees its answer channel closed (a cancelled task); whatever
+            // savepoints the job left open are rolled back below.
+            Err(_) => {
+                tracing::error!("a queued write panicked; its changes are rolled back");
+                intact &= close_savepoints(&batch);
+            }
+        }
+    }
+
+    let conn = batch.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let Some(mut conn) = conn else {
+        deliver_all(answers, Err(StoreError::Cancelled));
+        return None;
+    };
+    let outcome = if intact {
+        <DbConnection as Connection>::TransactionManager::commit_transaction(&mut conn)
+            .map_err(StoreError::Query)
+    } else {
+        Err(StoreError::Cancelled)
+    };
+    if outcome.is_err() && in_transaction(&mut conn) {
+        let _ = <DbConnection as Connection>::TransactionManager::rollback_transaction(&mut conn);
+    }
+    deliver_all(answers, outcome);
+    Some(conn)
+}
+
+/// Still inside a transaction after a batch (a rollback failed), or unusable.
+fn broken(conn: &mut DbConnection) -> bool {
+    in_transaction(conn)
+        || <DbConnection as Connection>::TransactionManager::is_broken_transaction_manager(conn)
+}
+
+fn begin_immediate(conn: &mut DbConnection) -> diesel::QueryResult<()> {
+    match conn {
+        // IMMEDIATE takes SQLite's write lock now (waiting out the busy timeout when another
+        // process holds it) rather than failing on the first write of a stale snapshot.
+        DbConnection::Sqlite(sqlite) => {
+            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")
+        }
+        other => <DbConnection as Connection>::TransactionManager::begin_transaction(other),
+    }
+}
+
+/// Rolls back savepoints a panicking job left open; false when the batch cannot go on.
+fn close_savepoints(batch: &BatchConnection) -> bool {
+    let mut slot = batch.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(conn) = slot.as_mut() else {
+        return false;
+    };
+    loop {
+        match depth(conn) {
+            Some(1) => return true,
+            Some(_) => {
+                let rolled_back =
+                    <DbConnection as Connection>::TransactionManager::rollback_transaction(conn);
+                if rolled_back.is_err() {
+                    return false;
+                }
+            }
+            None => return false,
+        }
+    }
+}
+
+fn depth(conn: &mut DbConnection) -> Option<u32> {
+    <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+        .transaction_depth()
+        .ok()
+        .flatten()
+        .map(std::num::NonZeroU32::get)
+}
+
+fn in_transaction(conn: &mut DbConnection) -> bool {
+    depth(conn).is_some()
+}
+
+fn deliver_all(answers: Vec<Deliver>, outcome: Result<(), StoreError>) {
+    for deliver in answers {
+        deliver(match &outcome {
+            Ok(()) => Ok(()),
+            Err(err) => Err(copy_error(err)),
+        });
+    }
+}
+
+fn fail_all(jobs: Vec<Job>, err: &StoreError) {
+    tracing::error!(error = %err, jobs = jobs.len(), "a batch of queued writes could not start");
+    for job in jobs {
+        job(Err(copy_error(err)))(Err(StoreError::Cancelled));
+    }
+}
+
+/// Each job of a failed batch gets its own error value.
+fn copy_error(err: &StoreError) -> StoreError {
+    match err {
+        StoreError::Cancelled => StoreError::Cancelled,
+        other => StoreError::Commit(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{DatabaseConfig, DatabaseUrl};
+    use crate::store::{NewUser, User};
+
+    struct FileStore {
+        store: Store,
+        dir: std::path::PathBuf,
+    }
+
+    impl Drop for FileStore {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    fn file_store() -> FileStore {
+        let dir = std::env::temp_dir().join(format!("provisiond-writer-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Store::open(&DatabaseConfig {
+            url: DatabaseUrl::Sqlite(dir.join("test.db")),
+            max_connections: 4,
+        })
+        .unwrap();
+        assert!(store.writer.is_some(), "a file database gets a write queue");
+        FileStore { store, dir }
+    }
+
+    fn new_user(email: &str) -> NewUser {
+        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0)
+            .unwrap()
+            .naive_utc();
+        NewUser {
+            id: uuid::Uuid::new_v4().to_string(),
+            connection: "acme".into(),
+            external_id: Some(email.into()),
+            email: email.into(),
+            email_key: email.to_lowercase(),
+            user_name: None,
+            given_name: None,
+            family_name: None,
+            display_name: None,
+            active: true,
+            source: "scim".into(),
+            version: 1,
+            created_at: now,
+            updated_at: now,
+            last_login_at: None,
+        }
+    }
+
+    fn insert(user: NewUser) -> impl FnOnce(&Store) -> Result<User, StoreError> + Send + 'static {
+        move |store: &Store| store.write(|tx| tx.insert_user(&user))
+    }
+
+    /// Holds the write lock so that the jobs queued meanwhile run as one batch.
+    async fn batched<T: Send + 'static>(
+        store: &Store,
+        jobs: Vec<tokio::task::JoinHandle<T>>,
+    ) -> Vec<T> {
+        let lock = store.write_lock.clone();
+        let guard = lock.lock().unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        drop(guard);
+        let mut results = Vec::new();
+        for job in jobs {
+            results.push(job.await.unwrap());
+        }
+        results
+    }
+
+    #[tokio::test]
+    async fn a_failing_job_rolls_back_alone_and_the_batch_commits_the_others() {
+        let fixture = file_store();
+        let store = fixture.store.clone();
+        let first = new_user("a@acme.example");
+        let mut duplicate = new_user("a@acme.example");
+        duplicate.external_id = Some("other".into());
+        let third = new_user("c@acme.example");
+
+        let jobs = [first.clone(), duplicate, third.clone()]
+            .into_iter()
+            .map(|user| {
+                let store = store.clone();
+                tokio::spawn(async move { store.run_write(insert(user)).await })
+            })
+            .collect();
+        let results = batched(&store, jobs).await;
+
+        assert!(results[0].is_ok(), "{:?}", results[0]);
+        assert!(
+            matches!(results[1], Err(StoreError::Query(_))),
+            "{:?}",
+            results[1]
+        );
+        assert!(results[2].is_ok(), "{:?}", results[2]);
+        for id in [&first.id, &third.id] {
+            assert!(store.read(|tx| tx.user(id)).unwrap().is_some());
+        }
+        let events = store.read(|tx| tx.events_after(0, 10)).unwrap();
+        assert_eq!(events.len(), 2, "one event per committed user");
+    }
+
+    #[tokio::test]
+    async fn an_answered_write_is_visible_to_every_connection() {
+        let fixture = file_store();
+        let store = fixture.store.clone();
+        for i in 0..20 {
+            let user = new_user(&format!("u{i}@acme.example"));
+            let id = user.id.clone();
+            store.run_write(insert(user)).await.unwrap();
+            // A plain read on a pooled connection, not the writer's.
+            let found = store.run(move |s| s.read(|tx| tx.user(&id))).await.unwrap();
+            assert!(found.is_some());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_is_rolled_back_and_its_caller_sees_a_cancelled_write() {
+        let fixture = file_store();
+        let store = fixture.store.clone();
+        let kept = new_user("kept@acme.example");
+        let lost = new_user("lost@acme.example");
+        let lost_id = lost.id.clone();
+
+        let panicking = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .run_write(move |s: &Store| -> Result<(), StoreError> {
+                        s.write(|tx| {
+                            tx.insert_user(&lost)?;
+                            panic!("a bug inside a write");
+                        })
+                    })
+                    .await
+            })
+        };
+        let after = {
+            let store = store.clone();
+            let kept = kept.clone();
+            tokio::spawn(async move { store.run_write(insert(kept)).await.map(|_| ()) })
+        };
+        let results = batched(&store, vec![panicking, after]).await;
+
+        assert!(
+            matches!(results[0], Err(StoreError::Cancelled)),
+            "{:?}",
+            results[0]
+        );
+        assert!(results[1].is_ok(), "{:?}", results[1]);
+        assert!(store.read(|tx| tx.user(&lost_id)).unwrap().is_none());
+        assert!(store.read(|tx| tx.user(&kept.id)).unwrap().is_some());
+    }
+}
