@@ -90,7 +90,8 @@ pub fn complete_login(
 }
 
 /// One login for async callers: the store-free checks run on the blocking pool (CPU work,
-/// no connection held), the write through the store's own queue.
+/// no connection held), the write queued for the store's writer, which commits it together
+/// with the other writes waiting then (see `Store::run_write`).
 #[allow(clippy::too_many_arguments)]
 pub async fn complete_login_async(
     store: &Store,
@@ -109,7 +110,7 @@ pub async fn complete_login_async(
     .await
     .map_err(|_| LoginError::Store("the response check did not finish".into()))?;
     store
-        .run(move |store| {
+        .run_write(move |store| {
             finish_login(
                 store,
                 &sp,

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::events::EventKind;
 use super::models::{NewUser, User, UserChanges, email_key};
 use super::schema::users;
-use super::{StoreError, Tx};
+use super::{DbConnection, StoreError, Tx};
 
 impl Tx<'_> {
     /// The user with this provisiond id.
@@ -54,16 +54,30 @@ impl Tx<'_> {
         external_id: &str,
         email: &str,
     ) -> Result<Vec<User>, StoreError> {
-        Ok(users::table
-            .filter(users::connection.eq(connection))
-            .filter(
-                users::external_id
-                    .eq(external_id)
-                    .or(users::email_key.eq(email_key(email))),
-            )
-            .select(User::as_select())
-            .limit(2)
-            .load(self.conn)?)
+        // Two indexed lookups in one statement: an OR would make the planner scan the
+        // connection's users. Each side is unique, so at most two rows.
+        let key = email_key(email);
+        // Compound queries are written per backend (the multi-backend has no UNION), and the
+        // selection's type names the backend, so the query is spelled out in each arm.
+        macro_rules! lookup {
+            ($conn:expr) => {
+                users::table
+                    .filter(users::connection.eq(connection))
+                    .filter(users::external_id.eq(external_id))
+                    .select(User::as_select())
+                    .union_all(
+                        users::table
+                            .filter(users::connection.eq(connection))
+                            .filter(users::email_key.eq(&key))
+                            .select(User::as_select()),
+                    )
+                    .load($conn)?
+            };
+        }
+        Ok(match &mut *self.conn {
+            DbConnection::Sqlite(conn) => lookup!(conn),
+            DbConnection::Pg(conn) => lookup!(conn),
+        })
     }
 
     /// Users, optionally of one connection, ordered by email.
