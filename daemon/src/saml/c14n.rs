@@ -1,19 +1,31 @@
-//! Exclusive XML Canonicalization 1.0, without comments (W3C REC xml-exc-c14n-20020718), of
-//! one element's subtree in a parsed document, optionally leaving out one descendant element
-//! (the enveloped-signature transform).
+//! Canonical XML 1.0 (W3C REC xml-c14n-20010315) and Exclusive XML Canonicalization 1.0
+//! (REC xml-exc-c14n-20020718), with or without comments, of one element's subtree in a parsed
+//! document, optionally leaving out one descendant element (the enveloped-signature
+//! transform).
 //!
 //! It works on the same roxmltree document every later check reads, so the bytes a signature
 //! covers and the values provisiond uses come from one parse. Input normalisation (line ends,
 //! attribute values, character and predefined entity references, CDATA) is the parser's; the
-//! rules here are the output ones: namespace declarations only where visibly used (or named in
-//! the InclusiveNamespaces prefix list) and not already in force from an output ancestor,
-//! declarations sorted by prefix, attributes by namespace URI then local name, empty elements
+//! rules here are the output ones: namespace declarations (the exclusive form: only where
+//! visibly used or named in the InclusiveNamespaces prefix list; the inclusive form: every one
+//! in scope) when not already in force from an output ancestor, the apex inheriting the
+//! `xml:` attributes of its ancestors in the inclusive form, declarations sorted by prefix, attributes by namespace URI then local name, empty elements
 //! as start-end pairs, and the escaping of the recommendation's section 2.3 of Canonical XML.
 
 use roxmltree::{Node, NodeId, NodeType};
 
-/// The namespace the `xml` prefix is bound to; never declared in canonical output.
+/// The prefix bound to the XML namespace; never declared in canonical output.
 const XML_PREFIX: &str = "xml";
+const XML_NAMESPACE: &str = "http://www.w3.org/XML/1998/namespace";
+
+/// Which canonicalization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Canonical XML 1.0: every namespace in scope.
+    Inclusive,
+    /// Exclusive XML Canonicalization 1.0: only the namespaces an element uses.
+    Exclusive,
+}
 
 /// What to canonicalise: the apex element, the element left out, the prefix list.
 pub struct Subtree<'a, 'input> {
@@ -21,8 +33,12 @@ pub struct Subtree<'a, 'input> {
     pub apex: Node<'a, 'input>,
     /// A descendant element left out with its subtree (the enveloped signature).
     pub exclude: Option<NodeId>,
-    /// The InclusiveNamespaces PrefixList: prefixes rendered like inclusive c14n does;
-    /// `#default` names the default namespace.
+    /// Inclusive or exclusive.
+    pub mode: Mode,
+    /// Whether comments are kept.
+    pub with_comments: bool,
+    /// Exclusive mode's InclusiveNamespaces PrefixList: prefixes rendered like inclusive c14n
+    /// does; `#default` names the default namespace.
     pub inclusive_prefixes: &'a [&'a str],
 }
 
@@ -52,8 +68,9 @@ fn element<'d>(
     let qname = element_qname(input, &node);
     let own_prefix = prefix_of(qname);
 
-    // Namespace axis: the prefixes this element visibly uses, plus the inclusive ones.
-    let mut used: Vec<&str> = vec![own_prefix];
+    // Namespace axis. Exclusive: the prefixes this element visibly uses, plus the listed ones.
+    // Inclusive: every prefix in scope, and the default namespace (perhaps to undo it).
+    let mut used: Vec<&str> = Vec::new();
     let mut attributes: Vec<(&str, &str, &str, &str)> = Vec::new();
     for attribute in node.attributes() {
         let name = &input[attribute.range_qname()];
@@ -68,10 +85,24 @@ fn element<'d>(
             attribute.value(),
         ));
     }
-    for prefix in subtree.inclusive_prefixes {
-        let prefix = if *prefix == "#default" { "" } else { *prefix };
-        if in_scope(&node, prefix).is_some() {
-            used.push(prefix);
+    match subtree.mode {
+        Mode::Exclusive => {
+            used.push(own_prefix);
+            for prefix in subtree.inclusive_prefixes {
+                if *prefix == "#default" {
+                    used.push("");
+                } else if in_scope(&node, prefix).is_some() {
+                    used.push(prefix);
+                }
+            }
+        }
+        Mode::Inclusive => {
+            used.clear();
+            used.push("");
+            used.extend(node.namespaces().filter_map(|ns| ns.name()));
+            if node == subtree.apex {
+                inherit_xml_attributes(&node, input, &mut attributes);
+            }
         }
     }
     used.sort_unstable();
@@ -144,6 +175,11 @@ fn element<'d>(
                     out.extend_from_slice(b"?>");
                 }
             }
+            NodeType::Comment if subtree.with_comments => {
+                out.extend_from_slice(b"<!--");
+                out.extend_from_slice(child.text().unwrap_or_default().as_bytes());
+                out.extend_from_slice(b"-->");
+            }
             NodeType::Comment | NodeType::Root => {}
         }
     }
@@ -153,6 +189,35 @@ fn element<'d>(
     out.extend_from_slice(qname.as_bytes());
     out.push(b'>');
     Ok(())
+}
+
+/// Canonical XML on a document subset: the apex carries the `xml:` attributes (`xml:lang`,
+/// `xml:space`, ...) in force from its ancestors, unless it sets them itself.
+fn inherit_xml_attributes<'d>(
+    apex: &Node<'d, 'd>,
+    input: &'d str,
+    attributes: &mut Vec<(&'d str, &'d str, &'d str, &'d str)>,
+) {
+    for ancestor in apex.ancestors().skip(1).filter(|n| n.is_element()) {
+        for attribute in ancestor.attributes() {
+            if attribute.namespace() != Some(XML_NAMESPACE) {
+                continue;
+            }
+            let local = attribute.name();
+            if attributes
+                .iter()
+                .any(|(ns, name, _, _)| *ns == XML_NAMESPACE && *name == local)
+            {
+                continue;
+            }
+            attributes.push((
+                XML_NAMESPACE,
+                local,
+                &input[attribute.range_qname()],
+                attribute.value(),
+            ));
+        }
+    }
 }
 
 /// The element's qualified name as written in the document (roxmltree keeps the namespace

@@ -1,11 +1,13 @@
 //! Verification of an enveloped XML signature (XML-DSig core validation, §3.2) on the parsed
-//! document, for the profile SAML IdPs sign with: one Reference to the enveloping element,
-//! the transforms enveloped-signature then exclusive c14n, and exclusive c14n of SignedInfo.
+//! document, as SAML signs (core §5.4): one Reference to the enveloping element by its ID, the
+//! enveloped-signature transform optionally followed by a canonicalization (Canonical XML 1.0
+//! or Exclusive 1.0, with or without comments), and SignedInfo canonicalised by one of those.
 //!
-//! The signature covers bytes canonicalised from the very tree later checks read, and keys
-//! come from the connection's certificates (parsed once, then kept), never from the message.
-//! A signature outside that profile (inclusive c14n, comments kept) is reported as
-//! [`DsigError::Unsupported`] and left to xmlsec; one inside it is decided here, never twice.
+//! The signature covers bytes canonicalised from the very tree every later check reads: no
+//! second XML parser is involved, so no document can mean one thing to the verifier and
+//! another to the checks (the root of signature wrapping). Keys come from the connection's
+//! certificates (parsed once, then kept), never from the message. Anything else XML-DSig
+//! allows (XPath, XSLT, Canonical XML 1.1, transforms in another order) is refused.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -19,21 +21,36 @@ use openssl::sign::Verifier;
 use openssl::x509::X509;
 use roxmltree::Node;
 
-use super::c14n::{Subtree, canonicalize};
+use super::c14n::{Mode, Subtree, canonicalize};
 use super::validate::{DSIG_NS, child, is};
 
 const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
 const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
 
-/// Why a signature was not verified here.
+/// More than any IdP lists (they name two or three prefixes, if any); each listed prefix is
+/// looked up on every element, before any key is involved.
+const MAX_INCLUSIVE_PREFIXES: usize = 16;
+
+/// Why a signature was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DsigError {
-    /// Valid XML-DSig outside the profile verified here; another verifier must decide.
-    #[error("outside the verified profile: {0}")]
-    Unsupported(String),
-    /// The signature does not verify, or its structure is wrong.
+    /// The signature does not verify, or its structure or algorithms are not the ones SAML
+    /// signatures use.
     #[error("{0}")]
     Invalid(String),
+}
+
+/// The canonicalization a URI names, and whether it keeps comments.
+fn canonicalization(uri: &str) -> Option<(Mode, bool)> {
+    match uri {
+        EXC_C14N => Some((Mode::Exclusive, false)),
+        "http://www.w3.org/2001/10/xml-exc-c14n#WithComments" => Some((Mode::Exclusive, true)),
+        "http://www.w3.org/TR/2001/REC-xml-c14n-20010315" => Some((Mode::Inclusive, false)),
+        "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments" => {
+            Some((Mode::Inclusive, true))
+        }
+        _ => None,
+    }
 }
 
 fn invalid(reason: impl Into<String>) -> DsigError {
@@ -50,12 +67,12 @@ pub fn verify(signature: Node<'_, '_>, certificates: &[Vec<u8>]) -> Result<(), D
         .ok_or_else(|| invalid("signature has no SignedInfo"))?;
     let c14n_method = child(&info, DSIG_NS, "CanonicalizationMethod")
         .ok_or_else(|| invalid("SignedInfo has no CanonicalizationMethod"))?;
-    if c14n_method.attribute("Algorithm") != Some(EXC_C14N) {
-        return Err(DsigError::Unsupported(format!(
-            "SignedInfo canonicalization {:?}",
-            c14n_method.attribute("Algorithm").unwrap_or_default()
-        )));
-    }
+    let c14n_uri = c14n_method.attribute("Algorithm").unwrap_or_default();
+    let (info_mode, info_comments) = canonicalization(c14n_uri).ok_or_else(|| {
+        invalid(format!(
+            "SignedInfo canonicalization {c14n_uri:?} is not supported"
+        ))
+    })?;
     let method = child(&info, DSIG_NS, "SignatureMethod")
         .and_then(|m| m.attribute("Algorithm"))
         .ok_or_else(|| invalid("SignedInfo has no SignatureMethod"))?;
@@ -75,21 +92,29 @@ pub fn verify(signature: Node<'_, '_>, certificates: &[Vec<u8>]) -> Result<(), D
     let transforms: Vec<_> = child(reference, DSIG_NS, "Transforms")
         .map(|t| t.children().filter(|n| n.is_element()).collect::<Vec<_>>())
         .unwrap_or_default();
-    let reference_prefixes = match transforms.as_slice() {
-        [first, second]
-            if is(first, DSIG_NS, "Transform")
-                && is(second, DSIG_NS, "Transform")
-                && first.attribute("Algorithm") == Some(ENVELOPED)
-                && second.attribute("Algorithm") == Some(EXC_C14N) =>
-        {
-            inclusive_prefixes(second)
+    // Without a canonicalization transform, the node-set becomes octets by Canonical XML 1.0
+    // (XML-DSig §4.3.3.2). A reference by ID never includes comments (§4.3.3.3), so a
+    // WithComments transform here canonicalises without them.
+    let is_transform = |t: &Node<'_, '_>, uri: &str| {
+        is(t, DSIG_NS, "Transform") && t.attribute("Algorithm") == Some(uri)
+    };
+    let (reference_mode, reference_prefixes) = match transforms.as_slice() {
+        [only] if is_transform(only, ENVELOPED) => (Mode::Inclusive, ""),
+        [first, second] if is_transform(first, ENVELOPED) && is(second, DSIG_NS, "Transform") => {
+            let uri = second.attribute("Algorithm").unwrap_or_default();
+            let (mode, _) = canonicalization(uri)
+                .ok_or_else(|| invalid(format!("transform {uri:?} is not supported")))?;
+            (mode, inclusive_prefixes(second))
         }
         _ => {
             let names: Vec<&str> = transforms
                 .iter()
                 .map(|t| t.attribute("Algorithm").unwrap_or_default())
                 .collect();
-            return Err(DsigError::Unsupported(format!("transforms {names:?}")));
+            return Err(invalid(format!(
+                "transforms {names:?}; SAML signatures use enveloped-signature then a \
+                 canonicalization"
+            )));
         }
     };
     let digest_method = child(reference, DSIG_NS, "DigestMethod")
@@ -103,11 +128,13 @@ pub fn verify(signature: Node<'_, '_>, certificates: &[Vec<u8>]) -> Result<(), D
 
     // The Reference: the signed element, this signature left out, canonicalised, digested.
     let mut canonical = Vec::with_capacity(signed.range().len());
-    let prefixes: Vec<&str> = reference_prefixes.split_ascii_whitespace().collect();
+    let prefixes = prefix_list(reference_mode, reference_prefixes)?;
     canonicalize(
         &Subtree {
             apex: signed,
             exclude: Some(signature.id()),
+            mode: reference_mode,
+            with_comments: false,
             inclusive_prefixes: &prefixes,
         },
         &mut canonical,
@@ -120,13 +147,14 @@ pub fn verify(signature: Node<'_, '_>, certificates: &[Vec<u8>]) -> Result<(), D
     }
 
     // SignedInfo, canonicalised, against SignatureValue with the connection's keys.
-    let info_prefixes = inclusive_prefixes(&c14n_method);
-    let prefixes: Vec<&str> = info_prefixes.split_ascii_whitespace().collect();
+    let prefixes = prefix_list(info_mode, inclusive_prefixes(&c14n_method))?;
     canonical.clear();
     canonicalize(
         &Subtree {
             apex: info,
             exclude: None,
+            mode: info_mode,
+            with_comments: info_comments,
             inclusive_prefixes: &prefixes,
         },
         &mut canonical,
@@ -170,8 +198,8 @@ fn signature_algorithm(uri: &str) -> Result<(Id, MessageDigest), DsigError> {
         "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384" => (Id::EC, MessageDigest::sha384()),
         "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512" => (Id::EC, MessageDigest::sha512()),
         other => {
-            return Err(DsigError::Unsupported(format!(
-                "signature method {other:?}"
+            return Err(invalid(format!(
+                "signature method {other:?} is not supported"
             )));
         }
     })
@@ -183,7 +211,7 @@ fn digest_algorithm(uri: &str) -> Result<MessageDigest, DsigError> {
         "http://www.w3.org/2001/04/xmlenc#sha256" => MessageDigest::sha256(),
         "http://www.w3.org/2001/04/xmldsig-more#sha384" => MessageDigest::sha384(),
         "http://www.w3.org/2001/04/xmlenc#sha512" => MessageDigest::sha512(),
-        other => return Err(DsigError::Unsupported(format!("digest method {other:?}"))),
+        other => return Err(invalid(format!("digest method {other:?} is not supported"))),
     })
 }
 
@@ -194,6 +222,21 @@ fn inclusive_prefixes<'a>(parent: &Node<'a, '_>) -> &'a str {
         .find(|n| is(n, EXC_C14N, "InclusiveNamespaces"))
         .and_then(|n| n.attribute("PrefixList"))
         .unwrap_or_default()
+}
+
+/// The prefixes of an exclusive canonicalization's PrefixList (none for the inclusive one).
+fn prefix_list(mode: Mode, list: &str) -> Result<Vec<&str>, DsigError> {
+    if mode == Mode::Inclusive {
+        return Ok(Vec::new());
+    }
+    let prefixes: Vec<&str> = list.split_ascii_whitespace().collect();
+    if prefixes.len() > MAX_INCLUSIVE_PREFIXES {
+        return Err(invalid(format!(
+            "InclusiveNamespaces lists {} prefixes (at most {MAX_INCLUSIVE_PREFIXES})",
+            prefixes.len()
+        )));
+    }
+    Ok(prefixes)
 }
 
 /// Base64 text content (line breaks and spaces allowed, as XML-DSig writes it).
@@ -237,11 +280,20 @@ fn check(
     signed_info: &[u8],
     value: &[u8],
 ) -> Result<bool, String> {
-    // XML-DSig ECDSA values are r || s, each half the length; OpenSSL wants DER.
+    // XML-DSig ECDSA values are r || s, each exactly as long as the curve's order (RFC 4050,
+    // RFC 6931 §3.3); OpenSSL wants DER.
     let der;
     let value = if key_type == Id::EC {
-        if value.is_empty() || !value.len().is_multiple_of(2) {
-            return Err("the ECDSA signature value has an odd length".into());
+        let order_bytes = key
+            .ec_key()
+            .map(|ec| (ec.group().degree() as usize).div_ceil(8))
+            .map_err(|err| format!("the certificate's EC key is unusable: {err}"))?;
+        if value.len() != 2 * order_bytes {
+            return Err(format!(
+                "the ECDSA signature value has {} bytes, not {}",
+                value.len(),
+                2 * order_bytes
+            ));
         }
         let (r, s) = value.split_at(value.len() / 2);
         let sig = BigNum::from_slice(r)

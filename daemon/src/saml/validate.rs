@@ -1,12 +1,11 @@
 //! Validation of a SAML Response posted to the ACS (SAML core §3.2.2, profiles §4.1.4).
 //!
 //! A pure function of the message, the connection's expectations and `now`. Order matters:
-//! DTDs and any declared encoding but UTF-8 are refused before any parser sees the bytes (the
-//! two XML parsers involved must read the same document); the message shape is checked on the raw
-//! document (exactly one assertion, a direct child of the Response; no comments in values;
-//! allow-listed algorithms; every signature enveloped by the Response or the Assertion and
-//! referencing exactly its parent; unique IDs). Only then is the signature verified (on this
-//! parse by [`super::dsig`] for the usual profile, by xmlsec otherwise), with the connection's
+//! DTDs and any declared encoding but UTF-8 are refused before the parser sees the bytes; the
+//! message shape is checked on the parsed document (exactly one assertion, a direct child of
+//! the Response; no comments in values; allow-listed algorithms; every signature enveloped by
+//! the Response or the Assertion and referencing exactly its parent; unique IDs). Only then is
+//! the signature verified, on that same parse ([`super::dsig`]), with the connection's
 //! certificates only (never the message's own KeyInfo), and every
 //! later check reads only the element that signature covers. Checks that need the store
 //! (InResponseTo outstanding, replay) are left to the caller, which gets the values in
@@ -16,7 +15,6 @@ use std::collections::BTreeMap;
 
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use samael::crypto::{CertificateDer, Crypto, CryptoProvider};
 
 use super::error::LoginError;
 use super::metadata::IdpDescriptor;
@@ -112,9 +110,9 @@ pub fn validate_xml(
     if has_dtd(xml) {
         return Err(LoginError::Dtd);
     }
-    // The text is UTF-8 (the caller decoded it so) and roxmltree reads it as such, but libxml2,
-    // which verifies the signature, honours the declared encoding: under UTF-7 `+ADw-` is `<`,
-    // and the two parsers would see different documents.
+    // The text is UTF-8 (the caller decoded it so) and roxmltree reads it as such, but other
+    // XML readers honour the declared encoding (under UTF-7 `+ADw-` is `<`): a message that
+    // means something else to them is refused.
     if let Some(encoding) = declared_encoding(xml)
         && !encoding.eq_ignore_ascii_case("utf-8")
         && !encoding.eq_ignore_ascii_case("utf8")
@@ -164,8 +162,7 @@ pub fn validate_xml(
 
     // Placement is checked above: every signature is enveloped by the Response or the
     // Assertion and references exactly its parent. The Response's own signature, when there
-    // is one, precedes the assertion in document order, so it is the one xmlsec finds first
-    // and it covers everything; otherwise the assertion's signature covers the assertion.
+    // is one, covers everything; otherwise the assertion's signature covers the assertion.
     let assertion = child(&root, SAML_NS, "Assertion")
         .ok_or_else(|| LoginError::Malformed("response has no assertion".into()))?;
     let response_signature = child(&root, DSIG_NS, "Signature");
@@ -174,21 +171,16 @@ pub fn validate_xml(
     else {
         return Err(LoginError::AssertionNotSigned);
     };
-    // xmlsec verifies the first signature in document order; it must be the covering one.
+    // The first signature in document order must be the covering one (what generic
+    // verifiers check), so no reader of this message can be pointed at another.
     if raw.descendants().find(|n| is(n, DSIG_NS, "Signature")) != Some(covering) {
         return Err(LoginError::SignaturePlacement(
             "the first signature in the document is not the Response's or the Assertion's".into(),
         ));
     }
-    // The usual profile (enveloped, exclusive c14n) is verified on this very tree; anything
-    // else the allow-list admits goes to xmlsec. Each signature is decided by one of the two.
-    match super::dsig::verify(covering, &expect.idp.certificates) {
-        Ok(()) => {}
-        Err(super::dsig::DsigError::Unsupported(_)) => verify_signature(xml, expect)?,
-        Err(super::dsig::DsigError::Invalid(reason)) => {
-            return Err(LoginError::BadSignature(reason));
-        }
-    }
+    // Verified on this very tree: what the signature covers is what the checks below read.
+    super::dsig::verify(covering, &expect.idp.certificates)
+        .map_err(|super::dsig::DsigError::Invalid(reason)| LoginError::BadSignature(reason))?;
     let signed_root = root;
     let assertion = &assertion;
     check_issuer(assertion, expect)?;
@@ -277,20 +269,6 @@ fn declared_encoding(xml: &str) -> Option<&str> {
     let quote = rest.chars().next().filter(|c| matches!(c, '"' | '\''))?;
     let value = &rest[1..];
     Some(value.find(quote).map_or(value, |end| &value[..end]))
-}
-
-/// Verifies the first signature of the document with the connection's certificates only
-/// (never a key from the message's KeyInfo); any one certificate may sign (rollover).
-fn verify_signature(xml: &str, expect: &Expectations<'_>) -> Result<(), LoginError> {
-    let mut last = String::from("no certificate configured");
-    for der in &expect.idp.certificates {
-        let cert = CertificateDer::from(der.clone());
-        match <Crypto as CryptoProvider>::verify_signed_xml(xml, &cert, Some("ID")) {
-            Ok(()) => return Ok(()),
-            Err(err) => last = err.to_string(),
-        }
-    }
-    Err(LoginError::BadSignature(last))
 }
 
 fn check_issuer(assertion: &roxmltree::Node, expect: &Expectations<'_>) -> Result<(), LoginError> {

@@ -1,13 +1,22 @@
 //! Parsing untrusted XML (SAML responses, IdP metadata) into a read-only tree.
 //!
 //! roxmltree descends one call per nested element with no limit of its own, so a few
-//! kilobytes of `<a><a><a>…` overflow a worker thread's stack and abort the whole daemon. The
-//! nesting depth is therefore measured first with a flat scan, and the parser only ever sees
-//! documents whose depth is bounded. DTDs stay refused (roxmltree's default).
+//! kilobytes of `<a><a><a>…` overflow a worker thread's stack and abort the whole daemon; and
+//! it copies the namespaces in scope into every element that declares one, so thousands of
+//! declarations cost time that grows faster than the square of their number. A flat scan
+//! therefore measures the nesting depth and counts namespace declarations first, and the
+//! parser only ever sees documents within both bounds. The scan also refuses what the
+//! Namespaces recommendation forbids but roxmltree accepts (a prefix bound to the empty name,
+//! the `xmlns` prefix declared): XML parsers disagree on such documents, and signature
+//! wrapping lives on such disagreements. DTDs stay refused (roxmltree's default).
 
 /// Deeper than any SAML response or metadata document (they nest about ten elements deep),
 /// shallow enough for the smallest thread stack the daemon runs on.
 pub const MAX_DEPTH: usize = 100;
+
+/// Namespace declarations in one document: Entra's federation metadata has 36, responses
+/// about a dozen.
+pub const MAX_NAMESPACE_DECLARATIONS: usize = 256;
 
 /// Why a document was not parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -15,82 +24,169 @@ pub enum XmlError {
     /// Elements nest deeper than [`MAX_DEPTH`].
     #[error("elements nest deeper than {MAX_DEPTH} levels")]
     TooDeep,
+    /// More than [`MAX_NAMESPACE_DECLARATIONS`] namespace declarations.
+    #[error("more than {MAX_NAMESPACE_DECLARATIONS} namespace declarations")]
+    TooManyNamespaces,
     /// The document is not well-formed (or declares a DTD).
     #[error("not well-formed XML: {0}")]
     NotWellFormed(String),
 }
 
-/// Parses `text` after checking that its elements nest at most [`MAX_DEPTH`] deep.
+/// Parses `text` after checking its nesting depth and namespace declarations.
 pub fn parse(text: &str) -> Result<roxmltree::Document<'_>, XmlError> {
-    if nesting_exceeds(text, MAX_DEPTH) {
-        return Err(XmlError::TooDeep);
-    }
+    prescan(text)?;
     roxmltree::Document::parse(text).map_err(|err| XmlError::NotWellFormed(err.to_string()))
 }
 
-/// Whether elements nest deeper than `limit`, by a scan that reads markup the way an XML
-/// parser does (comments, CDATA, processing instructions and quoted attribute values hide
-/// `<` and `>`) without recursing. On a well-formed prefix it counts exactly the parser's
-/// depth; past a syntax error the parser stops anyway.
-fn nesting_exceeds(text: &str, limit: usize) -> bool {
-    let bytes = text.as_bytes();
-    let find = |from: usize, needle: &[u8]| {
-        bytes
-            .get(from..)
-            .and_then(|rest| rest.windows(needle.len()).position(|w| w == needle))
-            .map(|at| from + at + needle.len())
-    };
-    let mut depth = 0usize;
-    let mut at = 0;
-    while at < bytes.len() {
-        if bytes[at] != b'<' {
-            at += 1;
+/// Checks depth and namespace declarations by a scan that reads markup the way an XML parser
+/// does (comments, CDATA, processing instructions and quoted attribute values hide `<` and
+/// `>`) without recursing. On a well-formed prefix it sees exactly what the parser will; past
+/// a syntax error the parser stops anyway.
+fn prescan(text: &str) -> Result<(), XmlError> {
+    if nesting_exceeds(text, MAX_DEPTH) {
+        return Err(XmlError::TooDeep);
+    }
+    let mut declarations = 0usize;
+    for tag in tags(text.as_bytes()) {
+        let Tag::Start(inside) = tag else {
             continue;
-        }
-        let rest = &bytes[at..];
-        let skip_to = if rest.starts_with(b"<!--") {
-            find(at + 4, b"-->")
-        } else if rest.starts_with(b"<![CDATA[") {
-            find(at + 9, b"]]>")
-        } else if rest.starts_with(b"<?") {
-            find(at + 2, b"?>")
-        } else if rest.starts_with(b"<!") {
-            find(at + 2, b">")
-        } else if rest.starts_with(b"</") {
-            depth = depth.saturating_sub(1);
-            find(at + 2, b">")
-        } else {
-            // A start tag: find its end outside quoted attribute values.
-            let mut quote = None;
-            let mut end = None;
-            for (offset, &byte) in rest.iter().enumerate().skip(1) {
-                match (quote, byte) {
-                    (Some(open), _) if byte == open => quote = None,
-                    (Some(_), _) => {}
-                    (None, b'"' | b'\'') => quote = Some(byte),
-                    (None, b'>') => {
-                        end = Some(offset);
-                        break;
-                    }
-                    (None, _) => {}
-                }
-            }
-            match end {
-                Some(offset) => {
-                    if rest[offset - 1] != b'/' {
-                        depth += 1;
-                        if depth > limit {
-                            return true;
-                        }
-                    }
-                    Some(at + offset + 1)
-                }
-                None => None,
-            }
         };
-        match skip_to {
-            Some(next) => at = next,
-            None => break,
+        for (name, value) in attributes(inside) {
+            let Some(rest) = name.strip_prefix(b"xmlns") else {
+                continue;
+            };
+            match rest {
+                [] => {}
+                [b':', prefix @ ..] => {
+                    if value.is_empty() {
+                        return Err(XmlError::NotWellFormed(format!(
+                            "namespace prefix {:?} is bound to the empty name",
+                            String::from_utf8_lossy(prefix)
+                        )));
+                    }
+                    if prefix == b"xmlns" {
+                        return Err(XmlError::NotWellFormed(
+                            "the xmlns prefix must not be declared".into(),
+                        ));
+                    }
+                }
+                _ => continue,
+            }
+            declarations += 1;
+            if declarations > MAX_NAMESPACE_DECLARATIONS {
+                return Err(XmlError::TooManyNamespaces);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A tag found by [`tags`].
+enum Tag<'a> {
+    /// A start or empty-element tag: what lies between `<` and `>`, name included.
+    Start(&'a [u8]),
+    /// An end tag.
+    End,
+}
+
+/// The start and end tags of a document in order, skipping comments, CDATA sections,
+/// processing instructions and declarations; stops at the first unterminated construct.
+fn tags(bytes: &[u8]) -> impl Iterator<Item = Tag<'_>> {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        loop {
+            let start = at + bytes.get(at..)?.iter().position(|&b| b == b'<')?;
+            let rest = &bytes[start..];
+            let past = |needle: &[u8], from: usize| {
+                rest.get(from..)
+                    .and_then(|r| r.windows(needle.len()).position(|w| w == needle))
+                    .map(|p| start + from + p + needle.len())
+            };
+            if rest.starts_with(b"<!--") {
+                at = past(b"-->", 4)?;
+            } else if rest.starts_with(b"<![CDATA[") {
+                at = past(b"]]>", 9)?;
+            } else if rest.starts_with(b"<?") {
+                at = past(b"?>", 2)?;
+            } else if rest.starts_with(b"<!") {
+                at = past(b">", 2)?;
+            } else if rest.starts_with(b"</") {
+                at = past(b">", 2)?;
+                return Some(Tag::End);
+            } else {
+                let end = tag_end(rest)?;
+                at = start + end + 1;
+                return Some(Tag::Start(&rest[1..end]));
+            }
+        }
+    })
+}
+
+/// The offset of the `>` closing the start tag at the beginning of `rest`, outside quotes.
+fn tag_end(rest: &[u8]) -> Option<usize> {
+    let mut quote = None;
+    for (offset, &byte) in rest.iter().enumerate().skip(1) {
+        match (quote, byte) {
+            (Some(open), _) if byte == open => quote = None,
+            (Some(_), _) => {}
+            (None, b'"' | b'\'') => quote = Some(byte),
+            (None, b'>') => return Some(offset),
+            (None, _) => {}
+        }
+    }
+    None
+}
+
+/// The `name="value"` pairs of a start tag's inside, as written (no unescaping).
+fn attributes(tag: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    let space = |b: &u8| b.is_ascii_whitespace();
+    let mut at = tag
+        .iter()
+        .position(|b| space(b) || *b == b'/')
+        .unwrap_or(tag.len());
+    std::iter::from_fn(move || {
+        while tag.get(at).is_some_and(space) {
+            at += 1;
+        }
+        let name_start = at;
+        while tag
+            .get(at)
+            .is_some_and(|b| !space(b) && *b != b'=' && *b != b'/')
+        {
+            at += 1;
+        }
+        let name = &tag[name_start..at];
+        while tag.get(at).is_some_and(space) {
+            at += 1;
+        }
+        if name.is_empty() || tag.get(at) != Some(&b'=') {
+            return None;
+        }
+        at += 1;
+        while tag.get(at).is_some_and(space) {
+            at += 1;
+        }
+        let quote = *tag.get(at).filter(|q| matches!(q, b'"' | b'\''))?;
+        let value_start = at + 1;
+        let value_end = value_start + tag.get(value_start..)?.iter().position(|&b| b == quote)?;
+        at = value_end + 1;
+        Some((name, &tag[value_start..value_end]))
+    })
+}
+
+/// Whether elements nest deeper than `limit`.
+fn nesting_exceeds(text: &str, limit: usize) -> bool {
+    let mut depth = 0usize;
+    for tag in tags(text.as_bytes()) {
+        match tag {
+            Tag::End => depth = depth.saturating_sub(1),
+            Tag::Start(inside) if inside.ends_with(b"/") => {}
+            Tag::Start(_) => {
+                depth += 1;
+                if depth > limit {
+                    return true;
+                }
+            }
         }
     }
     false
@@ -144,5 +240,43 @@ mod tests {
         }
         let ordinary = "<r a=\"1\" b='>'><x/><!-- <y> --><![CDATA[<z>]]><?p <q>?></r>";
         assert!(!nesting_exceeds(ordinary, 1));
+    }
+
+    #[test]
+    fn namespace_declarations_are_counted_and_bounded() {
+        let within: String = (0..MAX_NAMESPACE_DECLARATIONS)
+            .map(|i| format!(" xmlns:n{i}=\"urn:{i}\""))
+            .collect();
+        assert!(parse(&format!("<r{within}/>")).is_ok());
+        let over = format!("<r{within}><k xmlns=\"urn:k\"/></r>");
+        assert_eq!(parse(&over).unwrap_err(), XmlError::TooManyNamespaces);
+        // Text and attribute values that only look like declarations do not count.
+        let lookalikes = format!(
+            "<r a='{}'>{}<!--{}--></r>",
+            " xmlns:x=\"u\"".repeat(300).replace('\'', ""),
+            "xmlns:y=\"u\" ".repeat(300),
+            " <e xmlns:z=\"u\"/>".repeat(300)
+        );
+        assert!(parse(&lookalikes).is_ok());
+    }
+
+    #[test]
+    fn a_prefix_bound_to_the_empty_name_is_refused_before_parsing() {
+        for xml in [
+            "<a xmlns:p=\"urn:x\"><p:b xmlns:p=\"\"/></a>",
+            "<a xmlns:p = ''/>",
+            "<a\n xmlns:p=\"\"\n/>",
+        ] {
+            assert!(
+                matches!(parse(xml), Err(XmlError::NotWellFormed(_))),
+                "{xml}"
+            );
+        }
+        assert!(matches!(
+            parse("<a xmlns:xmlns=\"urn:x\"/>"),
+            Err(XmlError::NotWellFormed(_))
+        ));
+        // Undoing the default namespace is allowed.
+        assert!(parse("<a xmlns=\"urn:x\"><b xmlns=\"\"/></a>").is_ok());
     }
 }

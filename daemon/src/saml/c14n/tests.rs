@@ -4,6 +4,16 @@
 use super::*;
 
 fn canonical(xml: &str, apex_name: &str, prefixes: &[&str]) -> String {
+    canonical_with(xml, apex_name, Mode::Exclusive, false, prefixes)
+}
+
+fn canonical_with(
+    xml: &str,
+    apex_name: &str,
+    mode: Mode,
+    with_comments: bool,
+    prefixes: &[&str],
+) -> String {
     let doc = roxmltree::Document::parse(xml).unwrap();
     let apex = doc
         .descendants()
@@ -18,6 +28,8 @@ fn canonical(xml: &str, apex_name: &str, prefixes: &[&str]) -> String {
         &Subtree {
             apex,
             exclude,
+            mode,
+            with_comments,
             inclusive_prefixes: prefixes,
         },
         &mut out,
@@ -130,4 +142,32 @@ fn the_excluded_element_leaves_its_whitespace_neighbours() {
 fn xml_prefixed_attributes_are_kept_without_a_declaration() {
     let xml = r#"<e xml:lang="en"><f/></e>"#;
     assert_eq!(canonical(xml, "e", &[]), r#"<e xml:lang="en"><f></f></e>"#);
+}
+
+#[test]
+fn default_in_the_prefix_list_undoes_a_rendered_default_on_a_prefixed_element() {
+    let xml = r#"<R xmlns="urn:d" xmlns:p="urn:p"><S><p:e xmlns=""><p:f/></p:e></S></R>"#;
+    assert_eq!(
+        canonical(xml, "S", &["#default"]),
+        r#"<S xmlns="urn:d"><p:e xmlns="" xmlns:p="urn:p"><p:f></p:f></p:e></S>"#
+    );
+}
+
+#[test]
+fn inclusive_mode_renders_every_namespace_in_scope_and_inherits_xml_attributes() {
+    let xml = r#"<R xmlns="urn:d" xmlns:u="urn:u" xml:lang="en" xml:space="preserve"><S xml:lang="fr"><p:e xmlns:p="urn:p" xmlns=""/></S></R>"#;
+    assert_eq!(
+        canonical_with(xml, "S", Mode::Inclusive, false, &[]),
+        r#"<S xmlns="urn:d" xmlns:u="urn:u" xml:lang="fr" xml:space="preserve"><p:e xmlns="" xmlns:p="urn:p"></p:e></S>"#
+    );
+}
+
+#[test]
+fn comments_are_kept_only_when_asked() {
+    let xml = "<e><!-- a --><f/><!--b--></e>";
+    assert_eq!(canonical(xml, "e", &[]), "<e><f></f></e>");
+    assert_eq!(
+        canonical_with(xml, "e", Mode::Exclusive, true, &[]),
+        "<e><!-- a --><f></f><!--b--></e>"
+    );
 }

@@ -221,17 +221,104 @@ fn a_reference_to_another_element_is_invalid() {
 }
 
 #[test]
-fn inclusive_canonicalization_is_left_to_xmlsec() {
+fn every_canonicalization_saml_uses_verifies() {
     let inclusive = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315";
+    let body = "<R xmlns=\"urn:r\" xmlns:u=\"urn:u\" xml:lang=\"en\"><Signed ID=\"_signed\">{sig}\
+                <!-- c --><v>TAMPER</v></Signed></R>";
+    for (info, transform) in [
+        (inclusive, inclusive),
+        (EXC_C14N, inclusive),
+        (inclusive, EXC_C14N),
+        (
+            "http://www.w3.org/2001/10/xml-exc-c14n#WithComments",
+            "http://www.w3.org/2001/10/xml-exc-c14n#WithComments",
+        ),
+        (
+            "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments",
+            "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments",
+        ),
+    ] {
+        let template = template("", info, RSA_SHA256, "")
+            .replace(
+                &format!("<Transform Algorithm=\"{info}\">"),
+                &format!("<Transform Algorithm=\"{transform}\">"),
+            )
+            .replace("<SignedInfo>", "<SignedInfo><!-- in SignedInfo -->");
+        let xml = signed_with(body, &template, key().private_key_der());
+        assert!(xmlsec(&xml, key().cert_der()), "{info} {transform}");
+        assert_eq!(ours(&xml, key().cert_der()), Ok(()), "{info} {transform}");
+        let tampered = xml.replacen("TAMPER", "TAMPEr", 1);
+        assert!(ours(&tampered, key().cert_der()).is_err());
+    }
+    // Only the enveloped-signature transform: Canonical XML 1.0 applies.
+    let only_enveloped = template("", inclusive, RSA_SHA256, "").replace(
+        &format!("<Transform Algorithm=\"{inclusive}\"></Transform>"),
+        "",
+    );
+    assert!(!only_enveloped.contains(&format!("<Transform Algorithm=\"{inclusive}\"")));
+    let xml = signed_with(body, &only_enveloped, key().private_key_der());
+    assert!(xmlsec(&xml, key().cert_der()));
+    assert_eq!(ours(&xml, key().cert_der()), Ok(()));
+}
+
+#[test]
+fn canonical_xml_1_1_and_other_transforms_are_refused() {
+    let xml = signed("<Signed ID=\"_signed\">{sig}<v>x</v></Signed>");
+    for (from, to) in [
+        (
+            format!("<Transform Algorithm=\"{EXC_C14N}\""),
+            "<Transform Algorithm=\"http://www.w3.org/2006/12/xml-c14n11\"".to_string(),
+        ),
+        (
+            format!("<Transform Algorithm=\"{ENVELOPED}\"/>"),
+            format!("<Transform Algorithm=\"{EXC_C14N}\"/><Transform Algorithm=\"{ENVELOPED}\"/>"),
+        ),
+        (
+            format!("<CanonicalizationMethod Algorithm=\"{EXC_C14N}\"/>"),
+            "<CanonicalizationMethod Algorithm=\"http://www.w3.org/2006/12/xml-c14n11\"/>"
+                .to_string(),
+        ),
+    ] {
+        assert!(xml.contains(&from), "{from}");
+        let changed = xml.replacen(&from, &to, 1);
+        assert!(
+            matches!(ours(&changed, key().cert_der()), Err(DsigError::Invalid(_))),
+            "{to}"
+        );
+    }
+}
+
+#[test]
+fn a_default_namespace_listed_as_inclusive_is_undone_where_xmlsec_undoes_it() {
+    let extra =
+        format!("<ec:InclusiveNamespaces xmlns:ec=\"{EXC_C14N}\" PrefixList=\"#default\"/>");
     let xml = signed_with(
-        "<Signed ID=\"_signed\">{sig}<v>x</v></Signed>",
-        &template("", inclusive, RSA_SHA256, ""),
+        "<R xmlns=\"urn:d\" xmlns:p=\"urn:p\"><Signed ID=\"_signed\">{sig}<p:e xmlns=\"\">\
+         <p:f/></p:e></Signed></R>",
+        &template("", EXC_C14N, RSA_SHA256, &extra),
         key().private_key_der(),
     );
-    assert!(matches!(
-        ours(&xml, key().cert_der()),
-        Err(DsigError::Unsupported(_))
-    ));
+    assert!(xmlsec(&xml, key().cert_der()));
+    assert_eq!(ours(&xml, key().cert_der()), Ok(()));
+}
+
+#[test]
+fn a_long_inclusive_prefix_list_is_refused_before_any_canonicalization() {
+    let list: Vec<String> = (0..=MAX_INCLUSIVE_PREFIXES)
+        .map(|i| format!("p{i}"))
+        .collect();
+    let extra = format!(
+        "<ec:InclusiveNamespaces xmlns:ec=\"{EXC_C14N}\" PrefixList=\"{}\"/>",
+        list.join(" ")
+    );
+    let xml = signed_with(
+        "<Signed ID=\"_signed\">{sig}<v>x</v></Signed>",
+        &template("", EXC_C14N, RSA_SHA256, &extra),
+        key().private_key_der(),
+    );
+    assert!(
+        matches!(ours(&xml, key().cert_der()), Err(DsigError::Invalid(reason)) if reason.contains("prefixes"))
+    );
 }
 
 #[test]
@@ -272,6 +359,22 @@ fn ecdsa_signatures_verify() {
     assert_eq!(ours(&xml, &cert), Ok(()));
     let tampered = xml.replacen("TAMPER", "TAMPEr", 1);
     assert!(matches!(ours(&tampered, &cert), Err(DsigError::Invalid(_))));
+    // The same r and s, zero-padded to other lengths, are not the canonical encoding.
+    let start = xml.find("<SignatureValue>").unwrap() + "<SignatureValue>".len();
+    let end = xml.find("</SignatureValue>").unwrap();
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(xml[start..end].split_ascii_whitespace().collect::<String>())
+        .unwrap();
+    let (r, s) = raw.split_at(raw.len() / 2);
+    for value in [
+        [&[0u8][..], r, &[0u8][..], s].concat(),
+        raw[..raw.len() - 1].to_vec(),
+        Vec::new(),
+    ] {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(&value);
+        let changed = format!("{}{encoded}{}", &xml[..start], &xml[end..]);
+        assert!(matches!(ours(&changed, &cert), Err(DsigError::Invalid(_))));
+    }
     // An RSA certificate cannot vouch for an ECDSA signature.
     assert!(matches!(
         ours(&xml, self::key().cert_der()),

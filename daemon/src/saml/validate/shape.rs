@@ -5,7 +5,7 @@ use super::{DSIG_NS, SAML_NS, SAMLP_NS, SUCCESS, child, is};
 use crate::saml::error::LoginError;
 
 // Algorithm URIs are allow-listed: anything unknown (including look-alike URIs such as
-// `xmldsig-more#rsa-sha1`, which no specification defines) is refused before xmlsec sees it.
+// `xmldsig-more#rsa-sha1`, which no specification defines) is refused before any signature work.
 const STRONG_SIGNATURES: &[&str] = &[
     "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
     "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384",
@@ -33,8 +33,6 @@ const TRANSFORMS: &[&str] = &[
     "http://www.w3.org/2001/10/xml-exc-c14n#WithComments",
     "http://www.w3.org/TR/2001/REC-xml-c14n-20010315",
     "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments",
-    "http://www.w3.org/2006/12/xml-c14n11",
-    "http://www.w3.org/2006/12/xml-c14n11#WithComments",
 ];
 
 pub(super) fn check_status(root: &roxmltree::Node) -> Result<(), LoginError> {
@@ -104,7 +102,7 @@ pub(super) fn check_algorithms(
 /// as the schema orders it, with one Reference to that parent's ID (SAML core §5.4.1, §5.4.2).
 /// A signature anywhere else (Status, Extensions, ds:Object, a Response nested inside the
 /// message) is how wrapping attacks smuggle a valid signature next to content it does not
-/// cover: xmlsec verifies the first signature in document order, so a signed element hidden
+/// cover: generic verifiers check the first signature in document order, so a signed element hidden
 /// before the assertion would otherwise be the only one checked.
 pub(super) fn check_signature_placement(doc: &roxmltree::Document) -> Result<(), LoginError> {
     let root = doc.root_element();

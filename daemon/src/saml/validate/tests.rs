@@ -125,7 +125,7 @@ fn assertion_signed_after_its_issuer_is_accepted() {
 }
 
 #[test]
-fn assertion_signed_with_inclusive_c14n_is_verified_by_xmlsec_and_accepted() {
+fn assertion_signed_with_inclusive_c14n_is_accepted() {
     let key = SigningKey::generate("idp").unwrap();
     let spec = spec();
     let inclusive = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315";
@@ -397,4 +397,130 @@ fn deeply_nested_response_is_refused_without_overflowing_the_stack() {
         .unwrap();
 
     assert_eq!(result, "malformed");
+}
+
+const SAML_ASSERTION_NS: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
+
+/// An assertion as Okta, Shibboleth or Keycloak write it (prefixed `saml:` and `ds:`), signed
+/// by the connection's key, for the attacker's own account.
+fn prefixed_assertion_signed_for_mallory(key: &SigningKey, id: &str) -> String {
+    let body = format!(
+        "<saml:Assertion xmlns:saml=\"{SAML_ASSERTION_NS}\" ID=\"{id}\" Version=\"2.0\" \
+         IssueInstant=\"2024-05-01T12:00:00Z\"><saml:Issuer>{IDP}</saml:Issuer>\
+         <ds:Signature xmlns:ds=\"{XMLDSIG}\"><ds:SignedInfo>\
+         <ds:CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>\
+         <ds:SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256\"/>\
+         <ds:Reference URI=\"#{id}\"><ds:Transforms>\
+         <ds:Transform Algorithm=\"{XMLDSIG}enveloped-signature\"/>\
+         <ds:Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/></ds:Transforms>\
+         <ds:DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/>\
+         <ds:DigestValue/></ds:Reference></ds:SignedInfo><ds:SignatureValue/></ds:Signature>\
+         <saml:Subject><saml:NameID>mallory@example.com</saml:NameID></saml:Subject>\
+         </saml:Assertion>"
+    );
+    let signed = Crypto::sign_xml(body, key.private_key_der()).unwrap();
+    let start = signed.find("<saml:Assertion").unwrap();
+    signed[start..].trim_end().to_string()
+}
+
+/// Signature wrapping through a parser differential: `xmlns:saml=""` is not
+/// namespace-well-formed; one XML parser binds the prefix to nothing (hiding the signed
+/// assertion from every check), another drops the declaration (keeping the signature valid
+/// for it). A genuinely signed assertion hidden that way before a forged one, whose own
+/// signature names inclusive c14n, must not vouch for the forgery.
+#[test]
+fn a_signed_assertion_hidden_by_an_empty_namespace_binding_does_not_vouch_for_a_forged_one() {
+    let key = SigningKey::generate("idp").unwrap();
+    let legit = prefixed_assertion_signed_for_mallory(&key, "_legit");
+    let hidden = legit
+        .replacen(
+            &format!("xmlns:saml=\"{SAML_ASSERTION_NS}\""),
+            "xmlns:saml=\"\"",
+            1,
+        )
+        .replacen(&format!("xmlns:ds=\"{XMLDSIG}\""), "xmlns:ds=\"\"", 1);
+    let wrapper = format!(
+        "<w xmlns=\"\" xmlns:saml=\"{SAML_ASSERTION_NS}\" xmlns:ds=\"{XMLDSIG}\">{hidden}</w>"
+    );
+    let mut spec = spec();
+    spec.name_id = "ceo@example.com".into();
+    let forged_signature = template(&spec.assertion_id)
+        .replace(
+            "<CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>",
+            "<CanonicalizationMethod Algorithm=\"http://www.w3.org/TR/2001/REC-xml-c14n-20010315\"/>",
+        )
+        .replace("<DigestValue/>", "<DigestValue>AAAA</DigestValue>")
+        .replace("<SignatureValue/>", "<SignatureValue>AAAA</SignatureValue>");
+    let attack = |smuggled: &str| {
+        unsigned(&spec, &key, |x| {
+            let at = x.find("<Assertion ").unwrap();
+            let issuer_end = at + x[at..].find("</Issuer>").unwrap() + "</Issuer>".len();
+            format!(
+                "{}{smuggled}{}{forged_signature}{}",
+                &x[..at],
+                &x[at..issuer_end],
+                &x[issuer_end..]
+            )
+        })
+    };
+
+    assert_eq!(code(validate(&attack(&wrapper), &key, false)), "malformed");
+    let plain = format!("<w xmlns=\"\">{legit}</w>");
+    assert_ne!(code(validate(&attack(&plain), &key, false)), "accepted");
+}
+
+/// A PrefixList of many prefixes over many elements would make canonicalization quadratic
+/// before any key is involved; it is refused first.
+#[test]
+fn a_huge_inclusive_prefix_list_is_refused_before_canonicalizing() {
+    let key = SigningKey::generate("idp").unwrap();
+    let spec = spec();
+    let list: Vec<String> = (0..60_000).map(|i| format!("p{i}")).collect();
+    let template = template(&spec.assertion_id)
+        .replace(
+            "<Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>",
+            &format!(
+                "<Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\">\
+                 <ec:InclusiveNamespaces xmlns:ec=\"http://www.w3.org/2001/10/xml-exc-c14n#\" \
+                 PrefixList=\"{}\"/></Transform>",
+                list.join(" ")
+            ),
+        )
+        .replace("<DigestValue/>", "<DigestValue>AAAA</DigestValue>")
+        .replace("<SignatureValue/>", "<SignatureValue>AAAA</SignatureValue>");
+    let filler = format!("<Advice>{}</Advice>", "<b/>".repeat(60_000));
+    let xml = unsigned(&spec, &key, |x| {
+        let at = x.find("<Assertion ").unwrap();
+        let issuer_end = at + x[at..].find("</Issuer>").unwrap() + "</Issuer>".len();
+        format!("{}{template}{}", &x[..issuer_end], &x[issuer_end..]).replacen(
+            "<Subject>",
+            &format!("{filler}<Subject>"),
+            1,
+        )
+    });
+    assert!(xml.len() < 1024 * 1024);
+    let started = std::time::Instant::now();
+    assert_eq!(code(validate(&xml, &key, false)), "bad_signature");
+    // Not a timing test: a quadratic walk would take minutes, not this order of magnitude.
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+}
+
+/// Thousands of namespace declarations make the parser's work grow faster than their square;
+/// the document is refused before it is parsed.
+#[test]
+fn a_response_with_thousands_of_namespace_declarations_is_refused_before_parsing() {
+    let key = SigningKey::generate("idp").unwrap();
+    let declarations: String = (0..15_000).map(|i| format!(" xmlns:n{i}=\"u\"")).collect();
+    let children: String = (0..15_000)
+        .map(|i| format!("<k xmlns:m{i}=\"u\"/>"))
+        .collect();
+    let xml = format!(
+        "<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\"{declarations}>\
+         <samlp:Status><samlp:StatusCode Value=\"{}\"/></samlp:Status>{children}\
+         </samlp:Response>",
+        idp_sim::STATUS_SUCCESS
+    );
+    let started = std::time::Instant::now();
+    assert_eq!(code(validate(&xml, &key, false)), "malformed");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
 }
