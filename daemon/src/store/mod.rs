@@ -252,9 +252,11 @@ impl Store {
     where
         E: From<StoreError> + From<diesel::result::Error>,
     {
-        // A read nested in a job's transaction falls back to a pooled connection.
+        // Inside a queued write job a read needs no savepoint of its own: it changes nothing
+        // and already sees one consistent state. Nested in the job's transaction, it falls
+        // back to a pooled connection.
         if let Some(mut lease) = self.batch.as_ref().and_then(writer::BatchLease::take) {
-            return lease.transaction(|conn| work(&mut Tx { conn }));
+            return lease.read(|conn| work(&mut Tx { conn }));
         }
         let mut conn = self.connection()?;
         conn.transaction(|conn| work(&mut Tx { conn }))
@@ -329,18 +331,17 @@ impl Store {
 }
 
 /// How many [`Store::run`] tasks may run at once. One pooled connection stays free for the
-/// write queue and other writers. SQLite work is CPU-bound (pages come from memory), so more
-/// tasks than cores only time-slice each other and leave the writer thread a smaller share;
-/// PostgreSQL work mostly waits on the server, so it may use every other connection.
+/// write queue and other writers. SQLite work is CPU-bound (pages come from memory): more
+/// tasks than cores only time-slice each other, and every runnable reader thread takes CPU
+/// from the one writer thread, whose queue every SCIM write waits in. So SQLite reads get
+/// one core fewer than the machine has (at least one); PostgreSQL work mostly waits on the
+/// server, so it may use every spare connection.
 fn run_slots(kind: Backend, pool_size: u32) -> usize {
-    let spare = usize::try_from(pool_size)
-        .unwrap_or(1)
-        .saturating_sub(1)
-        .max(1);
+    let spare = usize::try_from(pool_size).unwrap_or(1).saturating_sub(1).max(1);
     match kind {
         Backend::Sqlite => {
             let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-            spare.min(cores.max(1))
+            spare.min(cores.saturating_sub(1).max(1))
         }
         Backend::Postgres => spare,
     }

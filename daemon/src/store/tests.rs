@@ -346,5 +346,8 @@ fn sqlite_connections_keep_their_query_plans_across_bindings() {
         })
     };
     assert_eq!(rc, libsqlite3_sys::SQLITE_OK);
-    assert_eq!(enabled, 1, "a statement re-prepared on every rebind defeats the cache");
+    assert_eq!(
+        enabled, 1,
+        "a statement re-prepared on every rebind defeats the cache"
+    );
 }

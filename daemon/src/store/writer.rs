@@ -104,6 +104,22 @@ impl<'a> BatchLease<'a> {
     }
 }
 
+impl BatchLease<'_> {
+    /// Runs `work`, which only reads, on the batch's connection.
+    pub(super) fn read<T, E>(
+        &mut self,
+        work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<diesel::result::Error>,
+    {
+        match self.conn.as_mut() {
+            Some(conn) => work(conn),
+            None => Err(diesel::result::Error::BrokenTransactionManager.into()),
+        }
+    }
+}
+
 impl Drop for BatchLease<'_> {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
