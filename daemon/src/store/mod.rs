@@ -337,7 +337,10 @@ impl Store {
 /// one core fewer than the machine has (at least one); PostgreSQL work mostly waits on the
 /// server, so it may use every spare connection.
 fn run_slots(kind: Backend, pool_size: u32) -> usize {
-    let spare = usize::try_from(pool_size).unwrap_or(1).saturating_sub(1).max(1);
+    let spare = usize::try_from(pool_size)
+        .unwrap_or(1)
+        .saturating_sub(1)
+        .max(1);
     match kind {
         Backend::Sqlite => {
             let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);

@@ -330,7 +330,9 @@ mod tests {
         move |store: &Store| store.write(|tx| tx.insert_user(&user))
     }
 
-    /// Holds the write lock so that the jobs queued meanwhile run as one batch.
+    /// Holds the write lock (the writer's, taken by a blocking thread: holding it across the
+    /// await is the point) so that the jobs queued meanwhile wait and run as one batch.
+    #[allow(clippy::await_holding_lock)]
     async fn batched<T: Send + 'static>(
         store: &Store,
         jobs: Vec<tokio::task::JoinHandle<T>>,
