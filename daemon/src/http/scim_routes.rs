@@ -556,7 +556,7 @@ fn status(code: u16) -> StatusCode {
 }
 
 fn scim_json(status: StatusCode, body: &Value) -> Response {
-    let mut response = Response::new(body.to_string().into());
+    let mut response = Response::new(serde_json::to_vec(body).unwrap_or_default().into());
     *response.status_mut() = status;
     response
         .headers_mut()

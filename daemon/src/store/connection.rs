@@ -50,12 +50,13 @@ impl Manager {
                 // checkpoint, which would stall a request with an fsync, rarely triggers.
                 // Every commit empties the page cache of the other connections; reading the
                 // file through a memory map makes refilling it a copy-free page lookup, and a
-                // larger cache keeps a writer's working set (users and their indexes).
+                // larger cache keeps a writer's working set (users and their indexes). Savepoints
+                // (one per queued write) keep their undo pages in memory, not in a temp file.
                 conn.batch_execute(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                      PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
                      PRAGMA wal_autocheckpoint = 10000; PRAGMA mmap_size = 268435456; \
-                     PRAGMA cache_size = -8000;",
+                     PRAGMA cache_size = -8000; PRAGMA temp_store = MEMORY;",
                 )
                 .map_err(|err| StoreError::Open {
                     target: target.clone(),

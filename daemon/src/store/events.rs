@@ -102,7 +102,7 @@ impl Tx<'_> {
             events::kind.eq(kind.as_str()),
             events::connection.eq(connection),
             events::subject_id.eq(subject_id),
-            events::data.eq(data.to_string()),
+            events::data.eq(serde_json::to_string(data).unwrap_or_default()),
             events::created_at.eq(now),
         ));
         on_backend!(self.conn, c => insert.execute(c))?;
@@ -124,7 +124,7 @@ impl Tx<'_> {
                         events::kind.eq(kind.as_str()),
                         events::connection.eq(connection.clone()),
                         events::subject_id.eq(subject.clone()),
-                        events::data.eq(data.to_string()),
+                        events::data.eq(serde_json::to_string(data).unwrap_or_default()),
                         events::created_at.eq(now),
                     )
                 })

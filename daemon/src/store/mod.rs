@@ -100,6 +100,8 @@ pub struct Store {
     /// Bounds the blocking tasks [`Store::run`] starts at once, in arrival order, to the
     /// connections they can use; later callers wait without holding a thread.
     slots: Arc<tokio::sync::Semaphore>,
+    /// Lets the SQLite writer take one of `slots` while it has a batch to run.
+    reserve: Arc<writer::SlotReserve>,
 }
 
 impl std::fmt::Debug for Store {
@@ -157,6 +159,7 @@ impl Store {
             writer: None,
             batch: None,
             slots: Arc::new(tokio::sync::Semaphore::new(run_slots(kind, size))),
+            reserve: Arc::default(),
         };
         // An in-memory database exists per connection: the writer's own would be another one.
         if matches!(&config.url, DatabaseUrl::Sqlite(path) if path.as_os_str() != ":memory:") {
@@ -252,9 +255,11 @@ impl Store {
     where
         E: From<StoreError> + From<diesel::result::Error>,
     {
-        // A read nested in a job's transaction falls back to a pooled connection.
+        // Inside a queued write job a read needs no savepoint of its own: it changes nothing
+        // and already sees one consistent state. Nested in the job's transaction, it falls
+        // back to a pooled connection.
         if let Some(mut lease) = self.batch.as_ref().and_then(writer::BatchLease::take) {
-            return lease.transaction(|conn| work(&mut Tx { conn }));
+            return lease.read(|conn| work(&mut Tx { conn }));
         }
         let mut conn = self.connection()?;
         conn.transaction(|conn| work(&mut Tx { conn }))
@@ -279,7 +284,7 @@ impl Store {
         let store = self.clone();
         tokio::task::spawn_blocking(move || {
             let result = work(&store);
-            drop(permit);
+            store.reserve.release(permit);
             result
         })
         .await
@@ -330,8 +335,9 @@ impl Store {
 
 /// How many [`Store::run`] tasks may run at once. One pooled connection stays free for the
 /// write queue and other writers. SQLite work is CPU-bound (pages come from memory), so more
-/// tasks than cores only time-slice each other and leave the writer thread a smaller share;
-/// PostgreSQL work mostly waits on the server, so it may use every other connection.
+/// tasks than cores only time-slice each other; while the writer runs a batch it holds one of
+/// these slots (see `writer::SlotReserve`), so readers leave it a core. PostgreSQL work mostly
+/// waits on the server, so it may use every spare connection.
 fn run_slots(kind: Backend, pool_size: u32) -> usize {
     let spare = usize::try_from(pool_size)
         .unwrap_or(1)
@@ -340,7 +346,7 @@ fn run_slots(kind: Backend, pool_size: u32) -> usize {
     match kind {
         Backend::Sqlite => {
             let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-            spare.min(cores.max(1))
+            spare.min(cores)
         }
         Backend::Postgres => spare,
     }

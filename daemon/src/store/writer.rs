@@ -68,6 +68,54 @@ impl WriteQueue {
     }
 }
 
+/// One of the store's run slots, taken by the writer for the length of a batch, so that
+/// reads (which otherwise fill every slot under load) leave the writer a core: every SCIM
+/// write waits in its queue, so its share of the CPU bounds their latency.
+///
+/// The writer never waits for the slot: it takes a free one at once, or asks for the next
+/// one a reader gives back, and returns it when the batch is done.
+#[derive(Debug, Default)]
+pub(super) struct SlotReserve {
+    state: Mutex<ReserveState>,
+}
+
+#[derive(Debug, Default)]
+struct ReserveState {
+    /// The writer is running a batch without a slot and wants the next one freed.
+    wanted: bool,
+    held: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl SlotReserve {
+    /// A reader is done with its slot: hands it to the writer if the writer asked for one.
+    pub(super) fn release(&self, permit: tokio::sync::OwnedSemaphorePermit) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if state.wanted && state.held.is_none() {
+            state.wanted = false;
+            state.held = Some(permit);
+        }
+    }
+
+    fn claim(&self, slots: &Arc<tokio::sync::Semaphore>) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if state.held.is_none() {
+            match slots.clone().try_acquire_owned() {
+                Ok(permit) => state.held = Some(permit),
+                Err(_) => state.wanted = true,
+            }
+        }
+    }
+
+    fn give_back(&self) {
+        let held = {
+            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            state.wanted = false;
+            state.held.take()
+        };
+        drop(held);
+    }
+}
+
 /// The connection a batch runs on; jobs reach it through their store's `read` and `write`.
 /// Emptied when the batch ends, so a store clone a job kept falls back to the pool.
 pub(super) type BatchConnection = Arc<Mutex<Option<DbConnection>>>;
@@ -99,6 +147,22 @@ impl<'a> BatchLease<'a> {
     {
         match self.conn.as_mut() {
             Some(conn) => conn.transaction(work),
+            None => Err(diesel::result::Error::BrokenTransactionManager.into()),
+        }
+    }
+}
+
+impl BatchLease<'_> {
+    /// Runs `work`, which only reads, on the batch's connection.
+    pub(super) fn read<T, E>(
+        &mut self,
+        work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<diesel::result::Error>,
+    {
+        match self.conn.as_mut() {
+            Some(conn) => work(conn),
             None => Err(diesel::result::Error::BrokenTransactionManager.into()),
         }
     }
@@ -142,9 +206,16 @@ fn run_writer(store: &Store, manager: &Manager, receiver: &Receiver<Job>) {
 
 /// Runs one batch: begin, every job in its savepoint, commit, then answer every job. Hands
 /// the connection back unless a job kept it.
-fn run_batch(store: &Store, mut conn: DbConnection, jobs: Vec<Job>) -> Option<DbConnection> {
+fn run_batch(store: &Store, conn: DbConnection, jobs: Vec<Job>) -> Option<DbConnection> {
     // Other writers of this process (sync runs, SAML logins) take the same lock.
     let _guard = store.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+    store.reserve.claim(&store.slots);
+    let conn = run_locked_batch(store, conn, jobs);
+    store.reserve.give_back();
+    conn
+}
+
+fn run_locked_batch(store: &Store, mut conn: DbConnection, jobs: Vec<Job>) -> Option<DbConnection> {
     if let Err(err) = begin_immediate(&mut conn) {
         fail_all(jobs, &StoreError::Query(err));
         return Some(conn);
@@ -314,7 +385,9 @@ mod tests {
         move |store: &Store| store.write(|tx| tx.insert_user(&user))
     }
 
-    /// Holds the write lock so that the jobs queued meanwhile run as one batch.
+    /// Holds the write lock (the writer's, taken by a blocking thread: holding it across the
+    /// await is the point) so that the jobs queued meanwhile wait and run as one batch.
+    #[allow(clippy::await_holding_lock)]
     async fn batched<T: Send + 'static>(
         store: &Store,
         jobs: Vec<tokio::task::JoinHandle<T>>,
@@ -328,6 +401,38 @@ mod tests {
             results.push(job.await.unwrap());
         }
         results
+    }
+
+    #[test]
+    fn the_writer_gets_the_next_slot_a_reader_frees_and_returns_it_after_its_batch() {
+        let slots = Arc::new(tokio::sync::Semaphore::new(2));
+        let reserve = SlotReserve::default();
+        let first = slots.clone().try_acquire_owned().unwrap();
+        let second = slots.clone().try_acquire_owned().unwrap();
+
+        reserve.claim(&slots);
+        reserve.release(first);
+        assert_eq!(
+            slots.available_permits(),
+            0,
+            "the freed slot went to the writer"
+        );
+        reserve.release(second);
+        assert_eq!(
+            slots.available_permits(),
+            1,
+            "one slot is all the writer takes"
+        );
+        reserve.give_back();
+        assert_eq!(slots.available_permits(), 2);
+
+        // An idle slot is taken at once; nothing is wanted afterwards.
+        reserve.claim(&slots);
+        assert_eq!(slots.available_permits(), 1);
+        reserve.give_back();
+        let reader = slots.clone().try_acquire_owned().unwrap();
+        reserve.release(reader);
+        assert_eq!(slots.available_permits(), 2);
     }
 
     #[tokio::test]

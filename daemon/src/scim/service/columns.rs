@@ -148,7 +148,8 @@ fn stored_text(resource: &Value, drop: &[&str]) -> String {
     for key in drop {
         doc.remove(*key);
     }
-    Value::Object(doc).to_string()
+    // Serialising into a buffer directly is several times faster than `Display`.
+    serde_json::to_string(&doc).unwrap_or_default()
 }
 
 #[cfg(test)]

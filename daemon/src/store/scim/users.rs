@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDateTime, Timelike};
 use diesel::prelude::*;
 
 use super::{MembershipRow, Visibility};
@@ -231,6 +231,7 @@ impl Tx<'_> {
         columns: &ScimUserColumns,
         now: NaiveDateTime,
     ) -> Result<ScimUserRow, StoreError> {
+        let now = stored_precision(now);
         let user = NewUser {
             id: id.to_string(),
             connection: connection.to_string(),
@@ -255,9 +256,31 @@ impl Tx<'_> {
             users::scim_user_name_key.eq(&columns.user_name_key),
         ));
         on_backend!(self.conn, c => insert.execute(c))?;
-        self.user_changed_event(id, None, now)?;
-        self.scim_user(connection, id, Visibility::Visible)?
-            .ok_or(StoreError::Query(diesel::result::Error::NotFound))
+
+        // The row is exactly what was inserted; reading it back would only cost a query.
+        let created = User {
+            id: user.id,
+            connection: user.connection,
+            external_id: user.external_id,
+            email: user.email,
+            email_key: user.email_key,
+            user_name: user.user_name,
+            given_name: user.given_name,
+            family_name: user.family_name,
+            display_name: user.display_name,
+            active: user.active,
+            source: user.source,
+            version: user.version,
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+            last_login_at: user.last_login_at,
+        };
+        self.user_event(EventKind::UserCreated, &created, now)?;
+        Ok(ScimUserRow {
+            user: created,
+            resource: Some(columns.resource.clone()),
+            deleted_at: None,
+        })
     }
 
     /// Records the event of a user write: created, or updated / deactivated / reactivated
@@ -273,9 +296,7 @@ impl Tx<'_> {
         };
         let kind = match before {
             None => EventKind::UserCreated,
-            Some(before) if before.active && !after.active => EventKind::UserDeactivated,
-            Some(before) if !before.active && after.active => EventKind::UserReactivated,
-            Some(_) => EventKind::UserUpdated,
+            Some(before) => change_kind(before, &after),
         };
         self.user_event(kind, &after, now)
     }
@@ -290,9 +311,11 @@ impl Tx<'_> {
         columns: &ScimUserColumns,
         now: NaiveDateTime,
     ) -> Result<ScimUserRow, StoreError> {
+        let now = stored_precision(now);
+        let email_key = crate::store::models::email_key(&columns.email);
         let update = diesel::update(users::table.find(&current.id)).set((
             users::email.eq(&columns.email),
-            users::email_key.eq(crate::store::models::email_key(&columns.email)),
+            users::email_key.eq(&email_key),
             users::user_name.eq(&columns.user_name),
             users::given_name.eq(&columns.given_name),
             users::family_name.eq(&columns.family_name),
@@ -309,9 +332,27 @@ impl Tx<'_> {
         if !columns.active {
             self.delete_user_sessions(&current.id)?;
         }
-        self.user_changed_event(&current.id, Some(current), now)?;
-        self.scim_user(connection, &current.id, Visibility::Visible)?
-            .ok_or(StoreError::Query(diesel::result::Error::NotFound))
+
+        // The row is `current` (read in this transaction) with what the update set.
+        let updated = User {
+            email: columns.email.clone(),
+            email_key,
+            user_name: columns.user_name.clone(),
+            given_name: columns.given_name.clone(),
+            family_name: columns.family_name.clone(),
+            display_name: columns.display_name.clone(),
+            active: columns.active,
+            version: current.version + 1,
+            updated_at: now,
+            ..current.clone()
+        };
+        debug_assert_eq!(connection, updated.connection);
+        self.user_event(change_kind(current, &updated), &updated, now)?;
+        Ok(ScimUserRow {
+            user: updated,
+            resource: Some(columns.resource.clone()),
+            deleted_at: None,
+        })
     }
 
     /// SCIM DELETE: the account stays, deactivated, with its data; it leaves its groups, its
@@ -393,4 +434,20 @@ impl Tx<'_> {
         }
         Ok(out)
     }
+}
+
+/// The event a change of an account makes.
+fn change_kind(before: &User, after: &User) -> EventKind {
+    match (before.active, after.active) {
+        (true, false) => EventKind::UserDeactivated,
+        (false, true) => EventKind::UserReactivated,
+        _ => EventKind::UserUpdated,
+    }
+}
+
+/// `now` as both backends store it (PostgreSQL keeps microseconds), so a row built in memory
+/// equals the row read back.
+fn stored_precision(now: NaiveDateTime) -> NaiveDateTime {
+    let micros = now.and_utc().timestamp_subsec_micros();
+    now.with_nanosecond(micros * 1000).unwrap_or(now)
 }
