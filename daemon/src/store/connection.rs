@@ -51,7 +51,7 @@ impl Manager {
                 conn.batch_execute(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                      PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-                     PRAGMA wal_autocheckpoint = 10000;",
+                     PRAGMA wal_autocheckpoint = 10000; PRAGMA temp_store = MEMORY;",
                 )
                 .map_err(|err| StoreError::Open {
                     target,
