@@ -161,6 +161,12 @@ pub struct HttpRequest {
     /// UTF-8 request body, if any.
     #[serde(default)]
     pub body: Option<String>,
+    /// Milliseconds the host waits, by its clock, before the first attempt. For a wait the
+    /// host cannot see itself, such as the `Retry-After` of a throttled sub-request inside a
+    /// JSON batch response; the host caps it at its total retry wait. A host that predates
+    /// this field sends at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_millis: Option<u64>,
 }
 
 impl HttpRequest {
@@ -171,6 +177,7 @@ impl HttpRequest {
             url: url.into(),
             headers: BTreeMap::new(),
             body: None,
+            delay_millis: None,
         }
     }
 
@@ -183,12 +190,19 @@ impl HttpRequest {
             url: url.into(),
             headers,
             body: Some(body.into()),
+            delay_millis: None,
         }
     }
 
     /// Adds a header.
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
         self.headers.insert(name.to_owned(), value.into());
+        self
+    }
+
+    /// Asks the host to wait `millis` before sending (see [`HttpRequest::delay_millis`]).
+    pub fn delayed(mut self, millis: u64) -> Self {
+        self.delay_millis = (millis > 0).then_some(millis);
         self
     }
 }

@@ -1,15 +1,17 @@
 //! Who is assigned to the application: the service principal's app role assignments, expanded
 //! through group membership; and the mapping of Graph users to [`AdapterUser`].
 //!
-//! Cost: one request for the service principal, one per 999 assignments, one per assigned
-//! group (plus one per 999 members). Users are then read in pages of 999 and filtered here,
-//! never fetched one by one (Graph throttling budgets make per-user requests unaffordable).
+//! Cost: one request for the service principal, one per 999 assignments, and one `$batch` per
+//! 20 assigned groups (a group with more than 999 members adds a sub-request per further
+//! page). Users are then read in pages of 999 and filtered here, never fetched one by one
+//! (Graph throttling budgets make per-user requests unaffordable).
 
 use std::collections::{BTreeMap, HashSet};
 
 use provisiond_plugin_api::{AdapterError, AdapterGroup, AdapterUser};
 use serde_json::{Map, Value};
 
+use crate::batch;
 use crate::graph::{GraphClient, items, next_link, text};
 
 /// The assignment state at one moment.
@@ -81,18 +83,9 @@ impl Assignments {
         } else {
             "members"
         };
-        let mut groups = BTreeMap::new();
-        for (id, display_name) in group_names {
-            let members = group_user_members(client, &graph, &id, relation)?;
-            users.extend(members.iter().cloned());
-            groups.insert(
-                id.clone(),
-                AdapterGroup {
-                    id,
-                    display_name,
-                    members,
-                },
-            );
+        let groups = group_members(client, &graph, group_names, relation)?;
+        for group in groups.values() {
+            users.extend(group.members.iter().cloned());
         }
 
         let loaded_at_millis = client.host().now_unix_millis();
@@ -109,30 +102,51 @@ impl Assignments {
     }
 }
 
-fn group_user_members(
+/// The user members of every group in `names`, read through `$batch`: one sub-request per
+/// group and per further page of 999 members.
+fn group_members(
     client: &mut GraphClient,
     graph: &str,
-    group_id: &str,
+    names: BTreeMap<String, String>,
     relation: &str,
-) -> Result<Vec<String>, AdapterError> {
-    let mut members = Vec::new();
-    let mut next = Some(format!(
-        "{graph}/groups/{group_id}/{relation}?$select=id&$top=999"
-    ));
-    while let Some(url) = next {
-        let page = client.get(&url, "group members")?;
-        for item in items(&page) {
+) -> Result<BTreeMap<String, AdapterGroup>, AdapterError> {
+    let urls: Vec<(String, String)> = names
+        .keys()
+        .map(|id| {
+            let url = format!("{graph}/groups/{id}/{relation}?$select=id&$top=999");
+            (id.clone(), url)
+        })
+        .collect();
+    let mut groups: BTreeMap<String, AdapterGroup> = names
+        .into_iter()
+        .map(|(id, display_name)| {
+            let group = AdapterGroup {
+                id: id.clone(),
+                display_name,
+                members: Vec::new(),
+            };
+            (id, group)
+        })
+        .collect();
+
+    batch::get_pages(client, urls, "group members", |id, page| {
+        let Some(group) = groups.get_mut(id) else {
+            return;
+        };
+        for item in items(page) {
             let is_user =
                 item.get("@odata.type").and_then(Value::as_str) == Some("#microsoft.graph.user");
             if let (true, Some(id)) = (is_user, text(item, "id")) {
-                members.push(id);
+                group.members.push(id);
             }
         }
-        next = next_link(&page);
+    })?;
+
+    for group in groups.values_mut() {
+        group.members.sort();
+        group.members.dedup();
     }
-    members.sort();
-    members.dedup();
-    Ok(members)
+    Ok(groups)
 }
 
 /// Maps a Graph user object to an [`AdapterUser`], passing `extra` attributes through.

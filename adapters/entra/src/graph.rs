@@ -1,5 +1,6 @@
 //! A small Microsoft Graph client over the host's HTTP service: client-credentials tokens
-//! (refreshed before expiry and after a 401), GET with JSON decoding, and error mapping.
+//! (refreshed before expiry and after a 401), GET and JSON POST with JSON decoding, and error
+//! mapping.
 //!
 //! The client secret goes into the token request body only; no error message carries it, and
 //! every message built from a response is scrubbed of it as a second line of defence.
@@ -49,34 +50,70 @@ impl GraphClient {
     /// `url` must lie under the configured Graph base URL, so the token never goes elsewhere
     /// (cursors come back from the daemon and are checked here).
     pub fn get(&mut self, url: &str, what: &str) -> Result<Value, AdapterError> {
+        self.send(url, what, |token| {
+            HttpRequest::get(url)
+                .header("authorization", format!("Bearer {token}"))
+                .header("accept", "application/json")
+                .header("prefer", "odata.maxpagesize=999")
+        })
+    }
+
+    /// `POST url` with a JSON body, answered with JSON; a 401 renews the token and retries
+    /// once. The host waits `delay_millis` first (a `Retry-After` found inside a batch
+    /// response). `url` must lie under the configured Graph base URL.
+    pub fn post_json(
+        &mut self,
+        url: &str,
+        body: &Value,
+        what: &str,
+        delay_millis: u64,
+    ) -> Result<Value, AdapterError> {
+        let body = body.to_string();
+        self.send(url, what, |token| {
+            HttpRequest::post(url, "application/json", body.clone())
+                .header("authorization", format!("Bearer {token}"))
+                .header("accept", "application/json")
+                .delayed(delay_millis)
+        })
+    }
+
+    fn send(
+        &mut self,
+        url: &str,
+        what: &str,
+        request: impl Fn(&str) -> HttpRequest,
+    ) -> Result<Value, AdapterError> {
         if !self.is_graph_url(url) {
             return Err(AdapterError::InvalidCursor {
                 message: format!("link for {what} is not under the configured graph_base_url"),
             });
         }
 
-        let mut response = self.send_get(url)?;
+        let token = self.token()?;
+        let mut response = self.host.http(&request(&token))?;
         if response.status == 401 {
             self.host
                 .debug("Graph answered 401; renewing the access token");
             self.token = None;
-            response = self.send_get(url)?;
+            let token = self.token()?;
+            response = self.host.http(&request(&token))?;
         }
         if response.is_success() {
             return serde_json::from_str(&response.body).map_err(|err| {
                 AdapterError::remote(None, format!("{what}: response is not JSON: {err}"))
             });
         }
-        Err(self.graph_error(&response, what))
+        let parsed: Value = serde_json::from_str(&response.body).unwrap_or(Value::Null);
+        Err(self.graph_error(response.status, &parsed, what))
     }
 
-    fn send_get(&mut self, url: &str) -> Result<HttpResponse, AdapterError> {
-        let token = self.token()?;
-        let request = HttpRequest::get(url)
-            .header("authorization", format!("Bearer {token}"))
-            .header("accept", "application/json")
-            .header("prefer", "odata.maxpagesize=999");
-        self.host.http(&request)
+    /// `url` relative to the Graph base URL (with its leading slash), as a `$batch`
+    /// sub-request names it; `None` when `url` lies elsewhere.
+    pub fn relative_url<'a>(&self, url: &'a str) -> Option<&'a str> {
+        if !self.is_graph_url(url) {
+            return None;
+        }
+        url.strip_prefix(&self.config.graph_base_url)
     }
 
     /// A valid access token, fetched when missing or about to expire.
@@ -150,8 +187,9 @@ impl GraphClient {
         }
     }
 
-    fn graph_error(&self, response: &HttpResponse, what: &str) -> AdapterError {
-        let parsed: Value = serde_json::from_str(&response.body).unwrap_or(Value::Null);
+    /// The error for a Graph failure `status` with its (parsed) error body; also used for the
+    /// sub-responses of a batch.
+    pub fn graph_error(&self, status: u16, parsed: &Value, what: &str) -> AdapterError {
         let error = parsed.get("error");
         let code = error
             .and_then(|e| e.get("code"))
@@ -162,7 +200,7 @@ impl GraphClient {
             .and_then(Value::as_str)
             .unwrap_or("");
         let detail = self.scrub(detail);
-        match response.status {
+        match status {
             401 => AdapterError::Unauthorized {
                 message: format!("Graph refused the access token for {what} ({code}): {detail}"),
             },

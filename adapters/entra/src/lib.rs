@@ -6,13 +6,15 @@
 //! 1. the service principal of `app_id`, then its `appRoleAssignedTo` entries give the
 //!    directly assigned users and groups;
 //! 2. each assigned group's `members` (or `transitiveMembers`, when `transitive_groups`) give
-//!    the users assigned through groups;
+//!    the users assigned through groups, read 20 groups per request with JSON batching
+//!    (`$batch`), throttled sub-requests retried on their own;
 //! 3. `/users` is read in pages of 999 with `$select`, keeping assigned users only.
 //!
 //! All HTTP goes through the daemon (timeouts, retries on 429/5xx honouring `Retry-After`);
 //! `graph_base_url` and `login_base_url` point tests at a simulator. Needs the application
 //! permissions Application.Read.All, GroupMember.Read.All and User.Read.All.
 
+mod batch;
 mod config;
 mod delta;
 mod directory;

@@ -92,6 +92,21 @@ impl HttpClient {
         let target = redacted_target(&prepared.url);
         let mut waited = Duration::ZERO;
 
+        // A wait the adapter asks for (a Retry-After it found inside a response body) counts
+        // against the same budget as the waits between attempts.
+        if let Some(millis) = request.delay_millis {
+            let delay = Duration::from_millis(millis).min(self.settings.max_total_wait);
+            tracing::debug!(
+                adapter,
+                method = %prepared.method,
+                url = %target,
+                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                "waiting before an adapter HTTP request, as the adapter asked"
+            );
+            self.clock.sleep(delay);
+            waited += delay;
+        }
+
         for attempt in 1..=self.settings.max_attempts.max(1) {
             let outcome = self.attempt(&prepared);
             let delay = match &outcome {

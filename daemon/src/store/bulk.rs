@@ -8,9 +8,10 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use serde::Serialize;
 
 use super::connection::DbConnection;
-use super::events::EventKind;
+use super::events::{EventKind, NewEvent};
 use super::groups::{Group, NewGroup};
 use super::models::{NewUser, email_key};
 use super::schema::{group_members, groups, users};
@@ -35,6 +36,73 @@ pub struct SyncedProfile {
 
 /// Most ids bound in one `IN (...)` list.
 const IN_CHUNK: usize = 500;
+/// Most rows in one multi-row `INSERT` (SQLite binds at most 32,766 values per statement,
+/// PostgreSQL 65,535; a user row has 15 columns).
+const ROWS_PER_INSERT: usize = 1_000;
+
+/// Membership events for `(group, user)` pairs of `connection`'s groups; the subject is the
+/// user.
+fn member_events<'a>(
+    kind: EventKind,
+    connection: &'a str,
+    pairs: &'a [(String, String)],
+) -> Vec<NewEvent<'a>> {
+    pairs
+        .iter()
+        .map(|(group, user)| NewEvent {
+            kind,
+            connection,
+            subject_id: user,
+            data: to_json(&MemberData {
+                group_id: group,
+                user_id: user,
+            }),
+        })
+        .collect()
+}
+
+// Event payloads, serialized straight from borrowed fields. Fields are in alphabetical order,
+// the order the payloads always had.
+
+#[derive(Serialize)]
+struct UserCreatedData<'a> {
+    active: bool,
+    connection: &'a str,
+    display_name: Option<&'a str>,
+    email: &'a str,
+    external_id: Option<&'a str>,
+    family_name: Option<&'a str>,
+    given_name: Option<&'a str>,
+    id: &'a str,
+    source: &'a str,
+    user_name: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct GroupCreatedData<'a> {
+    connection: &'a str,
+    display_name: &'a str,
+    external_id: Option<&'a str>,
+    id: &'a str,
+    source: &'a str,
+}
+
+#[derive(Serialize)]
+struct ActiveData<'a> {
+    active: bool,
+    id: &'a str,
+}
+
+#[derive(Serialize)]
+struct MemberData<'a> {
+    group_id: &'a str,
+    user_id: &'a str,
+}
+
+/// JSON of an event payload; these plain structs always serialize.
+fn to_json(data: &impl Serialize) -> String {
+    serde_json::to_string(data).unwrap_or_else(|_| "{}".to_owned())
+}
 
 impl Tx<'_> {
     /// Every group of a connection, deleted ones included.
@@ -60,30 +128,35 @@ impl Tx<'_> {
         if rows.is_empty() {
             return Ok(0);
         }
-        let inserted = match &mut *self.conn {
-            DbConnection::Sqlite(conn) => diesel::insert_into(users::table)
-                .values(rows)
-                .execute(conn)?,
-            DbConnection::Pg(conn) => diesel::insert_into(users::table)
-                .values(rows)
-                .execute(conn)?,
-        };
-        let events: Vec<_> = rows
+        let mut inserted = 0;
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            inserted += match &mut *self.conn {
+                DbConnection::Sqlite(conn) => diesel::insert_into(users::table)
+                    .values(chunk)
+                    .execute(conn)?,
+                DbConnection::Pg(conn) => diesel::insert_into(users::table)
+                    .values(chunk)
+                    .execute(conn)?,
+            };
+        }
+        let events: Vec<NewEvent<'_>> = rows
             .iter()
-            .map(|user| {
-                let data = serde_json::json!({
-                    "id": user.id, "connection": user.connection, "external_id": user.external_id,
-                    "email": user.email, "user_name": user.user_name,
-                    "given_name": user.given_name, "family_name": user.family_name,
-                    "display_name": user.display_name, "active": user.active,
-                    "source": user.source,
-                });
-                (
-                    EventKind::UserCreated,
-                    user.connection.clone(),
-                    user.id.clone(),
-                    data,
-                )
+            .map(|user| NewEvent {
+                kind: EventKind::UserCreated,
+                connection: &user.connection,
+                subject_id: &user.id,
+                data: to_json(&UserCreatedData {
+                    active: user.active,
+                    connection: &user.connection,
+                    display_name: user.display_name.as_deref(),
+                    email: &user.email,
+                    external_id: user.external_id.as_deref(),
+                    family_name: user.family_name.as_deref(),
+                    given_name: user.given_name.as_deref(),
+                    id: &user.id,
+                    source: &user.source,
+                    user_name: user.user_name.as_deref(),
+                }),
             })
             .collect();
         let now = rows.first().map(|user| user.created_at).unwrap_or_default();
@@ -96,28 +169,30 @@ impl Tx<'_> {
         if rows.is_empty() {
             return Ok(0);
         }
-        let inserted = match &mut *self.conn {
-            DbConnection::Sqlite(conn) => diesel::insert_into(groups::table)
-                .values(rows)
-                .execute(conn)?,
-            DbConnection::Pg(conn) => diesel::insert_into(groups::table)
-                .values(rows)
-                .execute(conn)?,
-        };
-        let events: Vec<_> = rows
+        let mut inserted = 0;
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            inserted += match &mut *self.conn {
+                DbConnection::Sqlite(conn) => diesel::insert_into(groups::table)
+                    .values(chunk)
+                    .execute(conn)?,
+                DbConnection::Pg(conn) => diesel::insert_into(groups::table)
+                    .values(chunk)
+                    .execute(conn)?,
+            };
+        }
+        let events: Vec<NewEvent<'_>> = rows
             .iter()
-            .map(|group| {
-                let data = serde_json::json!({
-                    "id": group.id, "connection": group.connection,
-                    "external_id": group.external_id, "display_name": group.display_name,
-                    "source": group.source,
-                });
-                (
-                    EventKind::GroupCreated,
-                    group.connection.clone(),
-                    group.id.clone(),
-                    data,
-                )
+            .map(|group| NewEvent {
+                kind: EventKind::GroupCreated,
+                connection: &group.connection,
+                subject_id: &group.id,
+                data: to_json(&GroupCreatedData {
+                    connection: &group.connection,
+                    display_name: &group.display_name,
+                    external_id: group.external_id.as_deref(),
+                    id: &group.id,
+                    source: &group.source,
+                }),
             })
             .collect();
         let now = rows
@@ -174,11 +249,13 @@ impl Tx<'_> {
                 .filter(users::active.ne(active))
                 .select((users::id, users::connection))
                 .load(self.conn)?;
-            let events: Vec<_> = flipping
-                .into_iter()
-                .map(|(id, connection)| {
-                    let data = serde_json::json!({ "id": id, "active": active });
-                    (kind, connection, id, data)
+            let events: Vec<NewEvent<'_>> = flipping
+                .iter()
+                .map(|(id, connection)| NewEvent {
+                    kind,
+                    connection,
+                    subject_id: id,
+                    data: to_json(&ActiveData { active, id }),
                 })
                 .collect();
             self.record_events(&events, now)?;
@@ -195,62 +272,48 @@ impl Tx<'_> {
         Ok(changed)
     }
 
-    /// Adds memberships, ignoring ones already present; returns how many were new.
-    pub fn add_members(&mut self, pairs: &[(String, String)]) -> Result<usize, StoreError> {
-        if pairs.is_empty() {
-            return Ok(0);
+    /// Adds memberships of `connection`'s groups, ignoring ones already present; returns how
+    /// many were new. Each pair gets its `member.added` event.
+    pub fn add_members(
+        &mut self,
+        connection: &str,
+        pairs: &[(String, String)],
+        now: NaiveDateTime,
+    ) -> Result<usize, StoreError> {
+        let mut added = 0;
+        for chunk in pairs.chunks(ROWS_PER_INSERT) {
+            let rows: Vec<_> = chunk
+                .iter()
+                .map(|(group, user)| {
+                    (
+                        group_members::group_id.eq(group),
+                        group_members::user_id.eq(user),
+                    )
+                })
+                .collect();
+            added += match &mut *self.conn {
+                DbConnection::Sqlite(conn) => diesel::insert_or_ignore_into(group_members::table)
+                    .values(&rows)
+                    .execute(conn)?,
+                DbConnection::Pg(conn) => diesel::insert_into(group_members::table)
+                    .values(&rows)
+                    .on_conflict_do_nothing()
+                    .execute(conn)?,
+            };
         }
-        let rows: Vec<_> = pairs
-            .iter()
-            .map(|(group, user)| {
-                (
-                    group_members::group_id.eq(group),
-                    group_members::user_id.eq(user),
-                )
-            })
-            .collect();
-        let added = match &mut *self.conn {
-            DbConnection::Sqlite(conn) => diesel::insert_or_ignore_into(group_members::table)
-                .values(&rows)
-                .execute(conn)?,
-            DbConnection::Pg(conn) => diesel::insert_into(group_members::table)
-                .values(&rows)
-                .on_conflict_do_nothing()
-                .execute(conn)?,
-        };
-        let events = self.member_events(EventKind::MemberAdded, pairs)?;
-        self.record_events(&events, chrono::Utc::now().naive_utc())?;
+        let events = member_events(EventKind::MemberAdded, connection, pairs);
+        self.record_events(&events, now)?;
         Ok(added)
     }
 
-    /// Membership events for `(group, user)` pairs, with each group's connection.
-    fn member_events(
+    /// Removes memberships of `connection`'s groups; returns how many were there. Each one
+    /// removed gets its `member.removed` event.
+    pub fn remove_members(
         &mut self,
-        kind: EventKind,
+        connection: &str,
         pairs: &[(String, String)],
-    ) -> Result<Vec<(EventKind, String, String, serde_json::Value)>, StoreError> {
-        let mut connections = std::collections::HashMap::new();
-        let group_ids: Vec<&String> = pairs.iter().map(|(group, _)| group).collect();
-        for chunk in group_ids.chunks(IN_CHUNK) {
-            let rows: Vec<(String, String)> = groups::table
-                .filter(groups::id.eq_any(chunk))
-                .select((groups::id, groups::connection))
-                .load(self.conn)?;
-            connections.extend(rows);
-        }
-        Ok(pairs
-            .iter()
-            .filter_map(|(group, user)| {
-                let connection = connections.get(group)?.clone();
-                let data = serde_json::json!({ "group_id": group, "user_id": user });
-                Some((kind, connection, user.clone(), data))
-            })
-            .collect())
-    }
-
-    /// Removes memberships; returns how many were there.
-    pub fn remove_members(&mut self, pairs: &[(String, String)]) -> Result<usize, StoreError> {
-        let mut removed = 0;
+        now: NaiveDateTime,
+    ) -> Result<usize, StoreError> {
         let mut gone = Vec::new();
         for (group, user) in pairs {
             let count =
@@ -258,11 +321,10 @@ impl Tx<'_> {
             if count > 0 {
                 gone.push((group.clone(), user.clone()));
             }
-            removed += count;
         }
-        let events = self.member_events(EventKind::MemberRemoved, &gone)?;
-        self.record_events(&events, chrono::Utc::now().naive_utc())?;
-        Ok(removed)
+        let events = member_events(EventKind::MemberRemoved, connection, &gone);
+        self.record_events(&events, now)?;
+        Ok(gone.len())
     }
 
     /// Bumps the version of groups whose members changed.

@@ -52,7 +52,7 @@ use crate::config::{DatabaseConfig, DatabaseUrl};
 pub use audit::{AuditRow, LoginOutcome};
 pub use bulk::SyncedProfile;
 pub use connection::{DbConnection, Manager};
-pub use events::{EventKind, EventRow};
+pub use events::{EventKind, EventRow, NewEvent};
 pub use groups::{Group, NewGroup};
 pub use models::{NewUser, User, UserChanges, email_key};
 pub use scim::{

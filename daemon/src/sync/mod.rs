@@ -77,6 +77,12 @@ pub enum SyncError {
     /// Reading or writing the store failed; the run stops, the next one converges.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Reading the connection's current state panicked (a bug); nothing was applied.
+    #[error("connection {connection:?}: reading the current state from the store panicked")]
+    LoadPanicked {
+        /// The connection.
+        connection: String,
+    },
     /// The blocking task running the sync was lost (the runtime is shutting down).
     #[error("the sync task was cancelled")]
     Cancelled,

@@ -370,30 +370,40 @@ impl SyncContext {
             full_every,
             now,
         );
+        // Read the directory. A delta is small, so the connection's current state is loaded
+        // meanwhile on another thread (the fetch mostly waits on the network); beside a full
+        // listing, which holds the whole directory, it is loaded afterwards to keep the peak
+        // memory down.
         let phase = Instant::now();
-        let fetched = fetch(&mut session, name, how, progress)?;
+        let overlap = matches!(how, FetchHow::DeltaFrom(_));
+        let (fetched, loaded) = std::thread::scope(|scope| {
+            let loading = overlap.then(|| scope.spawn(|| self.current_state(name)));
+            let fetched = fetch(&mut session, name, how, progress);
+            (fetched, loading.map(|loading| loading.join()))
+        });
         drop(session);
+        let fetched = fetched?;
         tracing::debug!(
             elapsed_ms = elapsed_ms(phase),
             pages = fetched.pages,
             "fetched"
         );
-
-        // Diff against the store.
-        let phase = Instant::now();
-        let current = self.store.read(|tx| {
-            Ok::<_, SyncError>(CurrentState {
-                users: tx.users(Some(name))?,
-                groups: tx.all_groups(name)?,
-                memberships: tx.memberships(name)?,
-            })
-        })?;
-        let active = current.users.iter().filter(|user| user.active).count() as u64;
+        let (current, load_ms) = match loaded {
+            Some(joined) => joined.map_err(|_| SyncError::LoadPanicked {
+                connection: name.to_owned(),
+            })?,
+            None => self.current_state(name),
+        };
+        let current = current?;
         tracing::debug!(
-            elapsed_ms = elapsed_ms(phase),
+            elapsed_ms = load_ms,
             users = current.users.len(),
+            overlapped = overlap,
             "loaded"
         );
+
+        // Diff against the store.
+        let active = current.users.iter().filter(|user| user.active).count() as u64;
         let phase = Instant::now();
         let planned = plan(&current, &fetched.fetched, &PlanOptions::default());
         drop(current);
@@ -426,6 +436,19 @@ impl SyncContext {
         tracing::debug!(elapsed_ms = elapsed_ms(phase), "applied");
         executed.applied = true;
         Ok(executed)
+    }
+
+    /// The connection's users, groups and memberships, with the milliseconds reading took.
+    fn current_state(&self, name: &str) -> (Result<CurrentState, SyncError>, u64) {
+        let started = Instant::now();
+        let current = self.store.read(|tx| {
+            Ok::<_, SyncError>(CurrentState {
+                users: tx.users(Some(name))?,
+                groups: tx.all_groups(name)?,
+                memberships: tx.memberships(name)?,
+            })
+        });
+        (current, elapsed_ms(started))
     }
 
     /// Records the outcome (and, after a whole plan was applied, the cursor).

@@ -112,9 +112,20 @@ fn transitive_groups_include_members_of_nested_groups() {
     );
 }
 
+/// Member sub-requests a listing of `tenant` needs: one per assigned group and per further
+/// page of 999 members.
+fn member_pages(tenant: &GraphTenant) -> u64 {
+    tenant
+        .assigned_groups(false)
+        .iter()
+        .map(|(id, _, _)| (tenant.members(id, false).len().max(1) as u64).div_ceil(999))
+        .sum()
+}
+
 #[test]
 fn a_large_tenant_costs_a_few_requests_and_none_per_user() {
     let sim = Simulator::start(GraphTenant::generate(20_000, 40, 30_000, 7));
+    let tenant = sim.state.tenant();
 
     let listing = listing(&sim, &sim.entra_config());
     let counts = sim.state.request_counts();
@@ -128,10 +139,143 @@ fn a_large_tenant_costs_a_few_requests_and_none_per_user() {
     );
     assert_eq!(
         counts.route("GET /groups/{id}/members"),
-        20,
-        "one per assigned group"
+        0,
+        "members are read in batches"
     );
-    assert!(counts.total < 60, "{counts:?}");
+    let pages = member_pages(&tenant);
+    assert_eq!(counts.batched_route("GET /groups/{id}/members"), pages);
+    assert!(
+        counts.route("POST /$batch") <= pages.div_ceil(20) + 1,
+        "{counts:?}"
+    );
+    assert!(counts.total < 40, "{counts:?}");
+}
+
+#[test]
+fn batched_members_follow_next_links_of_groups_spanning_several_pages() {
+    // About 1,400 members per group: most assigned groups take two pages.
+    let sim = Simulator::start(GraphTenant::generate(6_000, 44, 60_000, 31));
+    let tenant = sim.state.tenant();
+    let largest = tenant
+        .assigned_groups(false)
+        .iter()
+        .map(|(_, _, members)| members.len())
+        .max()
+        .unwrap();
+    assert!(largest > 999, "a group spans several pages: {largest}");
+
+    let listing = listing(&sim, &sim.entra_config());
+    let counts = sim.state.request_counts();
+
+    assert_eq!(groups(&listing), expected_groups(&tenant, false));
+    assert_eq!(user_ids(&listing), tenant.assigned_user_ids(false));
+    let pages = member_pages(&tenant);
+    assert!(pages > 22, "groups need more than one page: {pages}");
+    assert_eq!(counts.batched_route("GET /groups/{id}/members"), pages);
+    assert_eq!(counts.route("GET /groups/{id}/members"), 0);
+    // 22 first pages fill two batches; further pages follow in as few batches as fit.
+    assert!(
+        counts.route("POST /$batch") <= pages.div_ceil(20) + 3,
+        "{counts:?}"
+    );
+}
+
+#[test]
+fn throttled_and_failed_sub_requests_are_retried_alone() {
+    let sim = Simulator::start(GraphTenant::generate(3_000, 50, 9_000, 17));
+    let tenant = sim.state.tenant();
+    let assigned: Vec<String> = tenant
+        .assigned_groups(false)
+        .into_iter()
+        .map(|(id, _, _)| id)
+        .collect();
+    assert!(assigned.len() > 20, "the members take two batches");
+    let faults = [
+        (
+            &assigned[3],
+            Fault::TooManyRequests {
+                retry_after_secs: Some(7),
+            },
+            2,
+        ),
+        (
+            &assigned[21],
+            Fault::ServiceUnavailable {
+                retry_after_secs: None,
+            },
+            1,
+        ),
+        (&assigned[9], Fault::InternalServerError, 1),
+    ];
+    for (group, fault, times) in faults {
+        sim.state.push_fault(FaultRule {
+            path_contains: Some(format!("/groups/{group}/members")),
+            fault,
+            times,
+        });
+    }
+    let clock = clock();
+
+    let listing = check(
+        &entra(),
+        &sim.entra_config(),
+        &bad_config(),
+        http_client(&clock),
+    );
+    let counts = sim.state.request_counts();
+
+    assert_eq!(groups(&listing), expected_groups(&tenant, false));
+    assert_eq!(user_ids(&listing), tenant.assigned_user_ids(false));
+    // Four failed sub-requests are sent again; the others are not repeated.
+    assert_eq!(
+        counts.batched_route("GET /groups/{id}/members"),
+        member_pages(&tenant) + 4
+    );
+    // Retry-After is honoured through the host's clock, twice; 503 and 500 back off.
+    let sleeps = clock.sleeps();
+    assert_eq!(
+        sleeps
+            .iter()
+            .filter(|s| **s == Duration::from_secs(7))
+            .count(),
+        2,
+        "{sleeps:?}"
+    );
+    // Batch 1 holds 20 groups, two fail; batch 2 the other five and those two, of which the
+    // throttled one fails again with the fifth group's 503; batch 3 retries those two.
+    assert_eq!(
+        counts.route("POST /$batch"),
+        3,
+        "retries go in later batches: {counts:?}"
+    );
+}
+
+#[test]
+fn a_sub_request_failing_for_good_fails_the_listing_with_graph_reason() {
+    let sim = Simulator::start(GraphTenant::generate(400, 6, 600, 13));
+    let tenant = sim.state.tenant();
+    let (group, _, _) = tenant.assigned_groups(false).remove(1);
+    sim.state.push_fault(FaultRule {
+        path_contains: Some(format!("/groups/{group}/members")),
+        fault: Fault::ServiceUnavailable {
+            retry_after_secs: Some(1),
+        },
+        times: 50,
+    });
+    let clock = clock();
+    let http = http_client(&clock);
+    let mut session = entra().create(&sim.entra_config(), http).unwrap();
+
+    let error = session.users_page(None).unwrap_err().to_string();
+
+    assert!(error.contains("group members"), "{error}");
+    assert!(error.contains("503"), "{error}");
+    assert_eq!(
+        clock.sleeps().len(),
+        5,
+        "five waits between six attempts: {:?}",
+        clock.sleeps()
+    );
 }
 
 #[test]

@@ -11,18 +11,22 @@
 //! - `GET servicePrincipals/{id}/appRoleAssignedTo`
 //! - `GET groups/{id}/members`, `GET groups/{id}/transitiveMembers`
 //! - `GET users`, `GET users/{id}`, `GET users/delta`, `GET groups/delta`
+//! - `POST $batch`: JSON batching of up to 20 of the GETs above, each answered (or faulted)
+//!   on its own; see [`batch`]
 //!
 //! Lists honour `$top` (default 100, at most 999; `Prefer: odata.maxpagesize=N` where no `$top`
 //! is given) and page with `@odata.nextLink`; `users`
 //! honours `$select`. Delta rounds end with `@odata.deltaLink`; deleted users come back with
 //! `@removed`. Assignment changes are not versioned, as in Graph.
 
+mod batch;
 mod reply;
 mod routes;
 mod server;
 mod state;
 mod tenant;
 
+pub use batch::MAX_BATCH_REQUESTS;
 pub use routes::{GRAPH_PREFIX, routes};
 pub use server::{GraphServer, serve_graph};
 pub use state::{Fault, FaultRule, GraphState, RequestCounts};

@@ -1,13 +1,66 @@
-//! Response helpers of the Graph simulator: Graph and token-endpoint error bodies, injected
-//! faults, and path decoding.
+//! Response helpers of the Graph simulator: the reply type shared by top-level and batched
+//! requests, Graph and token-endpoint error bodies, injected faults, and path decoding.
 
-use serde_json::json;
-use warp::http::StatusCode;
+use serde_json::{Map, Value, json};
+use warp::http::{HeaderValue, StatusCode};
 use warp::reply::{Reply, Response};
 
 use super::state::Fault;
 
-pub(crate) async fn apply_fault(fault: Option<Fault>) -> Option<Response> {
+/// A Graph answer before it becomes HTTP: a status, the headers Graph sets beyond the content
+/// type, and a JSON body. A top-level request sends it as a response; a `$batch` sub-request
+/// embeds it in the batch response (Graph JSON batching: `id`, `status`, `headers`, `body`).
+#[derive(Debug, Clone)]
+pub(crate) struct GraphReply {
+    pub status: StatusCode,
+    /// Header names as Graph spells them in batch responses (`Retry-After`).
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Value,
+}
+
+impl GraphReply {
+    /// 200 with `body`.
+    pub fn ok(body: Value) -> Self {
+        Self {
+            status: StatusCode::OK,
+            headers: Vec::new(),
+            body,
+        }
+    }
+
+    /// The HTTP response of a top-level request.
+    pub fn into_response(self) -> Response {
+        let mut response =
+            warp::reply::with_status(warp::reply::json(&self.body), self.status).into_response();
+        for (name, value) in self.headers {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                response.headers_mut().insert(name, value);
+            }
+        }
+        response
+    }
+
+    /// The entry for a `$batch` response answering sub-request `id`.
+    pub fn into_batch_entry(self, id: &str) -> Value {
+        let mut headers = Map::new();
+        headers.insert(
+            "Content-Type".into(),
+            Value::String("application/json".into()),
+        );
+        for (name, value) in self.headers {
+            headers.insert(name.into(), Value::String(value));
+        }
+        json!({
+            "id": id,
+            "status": self.status.as_u16(),
+            "headers": headers,
+            "body": self.body,
+        })
+    }
+}
+
+/// Waits out a [`Fault::Delay`]; any other fault becomes the reply to send instead.
+pub(crate) async fn apply_fault(fault: Option<Fault>) -> Option<GraphReply> {
     let (status, retry_after) = match fault? {
         Fault::Delay(duration) => {
             tokio::time::sleep(duration).await;
@@ -21,18 +74,19 @@ pub(crate) async fn apply_fault(fault: Option<Fault>) -> Option<Response> {
         }
         Fault::InternalServerError => (StatusCode::INTERNAL_SERVER_ERROR, None),
     };
-    let mut response = graph_error(status, "SimulatedFault", "Injected by the simulator.");
-    if let Some(seconds) = retry_after
-        && let Ok(value) = warp::http::HeaderValue::from_str(&seconds.to_string())
-    {
-        response.headers_mut().insert("retry-after", value);
+    let mut reply = graph_error(status, "SimulatedFault", "Injected by the simulator.");
+    if let Some(seconds) = retry_after {
+        reply.headers.push(("Retry-After", seconds.to_string()));
     }
-    Some(response)
+    Some(reply)
 }
 
-pub(crate) fn graph_error(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = json!({"error": {"code": code, "message": message}});
-    warp::reply::with_status(warp::reply::json(&body), status).into_response()
+pub(crate) fn graph_error(status: StatusCode, code: &str, message: &str) -> GraphReply {
+    GraphReply {
+        status,
+        headers: Vec::new(),
+        body: json!({"error": {"code": code, "message": message}}),
+    }
 }
 
 pub(crate) fn token_error(status: StatusCode, error: &str, description: &str) -> Response {
@@ -40,7 +94,7 @@ pub(crate) fn token_error(status: StatusCode, error: &str, description: &str) ->
     warp::reply::with_status(warp::reply::json(&body), status).into_response()
 }
 
-pub(crate) fn not_found(id: &str) -> Response {
+pub(crate) fn not_found(id: &str) -> GraphReply {
     graph_error(
         StatusCode::NOT_FOUND,
         "Request_ResourceNotFound",

@@ -10,7 +10,8 @@ use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::reply::{Reply, Response};
 
-use super::reply::{apply_fault, graph_error, not_found, percent_decode, token_error};
+use super::batch::{BatchRequest, batch_endpoint};
+use super::reply::{GraphReply, apply_fault, graph_error, not_found, percent_decode, token_error};
 use super::state::{GraphState, Inner, ObjectKind};
 use super::tenant::{GraphUser, PrincipalType};
 
@@ -51,6 +52,7 @@ pub fn routes(state: Arc<GraphState>) -> BoxedFilter<(Response,)> {
             token_endpoint(token_state.clone(), tenant, form)
         });
 
+    let state_for_batch = state.clone();
     let graph = warp::get()
         .and(warp::path("graph"))
         .and(warp::path("v1.0"))
@@ -76,19 +78,42 @@ pub fn routes(state: Arc<GraphState>) -> BoxedFilter<(Response,)> {
             },
         );
 
-    token.or(graph).unify().boxed()
+    let batch_state = state_for_batch;
+    let batch = warp::post()
+        .and(warp::path!("graph" / "v1.0" / "$batch"))
+        .and(warp::body::content_length_limit(MAX_BATCH_BYTES))
+        .and(warp::body::bytes())
+        .and(warp::header::optional::<String>("authorization"))
+        .and(warp::header::optional::<String>("host"))
+        .then(
+            move |body: bytes::Bytes, authorization, host: Option<String>| {
+                let request = BatchRequest {
+                    body: body.to_vec(),
+                    authorization,
+                    host: host.unwrap_or_else(|| "localhost".to_owned()),
+                };
+                batch_endpoint(batch_state.clone(), request)
+            },
+        );
+
+    token.or(batch).unify().or(graph).unify().boxed()
 }
 
-struct GraphRequest {
-    path: String,
-    query: Vec<(String, String)>,
-    authorization: Option<String>,
-    host: String,
+/// Largest `$batch` body accepted (20 sub-requests fit easily).
+const MAX_BATCH_BYTES: u64 = 1024 * 1024;
+
+/// One Graph GET, top-level or a `$batch` sub-request.
+pub(crate) struct GraphRequest {
+    /// Path below `/v1.0`, percent-decoded, without a leading slash.
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub authorization: Option<String>,
+    pub host: String,
     /// `Prefer: odata.maxpagesize=N`, which Graph honours where `$top` is not given.
-    max_page_size: Option<usize>,
+    pub max_page_size: Option<usize>,
 }
 
-fn max_page_size(prefer: &str) -> Option<usize> {
+pub(crate) fn max_page_size(prefer: &str) -> Option<usize> {
     prefer.split(',').find_map(|part| {
         let size = part.trim().strip_prefix("odata.maxpagesize=")?;
         size.trim()
@@ -108,8 +133,8 @@ async fn token_endpoint(
         inner.count("POST /token");
         inner.take_fault(&format!("/{tenant}/oauth2/v2.0/token"), true)
     };
-    if let Some(response) = apply_fault(fault).await {
-        return response;
+    if let Some(reply) = apply_fault(fault).await {
+        return reply.into_response();
     }
 
     let mut inner = state.lock();
@@ -162,31 +187,39 @@ async fn token_endpoint(
 }
 
 async fn graph_endpoint(state: Arc<GraphState>, request: GraphRequest) -> Response {
-    let segments: Vec<&str> = request.path.split('/').filter(|s| !s.is_empty()).collect();
-    let route = route_name(&segments);
-
     let fault = {
         let mut inner = state.lock();
-        inner.count(&route);
+        inner.count(&route_name(&request.path));
         inner.take_fault(&format!("{GRAPH_PREFIX}/{}", request.path), false)
     };
-    if let Some(response) = apply_fault(fault).await {
-        return response;
+    if let Some(reply) = apply_fault(fault).await {
+        return reply.into_response();
     }
 
     let mut inner = state.lock();
-    let token = request
-        .authorization
-        .as_deref()
-        .and_then(|value| value.strip_prefix("Bearer "));
-    if !token.is_some_and(|token| inner.check_token(token)) {
-        return graph_error(
+    if let Err(reply) = authorize(&mut inner, request.authorization.as_deref()) {
+        return reply.into_response();
+    }
+    dispatch(&mut inner, &request).into_response()
+}
+
+/// Checks the bearer token of a top-level request (a batch's sub-requests share it).
+pub(crate) fn authorize(inner: &mut Inner, authorization: Option<&str>) -> Result<(), GraphReply> {
+    let token = authorization.and_then(|value| value.strip_prefix("Bearer "));
+    if token.is_some_and(|token| inner.check_token(token)) {
+        Ok(())
+    } else {
+        Err(graph_error(
             StatusCode::UNAUTHORIZED,
             "InvalidAuthenticationToken",
             "Access token has expired or is not yet valid.",
-        );
+        ))
     }
+}
 
+/// Answers an authorized GET.
+pub(crate) fn dispatch(inner: &mut Inner, request: &GraphRequest) -> GraphReply {
+    let segments: Vec<&str> = request.path.split('/').filter(|s| !s.is_empty()).collect();
     let query = match Query::parse(&request.query) {
         Ok(mut query) => {
             if let (false, Some(size)) = (query.top_given, request.max_page_size) {
@@ -198,16 +231,16 @@ async fn graph_endpoint(state: Arc<GraphState>, request: GraphRequest) -> Respon
     };
     let base = format!("http://{}{GRAPH_PREFIX}/{}", request.host, request.path);
     match segments.as_slice() {
-        [sp] if sp.starts_with("servicePrincipals(") => service_principal(&inner, sp),
-        ["servicePrincipals", id, "appRoleAssignedTo"] => assigned_to(&inner, id, &query, &base),
-        ["groups", "delta"] => groups_delta(&inner, &query, &base),
-        ["groups", id, "members"] => members(&inner, id, false, &query, &base),
-        ["groups", id, "transitiveMembers"] => members(&inner, id, true, &query, &base),
-        ["users"] => users(&inner, &query, &base),
-        ["users", "delta"] => users_delta(&inner, &query, &base),
+        [sp] if sp.starts_with("servicePrincipals(") => service_principal(inner, sp),
+        ["servicePrincipals", id, "appRoleAssignedTo"] => assigned_to(inner, id, &query, &base),
+        ["groups", "delta"] => groups_delta(inner, &query, &base),
+        ["groups", id, "members"] => members(inner, id, false, &query, &base),
+        ["groups", id, "transitiveMembers"] => members(inner, id, true, &query, &base),
+        ["users"] => users(inner, &query, &base),
+        ["users", "delta"] => users_delta(inner, &query, &base),
         ["users", id] => match inner.user(id) {
             Some(user) => match render_user(user, query.select.as_deref()) {
-                Ok(body) => warp::reply::json(&body).into_response(),
+                Ok(body) => GraphReply::ok(body),
                 Err(message) => graph_error(StatusCode::BAD_REQUEST, "BadRequest", &message),
             },
             None => not_found(id),
@@ -223,9 +256,10 @@ async fn graph_endpoint(state: Arc<GraphState>, request: GraphRequest) -> Respon
     }
 }
 
-/// A route name for request counting.
-fn route_name(segments: &[&str]) -> String {
-    let name = match segments {
+/// A route name for request counting, from a path below `/v1.0`.
+pub(crate) fn route_name(path: &str) -> String {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let name = match segments.as_slice() {
         [sp] if sp.starts_with("servicePrincipals(") => "servicePrincipals(appId)",
         ["servicePrincipals", _, "appRoleAssignedTo"] => "servicePrincipals/{id}/appRoleAssignedTo",
         ["groups", "delta"] => "groups/delta",
@@ -332,7 +366,7 @@ fn parse_delta_position(value: &str) -> Option<DeltaPosition> {
 }
 
 /// One page of `items`, with a nextLink when more remain.
-fn paged(items: Vec<Value>, query: &Query, base: &str) -> Response {
+fn paged(items: Vec<Value>, query: &Query, base: &str) -> GraphReply {
     let total = items.len();
     let end = query.skip.saturating_add(query.top).min(total);
     let value: Vec<Value> = items
@@ -348,10 +382,10 @@ fn paged(items: Vec<Value>, query: &Query, base: &str) -> Response {
             Value::String(query.link(base, ("$skiptoken", end.to_string()))),
         );
     }
-    warp::reply::json(&body).into_response()
+    GraphReply::ok(Value::Object(body))
 }
 
-fn service_principal(inner: &Inner, segment: &str) -> Response {
+fn service_principal(inner: &Inner, segment: &str) -> GraphReply {
     let app_id = segment
         .strip_prefix("servicePrincipals(appId='")
         .and_then(|rest| rest.strip_suffix("')"))
@@ -359,15 +393,14 @@ fn service_principal(inner: &Inner, segment: &str) -> Response {
     if app_id != inner.tenant.app_id {
         return not_found(app_id);
     }
-    warp::reply::json(&json!({
+    GraphReply::ok(json!({
         "id": inner.tenant.service_principal_id,
         "appId": inner.tenant.app_id,
         "displayName": "provisiond",
     }))
-    .into_response()
 }
 
-fn assigned_to(inner: &Inner, id: &str, query: &Query, base: &str) -> Response {
+fn assigned_to(inner: &Inner, id: &str, query: &Query, base: &str) -> GraphReply {
     if id != inner.tenant.service_principal_id {
         return not_found(id);
     }
@@ -399,10 +432,10 @@ fn assigned_to(inner: &Inner, id: &str, query: &Query, base: &str) -> Response {
     if end < all.len() {
         body["@odata.nextLink"] = Value::String(query.link(base, ("$skiptoken", end.to_string())));
     }
-    warp::reply::json(&body).into_response()
+    GraphReply::ok(body)
 }
 
-fn members(inner: &Inner, id: &str, transitive: bool, query: &Query, base: &str) -> Response {
+fn members(inner: &Inner, id: &str, transitive: bool, query: &Query, base: &str) -> GraphReply {
     if !inner.is_group(id) {
         return not_found(id);
     }
@@ -422,7 +455,7 @@ fn members(inner: &Inner, id: &str, transitive: bool, query: &Query, base: &str)
     paged(items, query, base)
 }
 
-fn users(inner: &Inner, query: &Query, base: &str) -> Response {
+fn users(inner: &Inner, query: &Query, base: &str) -> GraphReply {
     let end = query
         .skip
         .saturating_add(query.top)
@@ -438,10 +471,10 @@ fn users(inner: &Inner, query: &Query, base: &str) -> Response {
     if end < inner.tenant.users.len() {
         body["@odata.nextLink"] = Value::String(query.link(base, ("$skiptoken", end.to_string())));
     }
-    warp::reply::json(&body).into_response()
+    GraphReply::ok(body)
 }
 
-fn users_delta(inner: &Inner, query: &Query, base: &str) -> Response {
+fn users_delta(inner: &Inner, query: &Query, base: &str) -> GraphReply {
     let position = query.delta.unwrap_or(DeltaPosition {
         since: 0,
         upto: u64::MAX,
@@ -473,7 +506,7 @@ fn users_delta(inner: &Inner, query: &Query, base: &str) -> Response {
     delta_page(items, position, query, base, total)
 }
 
-fn groups_delta(inner: &Inner, query: &Query, base: &str) -> Response {
+fn groups_delta(inner: &Inner, query: &Query, base: &str) -> GraphReply {
     let position = query.delta.unwrap_or(DeltaPosition {
         since: 0,
         upto: u64::MAX,
@@ -548,7 +581,7 @@ fn delta_page(
     query: &Query,
     base: &str,
     total: usize,
-) -> Response {
+) -> GraphReply {
     let end = position.offset.saturating_add(query.top).min(total);
     let mut body = json!({ "value": items });
     if end < total {
@@ -558,7 +591,7 @@ fn delta_page(
         body["@odata.deltaLink"] =
             Value::String(query.link(base, ("$deltatoken", position.upto.to_string())));
     }
-    warp::reply::json(&body).into_response()
+    GraphReply::ok(body)
 }
 
 /// A user as Graph renders it with `$select` (or the default property set).

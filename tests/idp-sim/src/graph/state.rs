@@ -41,19 +41,27 @@ pub struct FaultRule {
     pub times: u32,
 }
 
-/// Requests seen, by route (`GET /users`, `GET /users/{id}`, `POST /token`, ...).
+/// Requests seen, by route (`GET /users`, `GET /users/{id}`, `POST /token`, `POST /$batch`,
+/// ...).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RequestCounts {
-    /// Every request, faulted ones included.
+    /// Every HTTP request, faulted ones included; a `$batch` is one.
     pub total: u64,
-    /// Per route.
+    /// HTTP requests per route.
     pub by_route: BTreeMap<String, u64>,
+    /// Sub-requests of `$batch` requests per route, faulted ones included.
+    pub batched: BTreeMap<String, u64>,
 }
 
 impl RequestCounts {
-    /// The count for `route`, 0 when never seen.
+    /// The count of HTTP requests to `route`, 0 when never seen.
     pub fn route(&self, route: &str) -> u64 {
         self.by_route.get(route).copied().unwrap_or(0)
+    }
+
+    /// The count of `$batch` sub-requests to `route`, 0 when never seen.
+    pub fn batched_route(&self, route: &str) -> u64 {
+        self.batched.get(route).copied().unwrap_or(0)
     }
 }
 
@@ -332,6 +340,10 @@ impl Inner {
     pub(crate) fn count(&mut self, route: &str) {
         self.counts.total += 1;
         *self.counts.by_route.entry(route.to_owned()).or_insert(0) += 1;
+    }
+
+    pub(crate) fn count_batched(&mut self, route: &str) {
+        *self.counts.batched.entry(route.to_owned()).or_insert(0) += 1;
     }
 
     /// Takes the fault for a request to `path`, if a rule matches.

@@ -4,6 +4,7 @@
 // Helpers of this test binary unwrap too: a panic is a test failure with a location.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod batch;
 mod cli;
 mod http;
 mod metadata;
