@@ -258,23 +258,7 @@ impl Tx<'_> {
         on_backend!(self.conn, c => insert.execute(c))?;
 
         // The row is exactly what was inserted; reading it back would only cost a query.
-        let created = User {
-            id: user.id,
-            connection: user.connection,
-            external_id: user.external_id,
-            email: user.email,
-            email_key: user.email_key,
-            user_name: user.user_name,
-            given_name: user.given_name,
-            family_name: user.family_name,
-            display_name: user.display_name,
-            active: user.active,
-            source: user.source,
-            version: user.version,
-            created_at: user.created_at,
-            updated_at: user.updated_at,
-            last_login_at: user.last_login_at,
-        };
+        let created = User::from(user);
         self.user_event(EventKind::UserCreated, &created, now)?;
         Ok(ScimUserRow {
             user: created,
