@@ -145,7 +145,12 @@ impl Store {
         manager.connect_now()?;
         let pool = Pool::builder()
             .max_size(size)
-            .min_idle(Some(1))
+            // Connections open when a caller needs one, never in the background: a pool
+            // topping itself up could be inside libpq (and Kerberos) on another thread when a
+            // CLI command returns, and the process's exit handlers then pull libraries out
+            // from under it (an abort in k5_mutex_lock). Idle ones are kept.
+            .min_idle(Some(0))
+            .idle_timeout(None)
             // A broken connection fails its query and is replaced then; a ping on every
             // checkout would double the statements of a short transaction.
             .test_on_check_out(false)
