@@ -1,6 +1,6 @@
 //! Rows as Rust values.
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDateTime, Timelike};
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -122,4 +122,11 @@ impl UserChanges {
 /// Normalises an email for uniqueness and matching.
 pub fn email_key(email: &str) -> String {
     email.trim().to_lowercase()
+}
+
+/// `now` as both backends store it (PostgreSQL keeps microseconds), so a row built in memory
+/// equals the row read back.
+pub(crate) fn stored_precision(now: NaiveDateTime) -> NaiveDateTime {
+    let micros = now.and_utc().timestamp_subsec_micros();
+    now.with_nanosecond(micros * 1000).unwrap_or(now)
 }

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::events::EventKind;
-use super::models::{NewUser, User, UserChanges, email_key};
+use super::models::{NewUser, User, UserChanges, email_key, stored_precision};
 use super::schema::users;
 use super::{DbConnection, StoreError, Tx};
 
@@ -93,11 +93,15 @@ impl Tx<'_> {
 
     /// Inserts a new user.
     pub fn insert_user(&mut self, user: &NewUser) -> Result<User, StoreError> {
+        let mut row = user.clone();
+        row.created_at = stored_precision(row.created_at);
+        row.updated_at = stored_precision(row.updated_at);
+        row.last_login_at = row.last_login_at.map(stored_precision);
         diesel::insert_into(users::table)
-            .values(user)
+            .values(&row)
             .execute(self.conn)?;
         // Every column of `User` is set by `NewUser`: the row is what was inserted.
-        let created = User::from(user.clone());
+        let created = User::from(row);
         self.user_event(EventKind::UserCreated, &created, user.created_at)?;
         Ok(created)
     }

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use chrono::{NaiveDateTime, Timelike};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::{MembershipRow, Visibility};
@@ -231,7 +231,7 @@ impl Tx<'_> {
         columns: &ScimUserColumns,
         now: NaiveDateTime,
     ) -> Result<ScimUserRow, StoreError> {
-        let now = stored_precision(now);
+        let now = crate::store::models::stored_precision(now);
         let user = NewUser {
             id: id.to_string(),
             connection: connection.to_string(),
@@ -295,7 +295,7 @@ impl Tx<'_> {
         columns: &ScimUserColumns,
         now: NaiveDateTime,
     ) -> Result<ScimUserRow, StoreError> {
-        let now = stored_precision(now);
+        let now = crate::store::models::stored_precision(now);
         let email_key = crate::store::models::email_key(&columns.email);
         let update = diesel::update(users::table.find(&current.id)).set((
             users::email.eq(&columns.email),
@@ -427,11 +427,4 @@ fn change_kind(before: &User, after: &User) -> EventKind {
         (false, true) => EventKind::UserReactivated,
         _ => EventKind::UserUpdated,
     }
-}
-
-/// `now` as both backends store it (PostgreSQL keeps microseconds), so a row built in memory
-/// equals the row read back.
-fn stored_precision(now: NaiveDateTime) -> NaiveDateTime {
-    let micros = now.and_utc().timestamp_subsec_micros();
-    now.with_nanosecond(micros * 1000).unwrap_or(now)
 }
