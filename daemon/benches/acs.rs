@@ -189,13 +189,13 @@ fn acs_run(
         );
     }
 
-    // As `serve` does: checkpoint the WAL in the background, once a second.
+    // As `serve` does: checkpoint the WAL in the background.
     let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let checkpointer = {
         let (store, done) = (store.clone(), done.clone());
         std::thread::spawn(move || {
             while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(1000));
+                std::thread::sleep(provisiond::store::CHECKPOINT_INTERVAL);
                 store.checkpoint().unwrap();
             }
         })

@@ -47,7 +47,9 @@ impl Manager {
                 // WAL lets readers run beside the writer; the busy timeout covers the short
                 // windows where another process (a CLI command) holds the write lock. The
                 // daemon checkpoints in the background (Store::checkpoint), so the automatic
-                // checkpoint, which would stall a request with an fsync, rarely triggers.
+                // checkpoint, which would stall the committing writer and every write queued
+                // behind it, is only a bound (100,000 pages) for processes that do not; the
+                // WAL file is cut back to 64 MiB once emptied.
                 // Every commit empties the page cache of the other connections; reading the
                 // file through a memory map makes refilling it a copy-free page lookup, and a
                 // larger cache keeps a writer's working set (users and their indexes). Savepoints
@@ -55,8 +57,9 @@ impl Manager {
                 conn.batch_execute(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                      PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-                     PRAGMA wal_autocheckpoint = 10000; PRAGMA mmap_size = 268435456; \
-                     PRAGMA cache_size = -8000; PRAGMA temp_store = MEMORY;",
+                     PRAGMA wal_autocheckpoint = 100000; PRAGMA journal_size_limit = 67108864; \
+                     PRAGMA mmap_size = 268435456; PRAGMA cache_size = -8000; \
+                     PRAGMA temp_store = MEMORY;",
                 )
                 .map_err(|err| StoreError::Open {
                     target: target.clone(),

@@ -85,6 +85,10 @@ pub enum StoreError {
     Commit(String),
 }
 
+/// How often `serve` checkpoints the WAL. A busy writer appends tens of thousands of pages
+/// a second; copying them back in small steps keeps each checkpoint short.
+pub const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// A handle on the database; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -201,8 +205,9 @@ impl Store {
     }
 
     /// Copies committed WAL pages into the SQLite file without blocking readers or writers
-    /// (a passive checkpoint); nothing on PostgreSQL. The daemon calls it every second so
-    /// that request transactions never pay for a checkpoint.
+    /// (a passive checkpoint); nothing on PostgreSQL. The daemon calls it often enough
+    /// ([`CHECKPOINT_INTERVAL`]) that the WAL stays far below the size at which a committing
+    /// writer would checkpoint itself, so request transactions never pay for one.
     pub fn checkpoint(&self) -> Result<(), StoreError> {
         if self.kind == Backend::Sqlite {
             let mut conn = self.connection()?;
@@ -211,18 +216,24 @@ impl Store {
         Ok(())
     }
 
-    /// Checkpoints the WAL every second on a background task (SQLite; nothing to do on
-    /// PostgreSQL). Needs a tokio runtime; the task ends with the runtime.
+    /// Checkpoints the WAL every [`CHECKPOINT_INTERVAL`] on a background task (SQLite;
+    /// nothing to do on PostgreSQL). Needs a tokio runtime; the task ends with the runtime.
     pub fn spawn_checkpoints(&self) {
         if self.kind != Backend::Sqlite {
             return;
         }
         let store = self.clone();
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+            let mut tick = tokio::time::interval(CHECKPOINT_INTERVAL);
             loop {
                 tick.tick().await;
-                if let Err(err) = store.run(|store| store.checkpoint()).await {
+                // Not through `run`: a checkpoint waits on the disk, not the CPU, and must not
+                // hold one of the slots requests are admitted by.
+                let checkpointing = store.clone();
+                let outcome = tokio::task::spawn_blocking(move || checkpointing.checkpoint())
+                    .await
+                    .unwrap_or(Err(StoreError::Cancelled));
+                if let Err(err) = outcome {
                     tracing::warn!(error = %err, "WAL checkpoint failed");
                 }
             }
