@@ -5,9 +5,9 @@
 //! p50/p99 latency and the count of 5xx answers, then checks that every acknowledged write is
 //! in the store; a lookup that does not answer exactly its one user counts as an error. Each
 //! client is one keep-alive connection, as a provisioning worker holds; the load generator
-//! shares the cores with the server, so it is kept lean. `SCIM_LOAD_SECONDS` (default 30), `SCIM_LOAD_CLIENTS` (default 64) and
-//! `SCIM_LOAD_USERS` (users created before the run, default 2000) and
-//! `SCIM_LOAD_WRITE_PERCENT` (creates plus patches, default 30) change the shape.
+//! shares the cores with the server, so it is kept lean. `SCIM_LOAD_SECONDS` (default 30),
+//! `SCIM_LOAD_CLIENTS` (default 64), `SCIM_LOAD_USERS` (users created before the run, default
+//! 2000) and `SCIM_LOAD_WRITE_PERCENT` (creates plus patches, default 30) change the shape.
 //!
 //! Run with `cargo bench -p provisiond --bench scim_load`.
 

@@ -66,9 +66,9 @@ fn main() {
         &path,
         format!(
             "server:\n  session_key: \"bench-session-key-0123456789abcdef\"\n\
-             database:\n  url: sqlite://bench.db\nadapters_dir: {}\nconnections:\n  - name: acme\n    \
-             adapter: entra\n    adapter_config: {adapter_config}\n    sync: {{schedule: \"@daily\", \
-             mode: incremental, max_deactivate: \"100%\"}}\n",
+             database:\n  url: sqlite://bench.db\nadapters_dir: {}\nconnections:\n  \
+             - name: acme\n    adapter: entra\n    adapter_config: {adapter_config}\n    \
+             sync: {{schedule: \"@daily\", mode: incremental, max_deactivate: \"100%\"}}\n",
             lib_dir.display()
         ),
     )

@@ -9,8 +9,9 @@
 //! rules here are the output ones: namespace declarations (the exclusive form: only where
 //! visibly used or named in the InclusiveNamespaces prefix list; the inclusive form: every one
 //! in scope) when not already in force from an output ancestor, the apex inheriting the
-//! `xml:` attributes of its ancestors in the inclusive form, declarations sorted by prefix, attributes by namespace URI then local name, empty elements
-//! as start-end pairs, and the escaping of the recommendation's section 2.3 of Canonical XML.
+//! `xml:` attributes of its ancestors in the inclusive form, declarations sorted by prefix,
+//! attributes by namespace URI then local name, empty elements as start-end pairs, and the
+//! escaping of the recommendation's section 2.3 of Canonical XML.
 
 use roxmltree::{Node, NodeId, NodeType};
 

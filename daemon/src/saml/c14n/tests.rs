@@ -40,7 +40,10 @@ fn canonical_with(
 
 #[test]
 fn only_visibly_used_namespaces_are_rendered_on_the_apex() {
-    let xml = r#"<r:Root xmlns:r="urn:r" xmlns:unused="urn:u" xmlns="urn:d"><a:A xmlns:a="urn:a" b="1"/></r:Root>"#;
+    let xml = concat!(
+        r#"<r:Root xmlns:r="urn:r" xmlns:unused="urn:u" xmlns="urn:d">"#,
+        r#"<a:A xmlns:a="urn:a" b="1"/></r:Root>"#
+    );
     assert_eq!(
         canonical(xml, "A", &[]),
         r#"<a:A xmlns:a="urn:a" b="1"></a:A>"#
@@ -155,10 +158,16 @@ fn default_in_the_prefix_list_undoes_a_rendered_default_on_a_prefixed_element() 
 
 #[test]
 fn inclusive_mode_renders_every_namespace_in_scope_and_inherits_xml_attributes() {
-    let xml = r#"<R xmlns="urn:d" xmlns:u="urn:u" xml:lang="en" xml:space="preserve"><S xml:lang="fr"><p:e xmlns:p="urn:p" xmlns=""/></S></R>"#;
+    let xml = concat!(
+        r#"<R xmlns="urn:d" xmlns:u="urn:u" xml:lang="en" xml:space="preserve">"#,
+        r#"<S xml:lang="fr"><p:e xmlns:p="urn:p" xmlns=""/></S></R>"#
+    );
     assert_eq!(
         canonical_with(xml, "S", Mode::Inclusive, false, &[]),
-        r#"<S xmlns="urn:d" xmlns:u="urn:u" xml:lang="fr" xml:space="preserve"><p:e xmlns="" xmlns:p="urn:p"></p:e></S>"#
+        concat!(
+            r#"<S xmlns="urn:d" xmlns:u="urn:u" xml:lang="fr" xml:space="preserve">"#,
+            r#"<p:e xmlns="" xmlns:p="urn:p"></p:e></S>"#
+        )
     );
 }
 

@@ -447,7 +447,8 @@ fn a_signed_assertion_hidden_by_an_empty_namespace_binding_does_not_vouch_for_a_
     let forged_signature = template(&spec.assertion_id)
         .replace(
             "<CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>",
-            "<CanonicalizationMethod Algorithm=\"http://www.w3.org/TR/2001/REC-xml-c14n-20010315\"/>",
+            "<CanonicalizationMethod \
+             Algorithm=\"http://www.w3.org/TR/2001/REC-xml-c14n-20010315\"/>",
         )
         .replace("<DigestValue/>", "<DigestValue>AAAA</DigestValue>")
         .replace("<SignatureValue/>", "<SignatureValue>AAAA</SignatureValue>");
