@@ -189,18 +189,6 @@ fn acs_run(
         );
     }
 
-    // As `serve` does: checkpoint the WAL in the background.
-    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let checkpointer = {
-        let (store, done) = (store.clone(), done.clone());
-        std::thread::spawn(move || {
-            while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                std::thread::sleep(provisiond::store::CHECKPOINT_INTERVAL);
-                store.checkpoint().unwrap();
-            }
-        })
-    };
-
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cores)
         .enable_all()
@@ -209,6 +197,8 @@ fn acs_run(
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
     let mut latencies: Vec<Duration> = runtime.block_on(async {
+        // As `serve` does: checkpoint the WAL in the background (ends with the runtime).
+        store.spawn_checkpoints();
         let tasks: Vec<_> = (0..clients)
             .map(|_| {
                 let (responses, store, config, providers, keys_session, next) = (
@@ -254,8 +244,6 @@ fn acs_run(
         all
     });
     let elapsed = started.elapsed();
-    done.store(true, std::sync::atomic::Ordering::Relaxed);
-    checkpointer.join().unwrap();
     latencies.sort();
     let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
     (

@@ -34,7 +34,7 @@ pub enum XmlError {
 
 /// Parses `text` after checking its nesting depth and namespace declarations.
 pub fn parse(text: &str) -> Result<roxmltree::Document<'_>, XmlError> {
-    prescan(text)?;
+    prescan(text, MAX_DEPTH)?;
     roxmltree::Document::parse(text).map_err(|err| XmlError::NotWellFormed(err.to_string()))
 }
 
@@ -42,43 +42,53 @@ pub fn parse(text: &str) -> Result<roxmltree::Document<'_>, XmlError> {
 /// does (comments, CDATA, processing instructions and quoted attribute values hide `<` and
 /// `>`) without recursing. On a well-formed prefix it sees exactly what the parser will; past
 /// a syntax error the parser stops anyway.
-fn prescan(text: &str) -> Result<(), XmlError> {
-    if nesting_exceeds(text, MAX_DEPTH) {
-        return Err(XmlError::TooDeep);
-    }
+fn prescan(text: &str, max_depth: usize) -> Result<(), XmlError> {
+    let mut depth = 0usize;
     let mut declarations = 0usize;
     for tag in tags(text.as_bytes()) {
         let Tag::Start(inside) = tag else {
+            depth = depth.saturating_sub(1);
             continue;
         };
-        for (name, value) in attributes(inside) {
-            let Some(rest) = name.strip_prefix(b"xmlns") else {
-                continue;
-            };
-            match rest {
-                [] => {}
-                [b':', prefix @ ..] => {
-                    if value.is_empty() {
-                        return Err(XmlError::NotWellFormed(format!(
-                            "namespace prefix {:?} is bound to the empty name",
-                            String::from_utf8_lossy(prefix)
-                        )));
-                    }
-                    if prefix == b"xmlns" {
-                        return Err(XmlError::NotWellFormed(
-                            "the xmlns prefix must not be declared".into(),
-                        ));
-                    }
-                }
-                _ => continue,
+        if !inside.ends_with(b"/") {
+            depth += 1;
+            if depth > max_depth {
+                return Err(XmlError::TooDeep);
             }
-            declarations += 1;
-            if declarations > MAX_NAMESPACE_DECLARATIONS {
-                return Err(XmlError::TooManyNamespaces);
-            }
+        }
+        declarations += namespace_declarations(inside)?;
+        if declarations > MAX_NAMESPACE_DECLARATIONS {
+            return Err(XmlError::TooManyNamespaces);
         }
     }
     Ok(())
+}
+
+/// How many namespaces a start tag declares; refuses the declarations the Namespaces
+/// recommendation forbids.
+fn namespace_declarations(inside: &[u8]) -> Result<usize, XmlError> {
+    let mut count = 0;
+    for (name, value) in attributes(inside) {
+        match name.strip_prefix(b"xmlns") {
+            Some([]) => {}
+            Some([b':', prefix @ ..]) => {
+                if value.is_empty() {
+                    return Err(XmlError::NotWellFormed(format!(
+                        "namespace prefix {:?} is bound to the empty name",
+                        String::from_utf8_lossy(prefix)
+                    )));
+                }
+                if prefix == b"xmlns" {
+                    return Err(XmlError::NotWellFormed(
+                        "the xmlns prefix must not be declared".into(),
+                    ));
+                }
+            }
+            _ => continue,
+        }
+        count += 1;
+    }
+    Ok(count)
 }
 
 /// A tag found by [`tags`].
@@ -174,24 +184,6 @@ fn attributes(tag: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
     })
 }
 
-/// Whether elements nest deeper than `limit`.
-fn nesting_exceeds(text: &str, limit: usize) -> bool {
-    let mut depth = 0usize;
-    for tag in tags(text.as_bytes()) {
-        match tag {
-            Tag::End => depth = depth.saturating_sub(1),
-            Tag::Start(inside) if inside.ends_with(b"/") => {}
-            Tag::Start(_) => {
-                depth += 1;
-                if depth > limit {
-                    return true;
-                }
-            }
-        }
-    }
-    false
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,10 +228,14 @@ mod tests {
                 "<a>".repeat(MAX_DEPTH),
                 "</a>".repeat(MAX_DEPTH)
             );
-            assert!(nesting_exceeds(&text, MAX_DEPTH), "{hiding}");
+            assert_eq!(
+                prescan(&text, MAX_DEPTH),
+                Err(XmlError::TooDeep),
+                "{hiding}"
+            );
         }
         let ordinary = "<r a=\"1\" b='>'><x/><!-- <y> --><![CDATA[<z>]]><?p <q>?></r>";
-        assert!(!nesting_exceeds(ordinary, 1));
+        assert_eq!(prescan(ordinary, 1), Ok(()));
     }
 
     #[test]

@@ -69,11 +69,16 @@ fn template(reference: &str) -> String {
     )
 }
 
-/// Inserts `template` right after the first `after` found past `anchor`, and signs it.
-fn sign(xml: &str, key: &SigningKey, anchor: &str, after: &str, template: &str) -> String {
+/// `xml` with `text` inserted right after the first `after` found past `anchor`.
+fn insert_after(xml: &str, anchor: &str, after: &str, text: &str) -> String {
     let start = xml.find(anchor).expect("anchor");
     let at = start + xml[start..].find(after).expect("insertion point") + after.len();
-    let with_template = format!("{}{template}{}", &xml[..at], &xml[at..]);
+    format!("{}{text}{}", &xml[..at], &xml[at..])
+}
+
+/// Inserts `template` right after the first `after` found past `anchor`, and signs it.
+fn sign(xml: &str, key: &SigningKey, anchor: &str, after: &str, template: &str) -> String {
+    let with_template = insert_after(xml, anchor, after, template);
     Crypto::sign_xml(with_template, key.private_key_der()).unwrap()
 }
 
@@ -454,13 +459,10 @@ fn a_signed_assertion_hidden_by_an_empty_namespace_binding_does_not_vouch_for_a_
         .replace("<SignatureValue/>", "<SignatureValue>AAAA</SignatureValue>");
     let attack = |smuggled: &str| {
         unsigned(&spec, &key, |x| {
-            let at = x.find("<Assertion ").unwrap();
-            let issuer_end = at + x[at..].find("</Issuer>").unwrap() + "</Issuer>".len();
-            format!(
-                "{}{smuggled}{}{forged_signature}{}",
-                &x[..at],
-                &x[at..issuer_end],
-                &x[issuer_end..]
+            insert_after(&x, "<Assertion ", "</Issuer>", &forged_signature).replacen(
+                "<Assertion ",
+                &format!("{smuggled}<Assertion "),
+                1,
             )
         })
     };
@@ -491,19 +493,17 @@ fn a_huge_inclusive_prefix_list_is_refused_before_canonicalizing() {
         .replace("<SignatureValue/>", "<SignatureValue>AAAA</SignatureValue>");
     let filler = format!("<Advice>{}</Advice>", "<b/>".repeat(60_000));
     let xml = unsigned(&spec, &key, |x| {
-        let at = x.find("<Assertion ").unwrap();
-        let issuer_end = at + x[at..].find("</Issuer>").unwrap() + "</Issuer>".len();
-        format!("{}{template}{}", &x[..issuer_end], &x[issuer_end..]).replacen(
+        insert_after(&x, "<Assertion ", "</Issuer>", &template).replacen(
             "<Subject>",
             &format!("{filler}<Subject>"),
             1,
         )
     });
     assert!(xml.len() < 1024 * 1024);
-    let started = std::time::Instant::now();
-    assert_eq!(code(validate(&xml, &key, false)), "bad_signature");
-    // Not a timing test: a quadratic walk would take minutes, not this order of magnitude.
-    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    // Refused for the list itself, so before any canonicalization.
+    let err = validate(&xml, &key, false).unwrap_err();
+    assert_eq!(err.code(), "bad_signature");
+    assert!(err.to_string().contains("prefixes"), "{err}");
 }
 
 /// Thousands of namespace declarations make the parser's work grow faster than their square;
@@ -521,7 +521,8 @@ fn a_response_with_thousands_of_namespace_declarations_is_refused_before_parsing
          </samlp:Response>",
         idp_sim::STATUS_SUCCESS
     );
-    let started = std::time::Instant::now();
-    assert_eq!(code(validate(&xml, &key, false)), "malformed");
-    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    // Refused for the count, so before the parser sees the document.
+    let err = validate(&xml, &key, false).unwrap_err();
+    assert_eq!(err.code(), "malformed");
+    assert!(err.to_string().contains("namespace declarations"), "{err}");
 }
