@@ -180,7 +180,7 @@ fn fetch_only(
     let start = Instant::now();
     let http = HttpClient::new(HttpSettings::default(), Arc::new(SystemClock)).unwrap();
     let mut session = adapter.create(config, http).unwrap();
-    fetch(&mut session, "acme", how, &mut |_| {}).unwrap();
+    fetch(&mut session, "acme", how, &mut |_| {}, &mut |_| {}).unwrap();
     (start.elapsed(), state.request_counts().total)
 }
 

@@ -113,6 +113,16 @@ impl Tx<'_> {
             .load(self.conn)?)
     }
 
+    /// Whether a connection has any user, active or not.
+    pub fn connection_has_users(&mut self, connection: &str) -> Result<bool, StoreError> {
+        let found: Option<String> = users::table
+            .filter(users::connection.eq(connection))
+            .select(users::id)
+            .first(self.conn)
+            .optional()?;
+        Ok(found.is_some())
+    }
+
     /// How many active users a connection has.
     pub fn count_active_users(&mut self, connection: &str) -> Result<u64, StoreError> {
         let count: i64 = users::table

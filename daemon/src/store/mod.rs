@@ -106,6 +106,9 @@ pub struct Store {
     slots: Arc<tokio::sync::Semaphore>,
     /// Lets the SQLite writer take one of `slots` while it has a batch to run.
     reserve: Arc<writer::SlotReserve>,
+    /// SQLite files: opens the connections of [`Store::write_known_references`], which never
+    /// join the pool.
+    unpooled: Option<Arc<Manager>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -169,11 +172,13 @@ impl Store {
             batch: None,
             slots: Arc::new(tokio::sync::Semaphore::new(run_slots(kind, size))),
             reserve: Arc::default(),
+            unpooled: None,
         };
         // An in-memory database exists per connection: the writer's own would be another one.
         if matches!(&config.url, DatabaseUrl::Sqlite(path) if path.as_os_str() != ":memory:") {
             let manager = Manager::new(config.url.clone());
             store.writer = Some(writer::WriteQueue::start(store.clone(), manager)?);
+            store.unpooled = Some(Arc::new(Manager::new(config.url.clone())));
         }
         Ok(store)
     }
@@ -263,6 +268,29 @@ impl Store {
             Backend::Postgres => None,
         };
         let mut conn = self.connection()?;
+        conn.transaction(|conn| work(&mut Tx { conn }))
+    }
+
+    /// Like [`Store::write`], for bulk work whose rows only reference users and groups the
+    /// caller read from the store or created itself: on SQLite it runs without the per-row
+    /// foreign key lookups, which cost as much as the inserts themselves. Users and groups are
+    /// never deleted (only deactivated or marked deleted), so such references cannot dangle.
+    /// The connection doing it is opened for it and closed after, so no pooled connection
+    /// ever skips the checks. PostgreSQL, an in-memory SQLite database and a write nested in
+    /// a queued write job check as usual.
+    pub fn write_known_references<T, E>(
+        &self,
+        work: impl FnOnce(&mut Tx<'_>) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<StoreError> + From<diesel::result::Error>,
+    {
+        let Some(manager) = self.unpooled.as_ref().filter(|_| self.batch.is_none()) else {
+            return self.write(work);
+        };
+        let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut conn = manager.connect_now()?;
+        diesel::sql_query("PRAGMA foreign_keys = OFF").execute(&mut conn)?;
         conn.transaction(|conn| work(&mut Tx { conn }))
     }
 

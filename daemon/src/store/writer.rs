@@ -358,6 +358,28 @@ mod tests {
         FileStore { store, dir }
     }
 
+    /// The connection that skips foreign key lookups is never a pooled one: afterwards a
+    /// write naming a user that does not exist still fails.
+    #[test]
+    fn writes_with_known_references_leave_pooled_connections_checking() {
+        let file = file_store();
+        let store = &file.store;
+        let user = store
+            .write(|tx| tx.insert_user(&new_user("a@acme.example")))
+            .unwrap();
+        let added = store
+            .write_known_references(|tx| {
+                let now = user.created_at;
+                tx.add_members("acme", &[("group-1".to_owned(), user.id.clone())], now)
+            })
+            .unwrap();
+        assert_eq!(added, 1, "the unchecked connection wrote");
+        for _ in 0..8 {
+            let dangling = store.write(|tx| tx.add_member("group-2", "no-such-user"));
+            assert!(dangling.is_err(), "a pooled connection skipped the check");
+        }
+    }
+
     fn new_user(email: &str) -> NewUser {
         let now = chrono::DateTime::from_timestamp(1_800_000_000, 0)
             .unwrap()

@@ -6,14 +6,16 @@
 //! plans from whatever was committed, so it converges without duplicates. Creates use
 //! multi-row inserts; activation changes and version bumps are set-based updates.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use foldhash::{HashMap, HashMapExt};
 
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
 use super::fetch::Progress;
 use super::plan::{GroupRef, ReconcilePlan, UserRef};
-use crate::store::{NewGroup, NewUser, Store, StoreError, email_key};
+use crate::store::{NewGroup, NewUser, Store, StoreError, SyncedProfile, email_key};
 
 /// Most changes per transaction. Each commit writes every page it dirtied, and new rows land
 /// all over the random-keyed indexes (external ids, emails), so large transactions write far
@@ -132,26 +134,7 @@ pub fn apply(
     for batch in plan.create_users.chunks(BATCH) {
         let rows: Vec<NewUser> = batch
             .iter()
-            .map(|user| {
-                let profile = &user.profile;
-                NewUser {
-                    id: new_id(),
-                    connection: connection.to_owned(),
-                    external_id: Some(profile.external_id.clone()),
-                    email: profile.email.clone(),
-                    email_key: email_key(&profile.email),
-                    user_name: profile.user_name.clone(),
-                    given_name: profile.given_name.clone(),
-                    family_name: profile.family_name.clone(),
-                    display_name: profile.display_name.clone(),
-                    active: user.active,
-                    source: "sync".to_owned(),
-                    version: 1,
-                    created_at: now,
-                    updated_at: now,
-                    last_login_at: None,
-                }
-            })
+            .map(|user| new_user_row(connection, &user.profile, user.active, now))
             .collect();
         counts.users_created += store.write(|tx| tx.insert_users(&rows))?;
         for (user, row) in batch.iter().zip(rows) {
@@ -177,14 +160,16 @@ pub fn apply(
 
     phase("users");
 
-    // Memberships, each batch bumping the versions of the groups it touched.
+    // Memberships, each batch bumping the versions of the groups it touched. Every pair names
+    // a user and a group read from the store or created above, so the store's foreign key
+    // lookups are skipped (see `Store::write_known_references`).
     for batch in plan.remove_members.chunks(BATCH) {
         let pairs: Vec<(String, String)> = batch
             .iter()
             .map(|member| (member.group_id.clone(), member.user_id.clone()))
             .collect();
         let touched: Vec<String> = touched_groups(pairs.iter().map(|(group, _)| group));
-        counts.members_removed += store.write(|tx| {
+        counts.members_removed += store.write_known_references(|tx| {
             let removed = tx.remove_members(connection, &pairs, now)?;
             tx.touch_groups(&touched, now)?;
             Ok::<_, StoreError>(removed)
@@ -207,7 +192,7 @@ pub fn apply(
             })
             .collect();
         let touched: Vec<String> = touched_groups(pairs.iter().map(|(group, _)| group));
-        counts.members_added += store.write(|tx| {
+        counts.members_added += store.write_known_references(|tx| {
             let added = tx.add_members(connection, &pairs, now)?;
             tx.touch_groups(&touched, now)?;
             Ok::<_, StoreError>(added)
@@ -226,6 +211,32 @@ pub fn apply(
         step(batch.len(), progress);
     }
     Ok(counts)
+}
+
+/// The row of a user a sync creates.
+pub(super) fn new_user_row(
+    connection: &str,
+    profile: &SyncedProfile,
+    active: bool,
+    now: NaiveDateTime,
+) -> NewUser {
+    NewUser {
+        id: new_id(),
+        connection: connection.to_owned(),
+        external_id: Some(profile.external_id.clone()),
+        email: profile.email.clone(),
+        email_key: email_key(&profile.email),
+        user_name: profile.user_name.clone(),
+        given_name: profile.given_name.clone(),
+        family_name: profile.family_name.clone(),
+        display_name: profile.display_name.clone(),
+        active,
+        source: "sync".to_owned(),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        last_login_at: None,
+    }
 }
 
 fn touched_groups<'a>(groups: impl Iterator<Item = &'a String>) -> Vec<String> {

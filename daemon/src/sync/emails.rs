@@ -1,7 +1,7 @@
 //! Email allocation for a plan: which listed users may have the address they ask for, so
 //! that no two accounts of a connection ever share one, not even between two batches.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use crate::store::{SyncedProfile, User, email_key};
 

@@ -6,7 +6,7 @@
 //! token the adapter no longer accepts falls back to such a round; an adapter without delta
 //! support falls back to a full listing.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use provisiond_plugin_api::{AdapterError, AdapterGroup, AdapterUser, DeltaNext, DeltaPage};
 
@@ -97,12 +97,14 @@ impl FetchOutcome {
     }
 }
 
-/// Reads the directory `how` asks, falling back as the module docs describe.
+/// Reads the directory `how` asks, falling back as the module docs describe. `listed` sees
+/// the users of each page of a complete listing as it arrives (not those of a delta).
 pub fn fetch(
     session: &mut AdapterSession,
     connection: &str,
     how: FetchHow,
     progress: &mut dyn FnMut(Progress),
+    listed: &mut dyn FnMut(&[AdapterUser]),
 ) -> Result<FetchOutcome, SyncError> {
     let mut counter = Counter::default();
     let adapter_error = |source: PluginError| SyncError::Adapter {
@@ -116,11 +118,18 @@ pub fn fetch(
         FetchHow::DeltaFrom(token) => Some(Some(token)),
     };
     if let Some(start) = delta_start {
-        match delta_round(session, connection, start.clone(), &mut counter, progress) {
+        match delta_round(
+            session,
+            connection,
+            start.clone(),
+            &mut counter,
+            progress,
+            listed,
+        ) {
             Ok(outcome) => return Ok(outcome),
             Err(DeltaFailure::Fallback(reason)) if start.is_some() => {
                 tracing::info!(connection, %reason, "delta token refused; reading everything");
-                match delta_round(session, connection, None, &mut counter, progress) {
+                match delta_round(session, connection, None, &mut counter, progress, listed) {
                     Ok(outcome) => return Ok(outcome),
                     Err(DeltaFailure::Fallback(_)) => {}
                     Err(DeltaFailure::Failed(err)) => return Err(err),
@@ -140,6 +149,7 @@ pub fn fetch(
             .users_page(cursor.as_deref())
             .map_err(adapter_error)?;
         counter.page(connection, page.items.len(), 0, progress)?;
+        listed(&page.items);
         snapshot.users.extend(page.items);
         match page.next_cursor {
             Some(next) => cursor = Some(next),
@@ -178,6 +188,7 @@ fn delta_round(
     token: Option<String>,
     counter: &mut Counter,
     progress: &mut dyn FnMut(Progress),
+    listed: &mut dyn FnMut(&[AdapterUser]),
 ) -> Result<FetchOutcome, DeltaFailure> {
     let from_scratch = token.is_none();
     let mut cursor = token;
@@ -209,6 +220,9 @@ fn delta_round(
             removed_groups,
             next,
         } = page;
+        if from_scratch {
+            listed(&changed_users);
+        }
         for user in changed_users {
             users.set(user.external_id.clone(), Some(user));
         }

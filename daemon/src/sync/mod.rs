@@ -20,6 +20,7 @@
 //! therefore runs whenever the last one is older than `sync.full_sync_hours` (24 by default).
 
 pub mod apply;
+mod early;
 mod emails;
 pub mod fetch;
 mod lock;
@@ -77,11 +78,13 @@ pub enum SyncError {
     /// Reading or writing the store failed; the run stops, the next one converges.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// Reading the connection's current state panicked (a bug); nothing was applied.
-    #[error("connection {connection:?}: reading the current state from the store panicked")]
-    LoadPanicked {
+    /// A store task of the run panicked (a bug); the run stops, the next one converges.
+    #[error("connection {connection:?}: {task} panicked")]
+    TaskPanicked {
         /// The connection.
         connection: String,
+        /// What the task was doing.
+        task: &'static str,
     },
     /// The blocking task running the sync was lost (the runtime is shutting down).
     #[error("the sync task was cancelled")]

@@ -8,7 +8,7 @@
 //!
 //! Cost: O(users + groups + memberships) with hash maps.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use provisiond_plugin_api::{AdapterGroup, AdapterUser};
 

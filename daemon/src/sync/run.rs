@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use super::SyncError;
 use super::apply::{ApplyCounts, apply};
+use super::early;
 use super::fetch::{FetchHow, FetchOutcome, Fetched, Progress, fetch};
 use super::lock::RunLocks;
 use super::plan::{CurrentState, PlanOptions, ReconcilePlan, plan};
@@ -374,23 +375,58 @@ impl SyncContext {
         // meanwhile on another thread (the fetch mostly waits on the network); beside a full
         // listing, which holds the whole directory, it is loaded afterwards to keep the peak
         // memory down.
+        //
+        // A connection's first complete listing creates its users as the pages arrive (see
+        // `early`); the plan then finds them in the store.
         let phase = Instant::now();
         let overlap = matches!(how, FetchHow::DeltaFrom(_));
-        let (fetched, loaded) = std::thread::scope(|scope| {
+        let early =
+            !request.dry_run && !overlap && !self.store.read(|tx| tx.connection_has_users(name))?;
+        let (fetched, loaded, created) = std::thread::scope(|scope| {
             let loading = overlap.then(|| scope.spawn(|| self.current_state(name)));
-            let fetched = fetch(&mut session, name, how, progress);
-            (fetched, loading.map(|loading| loading.join()))
+            let (pages, received) = std::sync::mpsc::channel();
+            let creating = early.then(|| {
+                scope.spawn(move || early::create_from_pages(&self.store, name, &received, now))
+            });
+            let mut pages = creating.is_some().then_some(pages);
+            let mut listed = |users: &[provisiond_plugin_api::AdapterUser]| {
+                // A failed early pass has dropped its end; the run reports why at the end.
+                if let Some(sender) = &pages
+                    && !users.is_empty()
+                    && sender.send(users.to_vec()).is_err()
+                {
+                    pages = None;
+                }
+            };
+            let fetched = fetch(&mut session, name, how, progress, &mut listed);
+            tracing::debug!(elapsed_ms = elapsed_ms(phase), "listing read");
+            // The early pass ends when its sender is gone.
+            drop(pages);
+            (
+                fetched,
+                loading.map(|loading| loading.join()),
+                creating.map(|creating| creating.join()),
+            )
         });
         drop(session);
+        let created = match created {
+            Some(joined) => joined.map_err(|_| SyncError::TaskPanicked {
+                connection: name.to_owned(),
+                task: "creating the listed users",
+            })??,
+            None => 0,
+        };
         let fetched = fetched?;
         tracing::debug!(
             elapsed_ms = elapsed_ms(phase),
             pages = fetched.pages,
+            created_early = created,
             "fetched"
         );
         let (current, load_ms) = match loaded {
-            Some(joined) => joined.map_err(|_| SyncError::LoadPanicked {
+            Some(joined) => joined.map_err(|_| SyncError::TaskPanicked {
                 connection: name.to_owned(),
+                task: "reading the current state from the store",
             })?,
             None => self.current_state(name),
         };
@@ -415,9 +451,15 @@ impl SyncContext {
         let mut executed = Executed::new(&fetched, planned);
         drop(fetched);
 
-        // The guard: a run that would deactivate too many users stops for an admin.
+        // The guard: a run that would deactivate too many users stops for an admin. It protects
+        // the users a connection had when the run started; one that had none (`early`) has
+        // nothing to protect.
+        executed.counts.changes.users_created += created;
         let deactivating = executed.plan.deactivate_users.len() as u64;
-        if !max_deactivate.allows(deactivating, active) && !request.allow_mass_deactivation {
+        if !early
+            && !max_deactivate.allows(deactivating, active)
+            && !request.allow_mass_deactivation
+        {
             executed.status = RunStatus::Blocked;
             executed.message = Some(format!(
                 "would deactivate {deactivating} of {active} active users, more than \

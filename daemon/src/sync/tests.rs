@@ -307,8 +307,92 @@ fn assert_unique(store: &Store) {
     }
 }
 
+/// The users of the connection as the IdP sees them: external id -> (email, names, active).
+fn accounts(store: &Store) -> BTreeMap<Option<String>, (String, Option<String>, bool)> {
+    state(store)
+        .users
+        .into_iter()
+        .map(|u| (u.external_id, (u.email, u.given_name, u.active)))
+        .collect()
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Creating a first listing's users while it is read, then planning as usual, ends exactly
+    /// where the plan alone does (shared addresses, disabled users, memberships, any page
+    /// size) when each user is listed once. A listing that names a user twice with different
+    /// addresses ends as if a run had seen the first mention and the next one the last: an
+    /// address may stay with the user first listed with it, every user left out is a
+    /// reported conflict, nothing is duplicated, and planning again changes nothing.
+    #[test]
+    fn creating_users_early_ends_where_the_plan_alone_does(
+        people in prop::collection::vec((0u8..10, 0u8..6, any::<bool>(), 0u8..3), 0..16),
+        groups in prop::collection::vec((0u8..4, prop::collection::vec(0u8..10, 0..6)), 0..4),
+        page_size in 1usize..5,
+    ) {
+        let fetched = listing(&people, &groups);
+        let Fetched::Snapshot(snapshot) = &fetched else { unreachable!() };
+
+        let alone = memory_store();
+        let planned_alone = run(&alone, &fetched);
+
+        let early = memory_store();
+        let (pages, received) = std::sync::mpsc::channel();
+        for page in snapshot.users.chunks(page_size) {
+            pages.send(page.to_vec()).unwrap();
+        }
+        drop(pages);
+        let created = super::early::create_from_pages(&early, CONNECTION, &received, now())
+            .unwrap();
+        let planned = run(&early, &fetched);
+
+        assert_unique(&early);
+        let listed_once = people.iter().map(|p| p.0).collect::<HashSet<_>>().len() == people.len();
+        if !listed_once {
+            let (early_accounts, alone_accounts) = (accounts(&early), accounts(&alone));
+            let conflicted = |id: &Option<String>| {
+                planned.conflicts.iter().any(|c| Some(&c.external_id) == id.as_ref())
+            };
+            // Each account is as its last mention lists it, or its user's conflict is reported.
+            let last: BTreeMap<Option<String>, (String, Option<String>, bool)> = snapshot
+                .users
+                .iter()
+                .map(|u| {
+                    let email = super::plan::desired_profile(u).email;
+                    (Some(u.external_id.clone()), (email, u.given_name.clone(), u.active))
+                })
+                .collect();
+            for (id, account) in &early_accounts {
+                prop_assert!(last.get(id) == Some(account) || conflicted(id), "{id:?}");
+            }
+            for id in alone_accounts.keys() {
+                prop_assert!(early_accounts.contains_key(id) || conflicted(id));
+            }
+            let again = plan(&state(&early), &fetched, &PlanOptions::default());
+            prop_assert!(again.is_empty(), "{again:?}");
+            return Ok(());
+        }
+        prop_assert_eq!(accounts(&early), accounts(&alone));
+        prop_assert_eq!(
+            created + planned.create_users.len(),
+            planned_alone.create_users.len()
+        );
+        prop_assert_eq!(planned.conflicts.len(), planned_alone.conflicts.len());
+        let memberships = |store: &Store| {
+            let state = state(store);
+            let external: BTreeMap<_, _> =
+                state.users.iter().map(|u| (u.id.clone(), u.external_id.clone())).collect();
+            let groups: BTreeMap<_, _> =
+                state.groups.iter().map(|g| (g.id.clone(), g.external_id.clone())).collect();
+            state
+                .memberships
+                .iter()
+                .map(|(g, u)| (groups[g].clone(), external[u].clone()))
+                .collect::<BTreeSet<_>>()
+        };
+        prop_assert_eq!(memberships(&early), memberships(&alone));
+    }
 
     #[test]
     fn applying_a_plan_leaves_nothing_to_do_and_never_deletes_or_duplicates(world in world()) {

@@ -1,0 +1,86 @@
+//! Creating the users of a connection's first complete listing while the listing is still
+//! being read, so that the largest apply a connection ever sees (its first sync: every
+//! assigned user is new) overlaps the network instead of following it.
+//!
+//! Only for a connection that has no users at all when the run starts: then no listed user
+//! can match a stored one (by external id or email), no email is held by anyone, and no
+//! deactivation of an existing user can follow, so the mass-deactivation guard has nothing to
+//! protect and a user created early is exactly what the plan would create. Within the
+//! listing, the first mention of an external id creates the user when no earlier mention
+//! asked for its address; anything else is left to the plan. The plan then runs as usual on the store as it is
+//! after the listing: it finds these users by external id, so a later mention of the same
+//! user in the listing (the last one wins) becomes an update, and every other change (groups,
+//! memberships, users the early pass left alone) is planned and applied as always.
+
+use std::hash::BuildHasher;
+
+use foldhash::{HashSet, HashSetExt};
+use std::sync::mpsc::{Receiver, TryRecvError};
+
+use chrono::NaiveDateTime;
+use provisiond_plugin_api::AdapterUser;
+
+use super::apply::{BATCH, new_user_row};
+use super::plan::desired_profile;
+use crate::store::{NewUser, Store, StoreError, email_key};
+
+/// Creates users from listing pages received on `pages` until the sender is dropped, in
+/// transactions of at most [`BATCH`] users: whatever pages have arrived when the previous
+/// transaction ends go into the next one. Returns how many it created.
+///
+/// Ids and addresses already taken are remembered by their 64-bit hash: a collision only
+/// leaves a user to the plan, which is always correct.
+pub fn create_from_pages(
+    store: &Store,
+    connection: &str,
+    pages: &Receiver<Vec<AdapterUser>>,
+    now: NaiveDateTime,
+) -> Result<usize, StoreError> {
+    let hasher = foldhash::fast::RandomState::default();
+    let mut seen: HashSet<u64> = HashSet::new();
+    let mut claimed: HashSet<u64> = HashSet::new();
+    let mut created = 0;
+    let mut pending: Vec<NewUser> = Vec::new();
+    let mut take = |page: Vec<AdapterUser>, pending: &mut Vec<NewUser>| {
+        for user in page {
+            let profile = desired_profile(&user);
+            let key = email_key(&profile.email);
+            // Every address mentioned is claimed, even by a later mention of a user already
+            // seen (which the plan turns into an email change that must not find it taken).
+            let free = !key.is_empty() && claimed.insert(hasher.hash_one(&key));
+            // A user seen before, without an address, or asking for one an earlier mention
+            // took, is left to the plan (which resolves or reports it).
+            if seen.insert(hasher.hash_one(&user.external_id)) && free {
+                pending.push(new_user_row(connection, &profile, user.active, now));
+            }
+        }
+    };
+    while let Ok(page) = pages.recv() {
+        take(page, &mut pending);
+        let mut open = true;
+        while pending.len() < BATCH {
+            match pages.try_recv() {
+                Ok(page) => take(page, &mut pending),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    open = false;
+                    break;
+                }
+            }
+        }
+        created += write(store, &mut pending)?;
+        if !open {
+            break;
+        }
+    }
+    created += write(store, &mut pending)?;
+    Ok(created)
+}
+
+fn write(store: &Store, pending: &mut Vec<NewUser>) -> Result<usize, StoreError> {
+    if pending.is_empty() {
+        return Ok(0);
+    }
+    let rows = std::mem::take(pending);
+    store.write(|tx| tx.insert_users(&rows))
+}
