@@ -454,7 +454,6 @@ impl SyncContext {
         // The guard: a run that would deactivate too many users stops for an admin. It protects
         // the users a connection had when the run started; one that had none (`early`) has
         // nothing to protect.
-        executed.counts.changes.users_created += created;
         let deactivating = executed.plan.deactivate_users.len() as u64;
         if !early
             && !max_deactivate.allows(deactivating, active)
@@ -475,6 +474,7 @@ impl SyncContext {
 
         let phase = Instant::now();
         executed.counts.changes = apply(&self.store, name, &executed.plan, now, progress)?;
+        executed.counts.changes.users_created += created;
         tracing::debug!(elapsed_ms = elapsed_ms(phase), "applied");
         executed.applied = true;
         Ok(executed)

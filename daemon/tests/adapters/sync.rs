@@ -196,6 +196,35 @@ fn saml_login_user(store: &Store, external_id: &str, email: &str) -> String {
 
 const FULL: &str = "{schedule: \"*/5 * * * *\", mode: full, max_deactivate: \"100%\"}";
 
+/// A connection without users creates them while the listing is read (a full listing, and
+/// the first delta round of incremental mode); the run counts them and a re-run finds nothing.
+#[test]
+fn a_fresh_connection_gets_every_assigned_user_and_counts_them() {
+    for mode in ["full", "incremental"] {
+        let sync = format!("{{schedule: \"*/5 * * * *\", mode: {mode}, max_deactivate: \"10%\"}}");
+        let fx = Fixture::new(GraphTenant::generate(60, 6, 120, 17), &sync);
+        let tenant = fx.sim.state.tenant();
+        let first = fx.run();
+        assert_eq!(
+            first.status,
+            RunStatus::Succeeded,
+            "{mode}: {:?}",
+            first.message
+        );
+        assert_mirrors(fx.store(), &tenant);
+        assert_eq!(
+            first.counts.changes.users_created,
+            tenant.assigned_user_ids(false).len(),
+            "{mode}"
+        );
+        assert!(first.counts.changes.members_added > 0, "{mode}");
+        assert!(
+            fx.run().counts.changes == Default::default(),
+            "{mode}: a re-run changes nothing"
+        );
+    }
+}
+
 #[test]
 fn sync_mirrors_assignments_and_follows_every_kind_of_change() {
     let fx = Fixture::new(GraphTenant::generate(60, 6, 120, 17), FULL);
