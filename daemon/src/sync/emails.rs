@@ -3,7 +3,7 @@
 
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
-use crate::store::{SyncedProfile, User, email_key};
+use crate::store::User;
 
 /// Which listed users get the email they ask for, and the order of email changes.
 pub struct EmailGrants {
@@ -17,15 +17,15 @@ pub struct EmailGrants {
 ///
 /// A stored user keeping its address holds it. A change to an address held by another stored
 /// user waits until that user's own change is granted (chains resolve; swaps stay conflicts).
-/// New users get only addresses nobody holds or was granted.
+/// New users get only addresses nobody holds or was granted. `keys` are the listed users'
+/// address keys ([`crate::store::email_key`]), in listing order.
 pub fn allocate_emails(
     stored: &[User],
     by_email: &HashMap<&str, usize>,
     matches: &[Option<usize>],
-    desired: &[SyncedProfile],
+    keys: &[String],
 ) -> EmailGrants {
-    let keys: Vec<String> = desired.iter().map(|p| email_key(&p.email)).collect();
-    let mut granted = vec![false; desired.len()];
+    let mut granted = vec![false; keys.len()];
     let mut order = Vec::new();
     let mut claimed: HashSet<&str> = HashSet::new();
     let mut vacated: HashSet<&str> = HashSet::new();

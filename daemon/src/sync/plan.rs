@@ -215,13 +215,7 @@ impl ReconcilePlan {
 /// The profile a listed user should have. Entra users without `mail` sign in with their
 /// UPN, which is then their address.
 pub fn desired_profile(user: &AdapterUser) -> SyncedProfile {
-    let email = user
-        .email
-        .as_deref()
-        .map(str::trim)
-        .filter(|mail| !mail.is_empty())
-        .unwrap_or(user.user_name.trim())
-        .to_owned();
+    let email = desired_email(user).to_owned();
     SyncedProfile {
         external_id: user.external_id.clone(),
         email,
@@ -230,6 +224,15 @@ pub fn desired_profile(user: &AdapterUser) -> SyncedProfile {
         family_name: user.family_name.clone(),
         display_name: user.display_name.clone(),
     }
+}
+
+/// The address of [`desired_profile`].
+fn desired_email(user: &AdapterUser) -> &str {
+    user.email
+        .as_deref()
+        .map(str::trim)
+        .filter(|mail| !mail.is_empty())
+        .unwrap_or(user.user_name.trim())
 }
 
 /// Computes what to change so the store matches `fetched`.
@@ -327,17 +330,22 @@ fn plan_users<'a>(
         .collect();
 
     // Match by external id first, then by email for accounts without one.
-    let desired: Vec<SyncedProfile> = listed.iter().map(|user| desired_profile(user)).collect();
+    // Only the address keys are kept for every listed user; profiles are built one at a time
+    // below (a large listing would otherwise hold a second copy of every user).
+    let keys: Vec<String> = listed
+        .iter()
+        .map(|user| email_key(desired_email(user)))
+        .collect();
     let mut matches: Vec<Option<usize>> = listed
         .iter()
         .map(|user| by_external_id.get(user.external_id.as_str()).copied())
         .collect();
     let mut matched: HashSet<usize> = matches.iter().flatten().copied().collect();
-    for (slot, profile) in matches.iter_mut().zip(&desired) {
+    for (slot, key) in matches.iter_mut().zip(&keys) {
         if slot.is_some() {
             continue;
         }
-        if let Some(&index) = by_email.get(email_key(&profile.email).as_str())
+        if let Some(&index) = by_email.get(key.as_str())
             && stored[index].external_id.is_none()
             && matched.insert(index)
         {
@@ -345,7 +353,8 @@ fn plan_users<'a>(
         }
     }
 
-    let emails = allocate_emails(stored, &by_email, &matches, &desired);
+    let emails = allocate_emails(stored, &by_email, &matches, &keys);
+    drop(keys);
     let mut refs: HashMap<String, (UserRef, String)> = stored
         .iter()
         .filter_map(|user| {
@@ -355,7 +364,8 @@ fn plan_users<'a>(
         .collect();
 
     let mut updates: Vec<Option<UserUpdate>> = vec![None; listed.len()];
-    for (position, (user, profile)) in listed.iter().zip(desired).enumerate() {
+    for (position, user) in listed.iter().enumerate() {
+        let profile = desired_profile(user);
         let granted = emails.granted[position];
         match matches[position] {
             Some(index) => {
