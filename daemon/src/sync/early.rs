@@ -11,6 +11,11 @@
 //! after the listing: it finds these users by external id, so a later mention of the same
 //! user in the listing (the last one wins) becomes an update, and every other change (groups,
 //! memberships, users the early pass left alone) is planned and applied as always.
+//!
+//! A user is created from the page it is read on, so a listing that later drops it (a round
+//! abandoned for a full listing, a removal within the round) or changes its address ends as
+//! if a run had seen that page: the user is deactivated or updated and keeps an address it
+//! was given, as after any run. The mass-deactivation guard counts every other account.
 
 use std::hash::BuildHasher;
 
@@ -22,24 +27,33 @@ use provisiond_plugin_api::AdapterUser;
 
 use super::apply::{BATCH, new_user_row};
 use super::plan::desired_profile;
-use crate::store::{NewUser, Store, StoreError, email_key};
+use crate::store::{NewUser, Store, email_key};
+
+/// What the early pass created.
+#[derive(Debug, Default)]
+pub struct EarlyCreated {
+    /// Stored ids of the users it created.
+    pub user_ids: HashSet<String>,
+}
 
 /// Creates users from listing pages received on `pages` until the sender is dropped, in
 /// transactions of at most [`BATCH`] users: whatever pages have arrived when the previous
-/// transaction ends go into the next one. Returns how many it created.
+/// transaction ends go into the next one.
 ///
-/// Ids and addresses already taken are remembered by their 64-bit hash: a collision only
-/// leaves a user to the plan, which is always correct.
+/// A transaction that fails (an account created meanwhile by a sign-in or SCIM holds an
+/// address or id) ends the pass: its users, and all that follow, are left to the plan, which
+/// matches such accounts. Ids and addresses already taken are remembered by their 64-bit
+/// hash: a collision likewise only leaves a user to the plan.
 pub fn create_from_pages(
     store: &Store,
     connection: &str,
     pages: &Receiver<Vec<AdapterUser>>,
     now: NaiveDateTime,
-) -> Result<usize, StoreError> {
+) -> EarlyCreated {
     let hasher = foldhash::fast::RandomState::default();
     let mut seen: HashSet<u64> = HashSet::new();
     let mut claimed: HashSet<u64> = HashSet::new();
-    let mut created = 0;
+    let mut created = EarlyCreated::default();
     let mut pending: Vec<NewUser> = Vec::new();
     let mut take = |page: Vec<AdapterUser>, pending: &mut Vec<NewUser>| {
         for user in page {
@@ -55,9 +69,9 @@ pub fn create_from_pages(
             }
         }
     };
-    while let Ok(page) = pages.recv() {
+    let mut open = true;
+    while open && let Ok(page) = pages.recv() {
         take(page, &mut pending);
-        let mut open = true;
         while pending.len() < BATCH {
             match pages.try_recv() {
                 Ok(page) => take(page, &mut pending),
@@ -68,19 +82,18 @@ pub fn create_from_pages(
                 }
             }
         }
-        created += write(store, &mut pending)?;
-        if !open {
-            break;
+        let rows = std::mem::take(&mut pending);
+        match store.write(|tx| tx.insert_users(&rows)) {
+            Ok(_) => created.user_ids.extend(rows.into_iter().map(|row| row.id)),
+            Err(err) => {
+                tracing::info!(
+                    connection,
+                    error = %err,
+                    "creating listed users early stopped; the plan creates the rest"
+                );
+                break;
+            }
         }
     }
-    created += write(store, &mut pending)?;
-    Ok(created)
-}
-
-fn write(store: &Store, pending: &mut Vec<NewUser>) -> Result<usize, StoreError> {
-    if pending.is_empty() {
-        return Ok(0);
-    }
-    let rows = std::mem::take(pending);
-    store.write(|tx| tx.insert_users(&rows))
+    created
 }

@@ -413,14 +413,21 @@ impl SyncContext {
             Some(joined) => joined.map_err(|_| SyncError::TaskPanicked {
                 connection: name.to_owned(),
                 task: "creating the listed users",
-            })??,
-            None => 0,
+            })?,
+            None => early::EarlyCreated::default(),
         };
-        let fetched = fetched?;
+        let fetched = match fetched {
+            Ok(fetched) => fetched,
+            // Users created early stay (each as its page listed it); the run records them.
+            Err(err) if !created.user_ids.is_empty() => {
+                return Ok(Executed::failed_after_early(&err, created.user_ids.len()));
+            }
+            Err(err) => return Err(err),
+        };
         tracing::debug!(
             elapsed_ms = elapsed_ms(phase),
             pages = fetched.pages,
-            created_early = created,
+            created_early = created.user_ids.len(),
             "fetched"
         );
         let (current, load_ms) = match loaded {
@@ -439,7 +446,12 @@ impl SyncContext {
         );
 
         // Diff against the store.
-        let active = current.users.iter().filter(|user| user.active).count() as u64;
+        // The guard protects the accounts the run did not create itself.
+        let active = current
+            .users
+            .iter()
+            .filter(|user| user.active && !created.user_ids.contains(&user.id))
+            .count() as u64;
         let phase = Instant::now();
         let planned = plan(&current, &fetched.fetched, &PlanOptions::default());
         drop(current);
@@ -451,14 +463,16 @@ impl SyncContext {
         let mut executed = Executed::new(&fetched, planned);
         drop(fetched);
 
-        // The guard: a run that would deactivate too many users stops for an admin. It protects
-        // the users a connection had when the run started; one that had none (`early`) has
-        // nothing to protect.
-        let deactivating = executed.plan.deactivate_users.len() as u64;
-        if !early
-            && !max_deactivate.allows(deactivating, active)
-            && !request.allow_mass_deactivation
-        {
+        // The guard: a run that would deactivate too many users stops for an admin (users it
+        // created early stay; nothing else is applied).
+        let deactivating = executed
+            .plan
+            .deactivate_users
+            .iter()
+            .filter(|change| !created.user_ids.contains(&change.user_id))
+            .count() as u64;
+        executed.counts.changes.users_created += created.user_ids.len();
+        if !max_deactivate.allows(deactivating, active) && !request.allow_mass_deactivation {
             executed.status = RunStatus::Blocked;
             executed.message = Some(format!(
                 "would deactivate {deactivating} of {active} active users, more than \
@@ -474,7 +488,7 @@ impl SyncContext {
 
         let phase = Instant::now();
         executed.counts.changes = apply(&self.store, name, &executed.plan, now, progress)?;
-        executed.counts.changes.users_created += created;
+        executed.counts.changes.users_created += created.user_ids.len();
         tracing::debug!(elapsed_ms = elapsed_ms(phase), "applied");
         executed.applied = true;
         Ok(executed)
@@ -600,6 +614,22 @@ struct Executed {
 }
 
 impl Executed {
+    /// A run whose listing failed after the early pass created `created` users.
+    fn failed_after_early(err: &SyncError, created: usize) -> Self {
+        let mut counts = RunCounts::default();
+        counts.changes.users_created = created;
+        Self {
+            status: RunStatus::Failed,
+            mode: "full",
+            full: false,
+            delta_token: None,
+            plan: ReconcilePlan::default(),
+            counts,
+            message: Some(err.to_string()),
+            applied: false,
+        }
+    }
+
     fn new(fetched: &FetchOutcome, plan: ReconcilePlan) -> Self {
         let (users_seen, groups_seen) = match &fetched.fetched {
             Fetched::Snapshot(snapshot) => (snapshot.users.len(), snapshot.groups.len()),

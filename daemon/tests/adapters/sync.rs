@@ -489,3 +489,163 @@ fn broken_adapters_fail_their_runs_with_a_clear_record() {
         assert_eq!(runs[0].message.as_deref(), Some(message.as_str()));
     }
 }
+
+// Early creation of a fresh connection's users, with other writers and failures around it.
+
+/// Runs once, calling `hook` with the page count each time a page has been read: the hook
+/// runs on the fetching thread after the page arrived and before the early pass receives it,
+/// which is where a concurrent sign-in, SCIM push or IdP change lands in a real run.
+fn run_hooked(fx: &Fixture, sync_hook: &mut dyn FnMut(u64)) -> RunReport {
+    let request = RunRequest::new("acme", Trigger::Cli);
+    fx.context
+        .run_blocking(&request, &mut |progress| {
+            if let provisiond::sync::Progress::Fetching { pages, .. } = progress {
+                sync_hook(pages);
+            }
+        })
+        .unwrap()
+}
+
+/// An account a SCIM client pushes into the connection: no external id, an address.
+fn scim_pushed_user(store: &Store, email: &str) -> String {
+    let now = chrono::Utc::now().naive_utc();
+    let user = NewUser {
+        id: uuid::Uuid::new_v4().to_string(),
+        connection: "acme".into(),
+        external_id: None,
+        email: email.into(),
+        email_key: email.to_lowercase(),
+        user_name: Some(email.into()),
+        given_name: None,
+        family_name: None,
+        display_name: None,
+        active: true,
+        source: "scim".into(),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        last_login_at: None,
+    };
+    store.write(|tx| tx.insert_user(&user)).unwrap().id
+}
+
+/// An assigned, enabled user with a `mail`, among the first `within` users of the tenant.
+fn assigned_with_mail(tenant: &GraphTenant, within: usize) -> idp_sim::graph::GraphUser {
+    let assigned = tenant.assigned_user_ids(false);
+    tenant
+        .users
+        .iter()
+        .take(within)
+        .find(|u| assigned.contains(&u.id) && u.mail.is_some() && u.account_enabled)
+        .cloned()
+        .unwrap()
+}
+
+/// A user signs in by SAML while a fresh connection's first listing is read: the early pass
+/// stops at the account it cannot create, the plan matches it, and the run succeeds.
+#[test]
+fn a_saml_login_during_the_first_listing_is_matched_and_the_run_succeeds() {
+    let fx = Fixture::new(GraphTenant::generate(60, 6, 120, 17), FULL);
+    let tenant = fx.sim.state.tenant();
+    let user = assigned_with_mail(&tenant, usize::MAX);
+    let mut signed_in = false;
+    let report = run_hooked(&fx, &mut |_| {
+        if !signed_in {
+            signed_in = true;
+            saml_login_user(fx.store(), &user.id, user.mail.as_deref().unwrap());
+        }
+    });
+    assert_eq!(
+        report.status,
+        RunStatus::Succeeded,
+        "a sign-in during the first sync failed it: {:?}",
+        report.message
+    );
+    assert_mirrors(fx.store(), &tenant);
+}
+
+/// Same with a SCIM push of an account holding a listed user's address (no external id): the
+/// plan links it by email.
+#[test]
+fn a_scim_push_of_a_listed_address_during_the_first_listing_is_linked() {
+    let fx = Fixture::new(GraphTenant::generate(60, 6, 120, 17), FULL);
+    let tenant = fx.sim.state.tenant();
+    let user = assigned_with_mail(&tenant, usize::MAX);
+    let mut pushed = false;
+    let report = run_hooked(&fx, &mut |_| {
+        if !pushed {
+            pushed = true;
+            scim_pushed_user(fx.store(), user.mail.as_deref().unwrap());
+        }
+    });
+    assert_eq!(
+        report.status,
+        RunStatus::Succeeded,
+        "a SCIM push during the first sync failed it: {:?}",
+        report.message
+    );
+    assert_mirrors(fx.store(), &tenant);
+}
+
+/// Accounts created in the connection while its first listing is read (SCIM pushes here) are
+/// not the run's own: a plan deactivating all of them is stopped by the guard.
+#[test]
+fn accounts_created_during_the_first_listing_are_protected_by_the_guard() {
+    let fx = Fixture::new(
+        GraphTenant::generate(60, 6, 120, 17),
+        "{schedule: \"*/5 * * * *\", mode: full, max_deactivate: \"10%\"}",
+    );
+    let mut pushed = Vec::new();
+    let report = run_hooked(&fx, &mut |_| {
+        if pushed.is_empty() {
+            for i in 0..20 {
+                pushed.push(scim_pushed_user(
+                    fx.store(),
+                    &format!("pushed{i}@elsewhere.example"),
+                ));
+            }
+        }
+    });
+    let users = fx.store().read(|tx| tx.users(Some("acme"))).unwrap();
+    let deactivated = users
+        .iter()
+        .filter(|u| pushed.contains(&u.id) && !u.active)
+        .count();
+    assert_eq!(
+        deactivated, 0,
+        "{deactivated} of 20 active accounts deactivated by one run with max_deactivate 10%, \
+         no guard (status {:?}, counts {:?})",
+        report.status, report.counts
+    );
+}
+
+/// The listing fails after its first page: the users the early pass created from it stay, and
+/// the failed run records them.
+#[test]
+fn a_failed_first_listing_records_the_users_it_created() {
+    let fx = Fixture::new(
+        GraphTenant::generate(300, 4, 300, 31),
+        "{schedule: \"*/5 * * * *\", mode: incremental, max_deactivate: \"10%\"}",
+    );
+    let mut failed = false;
+    let report = run_hooked(&fx, &mut |_| {
+        if !failed {
+            failed = true;
+            fx.sim.state.push_fault(FaultRule {
+                path_contains: Some("delta".into()),
+                fault: Fault::InternalServerError,
+                times: 1000,
+            });
+        }
+    });
+    assert_eq!(report.status, RunStatus::Failed, "{report:?}");
+    let created = fx.store().read(|tx| tx.users(Some("acme"))).unwrap().len();
+    let runs = fx.store().read(|tx| tx.sync_runs(Some("acme"), 1)).unwrap();
+    let counts: Value = serde_json::from_str(&runs[0].counts).unwrap();
+    assert_eq!(
+        counts["users_created"].as_u64().unwrap_or(0) as usize,
+        created,
+        "the failed run created {created} users but recorded counts {}",
+        runs[0].counts
+    );
+}
