@@ -130,13 +130,21 @@ where
 
     // `/Users` and `/Groups` check the token in the same blocking call as the operation (one
     // hop to the blocking pool per request, after reading the body, which is size-limited);
-    // everything else checks it first.
+    // everything else checks it first. A request without any bearer token is refused before
+    // its body is read.
     let now = state.now();
     let authorization = header("authorization");
     let deferred_auth = state.config.connection(&connection).is_some()
         && segments
             .first()
             .is_some_and(|s| s == "Users" || s == "Groups");
+    if deferred_auth && !tokens::has_bearer(authorization.as_deref()) {
+        return error_response(
+            &connection,
+            op,
+            RouteError::Auth(tokens::AuthError::Missing),
+        );
+    }
     if !deferred_auth {
         let name = connection.clone();
         let authorization = authorization.clone();

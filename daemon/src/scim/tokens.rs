@@ -190,6 +190,14 @@ pub fn authenticate(
     Ok(())
 }
 
+/// Whether an `Authorization` header value carries a non-empty bearer token at all (checked
+/// before a request body is read; [`authenticate`] decides whether it is valid).
+pub fn has_bearer(authorization: Option<&str>) -> bool {
+    authorization
+        .and_then(bearer)
+        .is_some_and(|token| !token.is_empty())
+}
+
 /// The token of `Bearer <token>` (scheme case-insensitive).
 fn bearer(header: &str) -> Option<&str> {
     let (scheme, rest) = header.trim().split_once(' ')?;

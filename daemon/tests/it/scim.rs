@@ -162,6 +162,35 @@ async fn requests_without_a_valid_token_of_this_connection_are_401() {
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
 }
 
+/// A request without a bearer token is refused before its body is read: a malformed body
+/// gets 401, not a parse error.
+#[tokio::test]
+async fn a_request_without_a_token_is_refused_before_its_body_is_read() {
+    let scim = Scim::new();
+    for (method, path) in [
+        ("POST", "/Users"),
+        ("PATCH", "/Groups/x"),
+        ("PUT", "/Users/x"),
+    ] {
+        for authorization in [None, Some("Basic abc"), Some("Bearer ")] {
+            let mut request = warp::test::request()
+                .method(method)
+                .path(&format!("{BASE}{path}"))
+                .header("content-type", "application/scim+json")
+                .body("{not json");
+            if let Some(value) = authorization {
+                request = request.header("authorization", value);
+            }
+            let response = request.reply(&routes(scim.state.clone())).await;
+            assert_eq!(
+                response.status(),
+                StatusCode::UNAUTHORIZED,
+                "{method} {path} {authorization:?}"
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn entra_create_stores_the_resource_and_the_columns_saml_matches_on() {
     let scim = Scim::new();
