@@ -8,6 +8,29 @@ use std::path::Path;
 
 use diesel::{Connection, RunQueryDsl};
 
+/// A user of connection `acme` as a sign-in (`source` "saml") or a SCIM client ("scim")
+/// stores it: active, version 1, created now, no names.
+pub fn new_user(source: &str, external_id: Option<&str>, email: &str) -> crate::store::NewUser {
+    let now = chrono::Utc::now().naive_utc();
+    crate::store::NewUser {
+        id: uuid::Uuid::new_v4().to_string(),
+        connection: "acme".into(),
+        external_id: external_id.map(str::to_owned),
+        email: email.into(),
+        email_key: email.to_lowercase(),
+        user_name: None,
+        given_name: None,
+        family_name: None,
+        display_name: None,
+        active: true,
+        source: source.into(),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        last_login_at: None,
+    }
+}
+
 /// The environment variable that switches tests to PostgreSQL.
 pub const POSTGRES_ENV: &str = "PROVISIOND_TEST_POSTGRES_URL";
 

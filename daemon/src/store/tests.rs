@@ -17,21 +17,8 @@ fn now() -> NaiveDateTime {
 
 fn new_user(email: &str, external_id: &str) -> NewUser {
     NewUser {
-        id: uuid::Uuid::new_v4().to_string(),
-        connection: "acme".into(),
-        external_id: Some(external_id.into()),
-        email: email.into(),
-        email_key: email.to_lowercase(),
-        user_name: None,
         given_name: Some("A".into()),
-        family_name: None,
-        display_name: None,
-        active: true,
-        source: "saml".into(),
-        version: 1,
-        created_at: now(),
-        updated_at: now(),
-        last_login_at: None,
+        ..crate::testing::new_user("saml", Some(external_id), email)
     }
 }
 

@@ -145,14 +145,9 @@ impl<'a> BatchLease<'a> {
     where
         E: From<diesel::result::Error>,
     {
-        match self.conn.as_mut() {
-            Some(conn) => conn.transaction(work),
-            None => Err(diesel::result::Error::BrokenTransactionManager.into()),
-        }
+        self.read(|conn| conn.transaction(work))
     }
-}
 
-impl BatchLease<'_> {
     /// Runs `work`, which only reads, on the batch's connection.
     pub(super) fn read<T, E>(
         &mut self,
@@ -381,26 +376,7 @@ mod tests {
     }
 
     fn new_user(email: &str) -> NewUser {
-        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0)
-            .unwrap()
-            .naive_utc();
-        NewUser {
-            id: uuid::Uuid::new_v4().to_string(),
-            connection: "acme".into(),
-            external_id: Some(email.into()),
-            email: email.into(),
-            email_key: email.to_lowercase(),
-            user_name: None,
-            given_name: None,
-            family_name: None,
-            display_name: None,
-            active: true,
-            source: "scim".into(),
-            version: 1,
-            created_at: now,
-            updated_at: now,
-            last_login_at: None,
-        }
+        crate::testing::new_user("scim", Some(email), email)
     }
 
     fn insert(user: NewUser) -> impl FnOnce(&Store) -> Result<User, StoreError> + Send + 'static {

@@ -12,7 +12,7 @@ use super::apply::apply;
 use super::fetch::{Delta, Fetched, Snapshot};
 use super::plan::{CurrentState, DeactivationReason, PlanOptions, ReconcilePlan, plan};
 use crate::store::tests::memory_store;
-use crate::store::{NewUser, Store, User};
+use crate::store::{Store, User};
 
 const CONNECTION: &str = "acme";
 
@@ -60,23 +60,7 @@ fn run(store: &Store, fetched: &Fetched) -> ReconcilePlan {
 }
 
 fn saml_user(store: &Store, external_id: Option<&str>, email: &str) -> User {
-    let user = NewUser {
-        id: uuid::Uuid::new_v4().to_string(),
-        connection: CONNECTION.into(),
-        external_id: external_id.map(str::to_owned),
-        email: email.into(),
-        email_key: email.to_lowercase(),
-        user_name: None,
-        given_name: None,
-        family_name: None,
-        display_name: None,
-        active: true,
-        source: "saml".into(),
-        version: 1,
-        created_at: now(),
-        updated_at: now(),
-        last_login_at: None,
-    };
+    let user = crate::testing::new_user("saml", external_id, email);
     store.write(|tx| tx.insert_user(&user)).unwrap()
 }
 

@@ -172,24 +172,13 @@ fn directly_assigned_only(tenant: &GraphTenant) -> String {
         .unwrap()
 }
 
+/// An account as a SAML sign-in stores it: the object id, the address as user name.
 fn saml_login_user(store: &Store, external_id: &str, email: &str) -> String {
     let now = chrono::Utc::now().naive_utc();
     let user = NewUser {
-        id: uuid::Uuid::new_v4().to_string(),
-        connection: "acme".into(),
-        external_id: Some(external_id.into()),
-        email: email.into(),
-        email_key: email.to_lowercase(),
         user_name: Some(email.into()),
-        given_name: None,
-        family_name: None,
-        display_name: None,
-        active: true,
-        source: "saml".into(),
-        version: 1,
-        created_at: now,
-        updated_at: now,
         last_login_at: Some(now),
+        ..provisiond::testing::new_user("saml", Some(external_id), email)
     };
     store.write(|tx| tx.insert_user(&user)).unwrap().id
 }
@@ -508,83 +497,53 @@ fn run_hooked(fx: &Fixture, sync_hook: &mut dyn FnMut(u64)) -> RunReport {
 
 /// An account a SCIM client pushes into the connection: no external id, an address.
 fn scim_pushed_user(store: &Store, email: &str) -> String {
-    let now = chrono::Utc::now().naive_utc();
     let user = NewUser {
-        id: uuid::Uuid::new_v4().to_string(),
-        connection: "acme".into(),
-        external_id: None,
-        email: email.into(),
-        email_key: email.to_lowercase(),
         user_name: Some(email.into()),
-        given_name: None,
-        family_name: None,
-        display_name: None,
-        active: true,
-        source: "scim".into(),
-        version: 1,
-        created_at: now,
-        updated_at: now,
-        last_login_at: None,
+        ..provisiond::testing::new_user("scim", None, email)
     };
     store.write(|tx| tx.insert_user(&user)).unwrap().id
 }
 
-/// An assigned, enabled user with a `mail`, among the first `within` users of the tenant.
-fn assigned_with_mail(tenant: &GraphTenant, within: usize) -> idp_sim::graph::GraphUser {
+/// An assigned, enabled user with a `mail`.
+fn assigned_with_mail(tenant: &GraphTenant) -> idp_sim::graph::GraphUser {
     let assigned = tenant.assigned_user_ids(false);
     tenant
         .users
         .iter()
-        .take(within)
         .find(|u| assigned.contains(&u.id) && u.mail.is_some() && u.account_enabled)
         .cloned()
         .unwrap()
 }
 
-/// A user signs in by SAML while a fresh connection's first listing is read: the early pass
-/// stops at the account it cannot create, the plan matches it, and the run succeeds.
+/// A user signs in by SAML, or a SCIM client pushes an account with a listed user's address
+/// (no external id), while a fresh connection's first listing is read: the early pass stops at
+/// the account it cannot create, the plan matches it (by object id or by email), and the run
+/// succeeds.
 #[test]
-fn a_saml_login_during_the_first_listing_is_matched_and_the_run_succeeds() {
-    let fx = Fixture::new(GraphTenant::generate(60, 6, 120, 17), FULL);
-    let tenant = fx.sim.state.tenant();
-    let user = assigned_with_mail(&tenant, usize::MAX);
-    let mut signed_in = false;
-    let report = run_hooked(&fx, &mut |_| {
-        if !signed_in {
-            signed_in = true;
-            saml_login_user(fx.store(), &user.id, user.mail.as_deref().unwrap());
-        }
-    });
-    assert_eq!(
-        report.status,
-        RunStatus::Succeeded,
-        "a sign-in during the first sync failed it: {:?}",
-        report.message
-    );
-    assert_mirrors(fx.store(), &tenant);
-}
-
-/// Same with a SCIM push of an account holding a listed user's address (no external id): the
-/// plan links it by email.
-#[test]
-fn a_scim_push_of_a_listed_address_during_the_first_listing_is_linked() {
-    let fx = Fixture::new(GraphTenant::generate(60, 6, 120, 17), FULL);
-    let tenant = fx.sim.state.tenant();
-    let user = assigned_with_mail(&tenant, usize::MAX);
-    let mut pushed = false;
-    let report = run_hooked(&fx, &mut |_| {
-        if !pushed {
-            pushed = true;
-            scim_pushed_user(fx.store(), user.mail.as_deref().unwrap());
-        }
-    });
-    assert_eq!(
-        report.status,
-        RunStatus::Succeeded,
-        "a SCIM push during the first sync failed it: {:?}",
-        report.message
-    );
-    assert_mirrors(fx.store(), &tenant);
+fn an_account_made_during_the_first_listing_is_matched_and_the_run_succeeds() {
+    for source in ["saml", "scim"] {
+        let fx = Fixture::new(GraphTenant::generate(60, 6, 120, 17), FULL);
+        let tenant = fx.sim.state.tenant();
+        let user = assigned_with_mail(&tenant);
+        let email = user.mail.as_deref().unwrap();
+        let mut made = false;
+        let report = run_hooked(&fx, &mut |_| {
+            if !made {
+                made = true;
+                match source {
+                    "saml" => saml_login_user(fx.store(), &user.id, email),
+                    _ => scim_pushed_user(fx.store(), email),
+                };
+            }
+        });
+        assert_eq!(
+            report.status,
+            RunStatus::Succeeded,
+            "{source}: {:?}",
+            report.message
+        );
+        assert_mirrors(fx.store(), &tenant);
+    }
 }
 
 /// Accounts created in the connection while its first listing is read (SCIM pushes here) are
