@@ -48,9 +48,8 @@ connections:
     let saml = conn.saml.as_ref().unwrap();
     assert_eq!(saml.clock_skew.num_seconds(), 180);
     assert!(!saml.allow_sha1 && !saml.allow_idp_initiated);
-    assert!(
-        matches!(config.database.url, DatabaseUrl::Sqlite(ref p) if p == &base.join("provisiond.db"))
-    );
+    let database = base.join("provisiond.db");
+    assert!(matches!(config.database.url, DatabaseUrl::Sqlite(ref p) if p == &database));
     assert!(config.connection_for_domain("acme.EXAMPLE").is_some());
     std::fs::remove_dir_all(base).unwrap();
 }

@@ -123,16 +123,6 @@ impl Tx<'_> {
         Ok(found.is_some())
     }
 
-    /// How many active users a connection has.
-    pub fn count_active_users(&mut self, connection: &str) -> Result<u64, StoreError> {
-        let count: i64 = users::table
-            .filter(users::connection.eq(connection))
-            .filter(users::active.eq(true))
-            .count()
-            .get_result(self.conn)?;
-        Ok(u64::try_from(count).unwrap_or_default())
-    }
-
     /// Inserts users with one multi-row statement.
     pub fn insert_users(&mut self, rows: &[NewUser]) -> Result<usize, StoreError> {
         if rows.is_empty() {

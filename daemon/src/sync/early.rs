@@ -3,19 +3,19 @@
 //! assigned user is new) overlaps the network instead of following it.
 //!
 //! Only for a connection that has no users at all when the run starts: then no listed user
-//! can match a stored one (by external id or email), no email is held by anyone, and no
-//! deactivation of an existing user can follow, so the mass-deactivation guard has nothing to
-//! protect and a user created early is exactly what the plan would create. Within the
-//! listing, the first mention of an external id creates the user when no earlier mention
-//! asked for its address; anything else is left to the plan. The plan then runs as usual on the store as it is
-//! after the listing: it finds these users by external id, so a later mention of the same
-//! user in the listing (the last one wins) becomes an update, and every other change (groups,
-//! memberships, users the early pass left alone) is planned and applied as always.
+//! can match a stored one (by external id or email) and no email is held by anyone, so a user
+//! created early is exactly what the plan would create. Within the listing, the first mention
+//! of an external id creates the user when no earlier mention asked for its address; anything
+//! else is left to the plan. The plan then runs as usual on the store as it is after the
+//! listing: it finds these users by external id, so a later mention of the same user (the last
+//! one wins) becomes an update, and every other change (groups, memberships, users the early
+//! pass left alone, accounts a sign-in or SCIM made meanwhile) is planned and applied as
+//! always. The mass-deactivation guard counts every account except the ones created here.
 //!
 //! A user is created from the page it is read on, so a listing that later drops it (a round
 //! abandoned for a full listing, a removal within the round) or changes its address ends as
 //! if a run had seen that page: the user is deactivated or updated and keeps an address it
-//! was given, as after any run. The mass-deactivation guard counts every other account.
+//! was given, as after any run.
 
 use std::hash::BuildHasher;
 
