@@ -32,7 +32,8 @@ pub fn write_config(dir: &Path, connections: &str) -> std::path::PathBuf {
     std::fs::write(
         &path,
         format!(
-            "server:\n  listen: 127.0.0.1:0\n  session_key: \"sync-test-session-key-0123456789abcdef\"\n\
+            "server:\n  listen: 127.0.0.1:0\n  \
+             session_key: \"sync-test-session-key-0123456789abcdef\"\n\
              database:\n  url: \"{}\"\nadapters_dir: {}\nconnections:\n{connections}",
             provisiond::testing::fresh_database_url(dir),
             crate::support::library_dir("provisiond_adapter_entra").display()

@@ -43,7 +43,8 @@ async fn events_survive_a_receiver_outage_in_order_per_user() {
         .port();
     let dir = TempDir::new("webhook");
     let extra = format!(
-        "webhook:\n  url: http://127.0.0.1:{port}/hook\n  secret: webhook-test-secret-0123456789\n  timeout_seconds: 2\n"
+        "webhook:\n  url: http://127.0.0.1:{port}/hook\n  \
+         secret: webhook-test-secret-0123456789\n  timeout_seconds: 2\n"
     );
     let (sim, daemon) = start_stack_with(&dir, true, &extra).await;
     let http = client();

@@ -244,7 +244,8 @@ fn manager_as_bare_id_and_as_object() {
     assert_eq!(out.resource[ENTERPRISE]["manager"], json!({"value": "m1"}));
     assert_eq!(out.resource["schemas"][1], ENTERPRISE);
 
-    let ops = json!([{"op": "Replace", "path": format!("{ENTERPRISE}:manager"), "value": {"value": "m2"}}]);
+    let manager = format!("{ENTERPRISE}:manager");
+    let ops = json!([{"op": "Replace", "path": manager, "value": {"value": "m2"}}]);
     let out = apply(&out.resource, ResourceKind::User, ops).unwrap();
     assert_eq!(out.resource[ENTERPRISE]["manager"], json!({"value": "m2"}));
 
@@ -348,7 +349,9 @@ proptest! {
     }
 
     #[test]
-    fn adding_an_existing_member_is_idempotent(ids in prop::collection::vec("[a-z0-9]{1,4}", 1..6)) {
+    fn adding_an_existing_member_is_idempotent(
+        ids in prop::collection::vec("[a-z0-9]{1,4}", 1..6)
+    ) {
         let members: Vec<Value> = ids.iter().map(|id| json!({"value": id})).collect();
         let ops = json!([{"op": "Add", "path": "members", "value": members}]);
         let once = apply(&group(), ResourceKind::Group, ops.clone()).unwrap();
