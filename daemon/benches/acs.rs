@@ -194,6 +194,67 @@ fn acs_run(
         .enable_all()
         .build()
         .unwrap();
+
+    // The store half alone (request and replay checks, account, session, audit, events), on
+    // responses checked beforehand, into a store of its own.
+    if cores == 1 {
+        let sp = providers.get("acme").unwrap();
+        let connection = config.connection("acme").unwrap();
+        let checked: Vec<_> = responses
+            .iter()
+            .map(|response| {
+                provisiond::saml::login::check_response(&sp, &connection, Some(response), now)
+            })
+            .collect();
+        let mut database = config.database.clone();
+        database.url = provisiond::config::DatabaseUrl::Sqlite(dir.join("store-half.db"));
+        let store = provisiond::store::Store::open(&database).unwrap();
+        let checked = Arc::new(std::sync::Mutex::new(checked.into_iter()));
+        let started = Instant::now();
+        runtime.block_on(async {
+            let tasks: Vec<_> = (0..clients)
+                .map(|_| {
+                    let (store, sp, server, keys, checked) = (
+                        store.clone(),
+                        sp.clone(),
+                        config.server.clone(),
+                        keys_session.clone(),
+                        checked.clone(),
+                    );
+                    tokio::spawn(async move {
+                        loop {
+                            let Some(next) = checked.lock().unwrap().next() else {
+                                break;
+                            };
+                            let (sp, server, keys) = (sp.clone(), server.clone(), keys.clone());
+                            store
+                                .run_write(move |store| {
+                                    provisiond::saml::login::finish_login(
+                                        store,
+                                        &sp,
+                                        &server,
+                                        keys.issue(),
+                                        next,
+                                        None,
+                                        Utc::now(),
+                                    )
+                                })
+                                .await
+                                .unwrap();
+                        }
+                    })
+                })
+                .collect();
+            for task in tasks {
+                task.await.unwrap();
+            }
+        });
+        let per = started.elapsed() / responses.len() as u32;
+        println!(
+            "store half only, {clients} in flight: {:>7.0}/s ({per:?} each)",
+            1.0 / per.as_secs_f64()
+        );
+    }
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
     let mut latencies: Vec<Duration> = runtime.block_on(async {

@@ -11,10 +11,6 @@
 
 use std::time::Duration;
 
-use openssl::hash::MessageDigest;
-use openssl::pkey::PKey;
-use openssl::sign::Signer;
-
 use crate::config::{Secret, WebhookConfig};
 use crate::store::{EventRow, Store, StoreError};
 
@@ -25,14 +21,7 @@ const LEASE: Duration = Duration::from_secs(30);
 
 /// The signature header value for a body sent at `timestamp`.
 pub fn signature(secret: &Secret, timestamp: i64, body: &str) -> String {
-    let mac = PKey::hmac(secret.expose().as_bytes())
-        .and_then(|key| {
-            let mut signer = Signer::new(MessageDigest::sha256(), &key)?;
-            signer.update(format!("{timestamp}.").as_bytes())?;
-            signer.update(body.as_bytes())?;
-            signer.sign_to_vec()
-        })
-        .unwrap_or_default();
+    let mac = secret.mac(&[format!("{timestamp}.").as_bytes(), body.as_bytes()]);
     format!("v1={}", hex::encode(mac))
 }
 

@@ -4,9 +4,6 @@
 //! neither a database copy nor a log line can be turned back into a working cookie.
 
 use base64::Engine;
-use openssl::hash::MessageDigest;
-use openssl::pkey::PKey;
-use openssl::sign::Signer;
 use rand::RngCore;
 
 use crate::config::Secret;
@@ -37,16 +34,7 @@ impl SessionKeys {
 
     /// The stored form of a token.
     pub fn hash(&self, token: &str) -> String {
-        // HMAC with a non-empty key cannot fail in OpenSSL; fall back to an unusable value
-        // rather than panicking if it ever did.
-        let mac = PKey::hmac(self.key.expose().as_bytes())
-            .and_then(|pkey| {
-                let mut signer = Signer::new(MessageDigest::sha256(), &pkey)?;
-                signer.update(token.as_bytes())?;
-                signer.sign_to_vec()
-            })
-            .unwrap_or_default();
-        hex::encode(mac)
+        hex::encode(self.key.mac(&[token.as_bytes()]))
     }
 
     /// The `Set-Cookie` value that starts a session.

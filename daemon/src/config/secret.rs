@@ -18,6 +18,18 @@ impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// HMAC-SHA256 keyed with this secret over the concatenation of `parts`.
+    pub fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
+        use hmac::Mac;
+        // HMAC takes a key of any length.
+        let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(self.0.as_bytes())
+            .unwrap_or_else(|_| unreachable!("HMAC accepts every key length"));
+        for part in parts {
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().into()
+    }
 }
 
 impl fmt::Debug for Secret {
@@ -72,6 +84,16 @@ mod tests {
         let secret = Secret::new("hunter2");
         assert_eq!(format!("{secret:?} {secret}"), "[redacted] [redacted]");
         assert_eq!(secret.expose(), "hunter2");
+    }
+
+    /// RFC 4231 test case 2, the message split in two parts.
+    #[test]
+    fn mac_is_hmac_sha256_of_the_parts_joined() {
+        let mac = Secret::new("Jefe").mac(&[b"what do ya want ", b"for nothing?"]);
+        assert_eq!(
+            hex::encode(mac),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
     }
 
     #[test]

@@ -51,17 +51,16 @@ impl Tx<'_> {
         reason: &str,
         detail: &str,
     ) -> Result<(), StoreError> {
-        diesel::insert_into(login_audit::table)
-            .values((
-                login_audit::at.eq(at),
-                login_audit::connection.eq(connection),
-                login_audit::user_id.eq(user_id),
-                login_audit::email.eq(email),
-                login_audit::outcome.eq(outcome.as_str()),
-                login_audit::reason.eq(reason),
-                login_audit::detail.eq(detail),
-            ))
-            .execute(self.conn)?;
+        let insert = diesel::insert_into(login_audit::table).values((
+            login_audit::at.eq(at),
+            login_audit::connection.eq(connection),
+            login_audit::user_id.eq(user_id),
+            login_audit::email.eq(email),
+            login_audit::outcome.eq(outcome.as_str()),
+            login_audit::reason.eq(reason),
+            login_audit::detail.eq(detail),
+        ));
+        on_backend!(self.conn, c => insert.execute(c))?;
         if let (LoginOutcome::Success, Some(user_id)) = (outcome, user_id) {
             let data =
                 serde_json::json!({ "user_id": user_id, "email": email, "connection": connection });

@@ -100,13 +100,6 @@ impl EventRow {
     }
 }
 
-/// A new event id: a UUIDv7 (RFC 9562), unique like a random one but increasing with time,
-/// so the outbox's unique index grows at its end instead of at random places (a large sync
-/// writes hundreds of thousands of events).
-fn event_id() -> String {
-    uuid::Uuid::now_v7().to_string()
-}
-
 impl Tx<'_> {
     /// Appends an event to the outbox.
     pub fn record_event(
@@ -118,7 +111,7 @@ impl Tx<'_> {
         now: NaiveDateTime,
     ) -> Result<(), StoreError> {
         let insert = diesel::insert_into(events::table).values((
-            events::event_id.eq(event_id()),
+            events::event_id.eq(super::new_id()),
             events::kind.eq(kind.as_str()),
             events::connection.eq(connection),
             events::subject_id.eq(subject_id),
@@ -140,7 +133,7 @@ impl Tx<'_> {
                 .iter()
                 .map(|event| {
                     (
-                        events::event_id.eq(event_id()),
+                        events::event_id.eq(super::new_id()),
                         events::kind.eq(event.kind.as_str()),
                         events::connection.eq(event.connection),
                         events::subject_id.eq(event.subject_id),

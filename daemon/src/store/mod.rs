@@ -50,6 +50,14 @@ use diesel::{Connection, RunQueryDsl};
 
 use crate::config::{DatabaseConfig, DatabaseUrl};
 pub use audit::{AuditRow, LoginOutcome};
+
+/// A new id for a user, group or event: a UUIDv7 (RFC 9562), unique like a random one but
+/// increasing with time, so each primary key and every index on the id (memberships,
+/// sessions, identities) grows at its end rather than at random pages, which a burst of
+/// creations would otherwise each dirty and write out again.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
 pub use bulk::SyncedProfile;
 pub use connection::{DbConnection, Manager};
 pub use events::{EventKind, EventRow, NewEvent};

@@ -17,15 +17,14 @@ impl Tx<'_> {
         now: NaiveDateTime,
         expires_at: NaiveDateTime,
     ) -> Result<(), StoreError> {
-        diesel::insert_into(sessions::table)
-            .values((
-                sessions::token_hash.eq(token_hash),
-                sessions::user_id.eq(user_id),
-                sessions::connection.eq(connection),
-                sessions::created_at.eq(now),
-                sessions::expires_at.eq(expires_at),
-            ))
-            .execute(self.conn)?;
+        let insert = diesel::insert_into(sessions::table).values((
+            sessions::token_hash.eq(token_hash),
+            sessions::user_id.eq(user_id),
+            sessions::connection.eq(connection),
+            sessions::created_at.eq(now),
+            sessions::expires_at.eq(expires_at),
+        ));
+        on_backend!(self.conn, c => insert.execute(c))?;
         Ok(())
     }
 

@@ -97,9 +97,9 @@ impl Tx<'_> {
         row.created_at = stored_precision(row.created_at);
         row.updated_at = stored_precision(row.updated_at);
         row.last_login_at = row.last_login_at.map(stored_precision);
-        diesel::insert_into(users::table)
+        on_backend!(self.conn, c => diesel::insert_into(users::table)
             .values(&row)
-            .execute(self.conn)?;
+            .execute(c))?;
         // Every column of `User` is set by `NewUser`: the row is what was inserted.
         let created = User::from(row);
         self.user_event(EventKind::UserCreated, &created, user.created_at)?;

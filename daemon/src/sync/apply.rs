@@ -91,7 +91,7 @@ pub fn apply(
         let rows: Vec<NewGroup> = batch
             .iter()
             .map(|group| NewGroup {
-                id: new_id(),
+                id: crate::store::new_id(),
                 connection: connection.to_owned(),
                 external_id: Some(group.external_id.clone()),
                 display_name: group.display_name.clone(),
@@ -221,7 +221,7 @@ pub(super) fn new_user_row(
     now: NaiveDateTime,
 ) -> NewUser {
     NewUser {
-        id: new_id(),
+        id: crate::store::new_id(),
         connection: connection.to_owned(),
         external_id: Some(profile.external_id.clone()),
         email: profile.email.clone(),
@@ -245,10 +245,4 @@ fn touched_groups<'a>(groups: impl Iterator<Item = &'a String>) -> Vec<String> {
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect()
-}
-
-/// A new row id: a UUIDv7 (RFC 9562), increasing with time, so the primary key index of a
-/// large batch of creates grows at its end rather than at random places.
-fn new_id() -> String {
-    uuid::Uuid::now_v7().to_string()
 }

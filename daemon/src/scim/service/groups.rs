@@ -105,7 +105,7 @@ pub fn create_group(
 
     store.write(|tx| {
         check_members(tx, scope, &wanted)?;
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = crate::store::new_id();
         let now = scope.now.naive_utc();
         let row = tx.insert_scim_group(scope.connection, &id, &group_columns(&resource), now)?;
         for user_id in &wanted {

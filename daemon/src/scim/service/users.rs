@@ -157,7 +157,7 @@ pub fn create_user(
                 } else {
                     keep_email_unique(tx, scope, &mut columns, None)?;
                 }
-                let id = uuid::Uuid::new_v4().to_string();
+                let id = crate::store::new_id();
                 let row = tx.insert_scim_user(scope.connection, &id, &columns, now)?;
                 // A new account belongs to no group yet.
                 return Ok(Answer {
