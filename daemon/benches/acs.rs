@@ -203,7 +203,7 @@ fn acs_run(
         let checked: Vec<_> = responses
             .iter()
             .map(|response| {
-                provisiond::saml::login::check_response(&sp, &connection, Some(response), now)
+                provisiond::saml::login::check_response(&sp, connection, Some(response), now)
             })
             .collect();
         let mut database = config.database.clone();
