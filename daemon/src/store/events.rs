@@ -101,13 +101,13 @@ impl EventRow {
 }
 
 impl Tx<'_> {
-    /// Appends an event to the outbox.
+    /// Appends an event to the outbox; `data` is stored as its JSON.
     pub fn record_event(
         &mut self,
         kind: EventKind,
         connection: &str,
         subject_id: &str,
-        data: &serde_json::Value,
+        data: &impl Serialize,
         now: NaiveDateTime,
     ) -> Result<(), StoreError> {
         let insert = diesel::insert_into(events::table).values((

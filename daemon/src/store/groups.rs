@@ -101,8 +101,7 @@ impl Tx<'_> {
         group: &Group,
         now: NaiveDateTime,
     ) -> Result<(), StoreError> {
-        let data = serde_json::to_value(group).unwrap_or_default();
-        self.record_event(kind, &group.connection, &group.id, &data, now)
+        self.record_event(kind, &group.connection, &group.id, group, now)
     }
 
     fn member_event(

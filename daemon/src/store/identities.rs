@@ -28,24 +28,32 @@ impl Tx<'_> {
             identities::user_id.eq(user_id),
             identities::last_seen_at.eq(now),
         );
-        let key = (
-            identities::connection,
-            identities::issuer,
-            identities::subject,
-        );
         match &mut *self.conn {
-            DbConnection::Sqlite(conn) => diesel::insert_into(identities::table)
-                .values(row)
-                .on_conflict(key)
-                .do_update()
-                .set(seen_again)
-                .execute(conn)?,
-            DbConnection::Pg(conn) => diesel::insert_into(identities::table)
-                .values(row)
-                .on_conflict(key)
-                .do_update()
-                .set(seen_again)
-                .execute(conn)?,
+            // A first sighting is one insert whose prepared statement is cached (an upsert's
+            // is compiled again on every call); a known subject is then updated.
+            DbConnection::Sqlite(conn) => {
+                let inserted = diesel::insert_or_ignore_into(identities::table)
+                    .values(row)
+                    .execute(conn)?;
+                if inserted == 0 {
+                    diesel::update(identities::table.find((connection, issuer, subject)))
+                        .set(seen_again)
+                        .execute(conn)?;
+                }
+            }
+            DbConnection::Pg(conn) => {
+                let key = (
+                    identities::connection,
+                    identities::issuer,
+                    identities::subject,
+                );
+                diesel::insert_into(identities::table)
+                    .values(row)
+                    .on_conflict(key)
+                    .do_update()
+                    .set(seen_again)
+                    .execute(conn)?;
+            }
         };
         Ok(())
     }

@@ -338,3 +338,100 @@ fn sqlite_connections_keep_their_query_plans_across_bindings() {
         "a statement re-prepared on every rebind defeats the cache"
     );
 }
+
+#[test]
+fn a_subject_seen_again_moves_to_the_latest_user_and_keeps_its_first_sighting() {
+    use super::schema::identities;
+    use diesel::prelude::*;
+
+    let store = memory_store();
+    let (first, second) = store
+        .write(|tx| {
+            let first = tx.insert_user(&new_user("a@acme.example", "oid-1"))?;
+            let second = tx.insert_user(&new_user("b@acme.example", "oid-2"))?;
+            Ok::<_, StoreError>((first, second))
+        })
+        .unwrap();
+    let (then, later) = (now(), now() + chrono::Duration::seconds(60));
+    store
+        .write(|tx| tx.link_identity("acme", "https://idp", "a@acme.example", &first.id, then))
+        .unwrap();
+    store
+        .write(|tx| tx.link_identity("acme", "https://idp", "a@acme.example", &second.id, later))
+        .unwrap();
+    let rows: Vec<(String, NaiveDateTime, NaiveDateTime)> = store
+        .read(|tx| {
+            identities::table
+                .select((
+                    identities::user_id,
+                    identities::first_seen_at,
+                    identities::last_seen_at,
+                ))
+                .load(tx.conn)
+                .map_err(StoreError::from)
+        })
+        .unwrap();
+    assert_eq!(rows, vec![(second.id, then, later)]);
+}
+
+#[test]
+fn email_keys_are_unique_per_connection_except_the_empty_one() {
+    let store = memory_store();
+    let mut without = [new_user("", "oid-1"), new_user("", "oid-2")];
+    for user in &mut without {
+        user.email_key = String::new();
+    }
+    for user in &without {
+        store.write(|tx| tx.insert_user(user)).unwrap();
+    }
+    store
+        .write(|tx| tx.insert_user(&new_user("a@acme.example", "oid-3")))
+        .unwrap();
+    let again = store.write(|tx| tx.insert_user(&new_user("A@acme.example", "oid-4")));
+    assert!(again.is_err(), "a second account took an address");
+    let elsewhere = NewUser {
+        connection: "other".into(),
+        ..new_user("a@acme.example", "oid-5")
+    };
+    store.write(|tx| tx.insert_user(&elsewhere)).unwrap();
+}
+
+/// The lookups a login and a SCIM request make use an index, not a scan of the users.
+#[test]
+fn user_lookups_use_indexes() {
+    use diesel::prelude::*;
+    use diesel::sql_types::Text;
+
+    #[derive(QueryableByName)]
+    struct Step {
+        #[diesel(sql_type = Text)]
+        detail: String,
+    }
+    let store = memory_store();
+    for condition in [
+        // Two bound values each, as the store's queries have them (a partial index must
+        // serve `= ?`).
+        "connection = ? AND email_key = ?",
+        "connection = ? AND external_id = ?",
+        "connection = ? AND scim_user_name_key = ?",
+        "connection = ? AND scim_external_id = ?",
+        "connection = ? AND user_name = ? AND scim_user_name_key IS NULL",
+    ] {
+        let plan: Vec<Step> = store
+            .read(|tx| {
+                diesel::sql_query(format!(
+                    "EXPLAIN QUERY PLAN SELECT id FROM users WHERE {condition}"
+                ))
+                .bind::<Text, _>("acme")
+                .bind::<Text, _>("a")
+                .load(tx.conn)
+                .map_err(StoreError::from)
+            })
+            .unwrap();
+        let plan: Vec<String> = plan.into_iter().map(|step| step.detail).collect();
+        assert!(
+            plan.iter().all(|step| step.contains("USING INDEX")),
+            "{condition}: {plan:?}"
+        );
+    }
+}

@@ -113,8 +113,7 @@ impl Tx<'_> {
         user: &User,
         now: NaiveDateTime,
     ) -> Result<(), StoreError> {
-        let data = serde_json::to_value(user).unwrap_or_default();
-        self.record_event(kind, &user.connection, &user.id, &data, now)
+        self.record_event(kind, &user.connection, &user.id, user, now)
     }
 
     /// Applies `changes` to a user, bumping its version when anything differs.
