@@ -228,7 +228,7 @@ fn acs_run(
                             };
                             let (sp, server, keys) = (sp.clone(), server.clone(), keys.clone());
                             store
-                                .run_write(move |store| {
+                                .run_write_in_place(move |store| {
                                     provisiond::saml::login::finish_login(
                                         store,
                                         &sp,

@@ -93,9 +93,10 @@ pub fn complete_login(
     finish_login(store, sp, server, keys.issue(), checked, relay_state, now)
 }
 
-/// One login for async callers: the store-free checks run on the blocking pool (CPU work,
-/// no connection held), the write queued for the store's writer, which commits it together
-/// with the other writes waiting then (see `Store::run_write`).
+/// One login for async callers: the store-free checks run first (CPU work, no connection
+/// held), then the write is queued for the store's writer, which commits it together with
+/// the other writes waiting then. The write runs in place (`Store::run_write_in_place`):
+/// every step of [`finish_login`] leaves a state that may be committed.
 #[allow(clippy::too_many_arguments)]
 pub async fn complete_login_async(
     store: &Store,
@@ -126,7 +127,7 @@ pub async fn complete_login_async(
         .map_err(|_| LoginError::Store("the response check did not finish".into()))?
     };
     store
-        .run_write(move |store| {
+        .run_write_in_place(move |store| {
             finish_login(
                 store,
                 &sp,
@@ -203,6 +204,12 @@ pub fn check_response(
 /// The store half of a login: request and replay checks, the account, the session (its
 /// cookie token and stored hash, from [`SessionKeys::issue`]) and the audit row, in one write;
 /// a refusal (from either half) is audited on its own.
+///
+/// Each step leaves a state that may be committed as it is, should a later one fail: the
+/// assertion is remembered, then the request consumed, before anything else can refuse the
+/// login (a response is single-use whatever becomes of it); every refusal comes before the
+/// first change to the account; and an account created by a login that then fails is an
+/// account the next login finds.
 pub fn finish_login(
     store: &Store,
     sp: &ServiceProvider,
@@ -259,7 +266,6 @@ fn sign_in(
         email,
     } = checked;
     store.write(|tx| {
-        let stored_relay = check_request(tx, sp, &assertion, now)?;
         if !tx.remember_assertion(
             &sp.connection,
             &assertion.assertion_id,
@@ -267,6 +273,13 @@ fn sign_in(
         )? {
             return Err(LoginError::Replay(assertion.assertion_id.clone()));
         }
+        let stored_relay = check_request(tx, sp, &assertion, now)?;
+        // The RelayState stored with our own request wins over the one that came back.
+        let relay = stored_relay.or_else(|| relay_state.map(str::to_string));
+        let redirect = match relay.as_deref().filter(|r| !r.is_empty()) {
+            Some(target) => safe_redirect(target, server)?,
+            None => "/".to_string(),
+        };
         let (user, created) = upsert_user(tx, &sp.connection, &identity, &email, now)?;
         if !user.active {
             return Err(LoginError::Deactivated(user.email));
@@ -291,12 +304,6 @@ fn sign_in(
             expires.naive_utc(),
         )?;
 
-        // The RelayState stored with our own request wins over the one that came back.
-        let relay = stored_relay.or_else(|| relay_state.map(str::to_string));
-        let redirect = match relay.as_deref().filter(|r| !r.is_empty()) {
-            Some(target) => safe_redirect(target, server)?,
-            None => "/".to_string(),
-        };
         let reason = if created { "created" } else { "existing" };
         let at = now.naive_utc();
         tx.record_login(

@@ -109,6 +109,9 @@ pub struct Store {
     writer: Option<Arc<writer::WriteQueue>>,
     /// Set on the store a queued write job sees: the batch transaction's connection.
     batch: Option<writer::BatchConnection>,
+    /// The job writes on the batch's transaction itself, with no savepoint of its own (see
+    /// [`Store::run_write_in_place`]).
+    in_place: bool,
     /// Bounds the blocking tasks [`Store::run`] starts at once, in arrival order, to the
     /// connections they can use; later callers wait without holding a thread.
     slots: Arc<tokio::sync::Semaphore>,
@@ -178,6 +181,7 @@ impl Store {
             kind,
             writer: None,
             batch: None,
+            in_place: false,
             slots: Arc::new(tokio::sync::Semaphore::new(run_slots(kind, size))),
             reserve: Arc::default(),
             unpooled: None,
@@ -192,10 +196,11 @@ impl Store {
     }
 
     /// The store a queued write job sees: `read` and `write` use the batch's connection.
-    fn with_batch(&self, batch: writer::BatchConnection) -> Store {
+    fn with_batch(&self, batch: writer::BatchConnection, in_place: bool) -> Store {
         Store {
             writer: None,
             batch: Some(batch),
+            in_place,
             ..self.clone()
         }
     }
@@ -256,7 +261,9 @@ impl Store {
     /// Runs `work` in one write transaction; an error rolls everything back.
     ///
     /// Inside a queued write job ([`Store::run_write`]) the transaction is a savepoint of the
-    /// batch's transaction, committed with the batch.
+    /// batch's transaction, committed with the batch; inside an in-place job
+    /// ([`Store::run_write_in_place`]) it is the batch's transaction itself, and an error
+    /// keeps what `work` wrote before it.
     pub fn write<T, E>(&self, work: impl FnOnce(&mut Tx<'_>) -> Result<T, E>) -> Result<T, E>
     where
         E: From<StoreError> + From<diesel::result::Error>,
@@ -267,6 +274,9 @@ impl Store {
             let mut lease = writer::BatchLease::take(batch).ok_or(StoreError::Pool(
                 "a write inside a queued write must use the job's own transaction".into(),
             ))?;
+            if self.in_place {
+                return lease.read(|conn| work(&mut Tx { conn }));
+            }
             return lease.transaction(|conn| work(&mut Tx { conn }));
         }
         // The lock comes before the pooled connection, so writers queueing for SQLite's one
@@ -354,11 +364,40 @@ impl Store {
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
+        self.queue_write(work, false).await
+    }
+
+    /// Like [`Store::run_write`], for work written so that every state its writes pass
+    /// through may be committed: an error after some of its writes keeps them (SQLite undoes
+    /// a failed statement by itself). On SQLite the job then needs no savepoint of its own,
+    /// whose copies of the pages earlier jobs of the batch changed cost as much as a
+    /// statement. Should the work panic, the whole batch is rolled back, its jobs are
+    /// answered with an error, and the jobs not yet run go to the next batch.
+    pub async fn run_write_in_place<T, E>(
+        &self,
+        work: impl FnOnce(&Store) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        self.queue_write(work, true).await
+    }
+
+    async fn queue_write<T, E>(
+        &self,
+        work: impl FnOnce(&Store) -> Result<T, E> + Send + 'static,
+        in_place: bool,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
         let Some(queue) = &self.writer else {
             return self.run(work).await;
         };
         let (answer, answered) = tokio::sync::oneshot::channel::<Result<T, E>>();
-        let job: writer::Job = Box::new(move |batch| -> writer::Deliver {
+        let run: writer::Run = Box::new(move |batch| -> writer::Deliver {
             match batch {
                 Ok(store) => {
                     let result = work(store);
@@ -372,7 +411,7 @@ impl Store {
                 }
             }
         });
-        queue.submit(job)?;
+        queue.submit(writer::Job { run, in_place })?;
         answered
             .await
             .unwrap_or_else(|_| Err(StoreError::Cancelled.into()))

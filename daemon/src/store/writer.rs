@@ -31,9 +31,16 @@ pub(super) const MAX_BATCH: usize = 64;
 /// commit outcome is known.
 pub(super) type Deliver = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 
-/// A queued write: runs against the batch's store and returns how to answer; given an error
-/// instead of a store, it answers that error at once (the batch could not start).
-pub(super) type Job = Box<dyn FnOnce(Result<&Store, StoreError>) -> Deliver + Send>;
+/// What a queued write runs: given the batch's store, it does its work and returns how to
+/// answer; given an error instead, it answers that error at once (the batch could not start).
+pub(super) type Run = Box<dyn FnOnce(Result<&Store, StoreError>) -> Deliver + Send>;
+
+/// A queued write.
+pub(super) struct Job {
+    pub(super) run: Run,
+    /// Writes on the batch's transaction without a savepoint (`Store::run_write_in_place`).
+    pub(super) in_place: bool,
+}
 
 /// The sending end of the queue, shared by every clone of a store.
 #[derive(Debug)]
@@ -175,8 +182,16 @@ impl Drop for BatchLease<'_> {
 /// only its own commits change the pages it reads.
 fn run_writer(store: &Store, manager: &Manager, receiver: &Receiver<Job>) {
     let mut conn: Option<DbConnection> = None;
-    while let Ok(first) = receiver.recv() {
-        let mut jobs = vec![first];
+    // Jobs a failed batch did not get to run.
+    let mut carried: Vec<Job> = Vec::new();
+    loop {
+        let mut jobs = std::mem::take(&mut carried);
+        if jobs.is_empty() {
+            match receiver.recv() {
+                Ok(first) => jobs.push(first),
+                Err(_) => break,
+            }
+        }
         while jobs.len() < MAX_BATCH {
             match receiver.try_recv() {
                 Ok(job) => jobs.push(job),
@@ -194,14 +209,20 @@ fn run_writer(store: &Store, manager: &Manager, receiver: &Receiver<Job>) {
             },
         };
         // A connection left inside a transaction (a rollback that failed) is replaced.
-        conn = run_batch(store, current, jobs)
-            .and_then(|mut kept| (!broken(&mut kept)).then_some(kept));
+        let (kept, rest) = run_batch(store, current, jobs);
+        conn = kept.and_then(|mut kept| (!broken(&mut kept)).then_some(kept));
+        carried = rest;
     }
 }
 
-/// Runs one batch: begin, every job in its savepoint, commit, then answer every job. Hands
-/// the connection back unless a job kept it.
-fn run_batch(store: &Store, conn: DbConnection, jobs: Vec<Job>) -> Option<DbConnection> {
+/// Runs one batch: begin, every job in its savepoint (or in place), commit, then answer every
+/// job. Hands the connection back unless a job kept it, and the jobs a failed batch did not
+/// get to run.
+fn run_batch(
+    store: &Store,
+    conn: DbConnection,
+    jobs: Vec<Job>,
+) -> (Option<DbConnection>, Vec<Job>) {
     // Other writers of this process (sync runs, SAML logins) take the same lock.
     let _guard = store.write_lock.lock().unwrap_or_else(|p| p.into_inner());
     store.reserve.claim(&store.slots);
@@ -210,32 +231,44 @@ fn run_batch(store: &Store, conn: DbConnection, jobs: Vec<Job>) -> Option<DbConn
     conn
 }
 
-fn run_locked_batch(store: &Store, mut conn: DbConnection, jobs: Vec<Job>) -> Option<DbConnection> {
+fn run_locked_batch(
+    store: &Store,
+    mut conn: DbConnection,
+    jobs: Vec<Job>,
+) -> (Option<DbConnection>, Vec<Job>) {
     if let Err(err) = begin_immediate(&mut conn) {
         fail_all(jobs, &StoreError::Query(err));
-        return Some(conn);
+        return (Some(conn), Vec::new());
     }
 
     let batch: BatchConnection = Arc::new(Mutex::new(Some(conn)));
-    let batch_store = store.with_batch(batch.clone());
+    let guarded = store.with_batch(batch.clone(), false);
+    let in_place = store.with_batch(batch.clone(), true);
     let mut answers: Vec<Deliver> = Vec::with_capacity(jobs.len());
     let mut intact = true;
-    for job in jobs {
-        match catch_unwind(AssertUnwindSafe(|| job(Ok(&batch_store)))) {
+    let mut jobs = jobs.into_iter();
+    for job in jobs.by_ref() {
+        let job_store = if job.in_place { &in_place } else { &guarded };
+        match catch_unwind(AssertUnwindSafe(|| (job.run)(Ok(job_store)))) {
             Ok(deliver) => answers.push(deliver),
-            // The job's caller sees its answer channel closed (a cancelled task); whatever
-            // savepoints the job left open are rolled back below.
+            // The job's caller sees its answer channel closed (a cancelled task). Whatever
+            // savepoints the job left open are rolled back; a job in place may have left
+            // writes anywhere in the batch, which then fails as a whole.
             Err(_) => {
                 tracing::error!("a queued write panicked; its changes are rolled back");
-                intact &= close_savepoints(&batch);
+                intact &= !job.in_place && close_savepoints(&batch);
             }
         }
+        if !intact {
+            break;
+        }
     }
+    let rest: Vec<Job> = jobs.collect();
 
     let conn = batch.lock().unwrap_or_else(|p| p.into_inner()).take();
     let Some(mut conn) = conn else {
         deliver_all(answers, Err(StoreError::Cancelled));
-        return None;
+        return (None, rest);
     };
     let outcome = if intact {
         <DbConnection as Connection>::TransactionManager::commit_transaction(&mut conn)
@@ -247,7 +280,7 @@ fn run_locked_batch(store: &Store, mut conn: DbConnection, jobs: Vec<Job>) -> Op
         let _ = <DbConnection as Connection>::TransactionManager::rollback_transaction(&mut conn);
     }
     deliver_all(answers, outcome);
-    Some(conn)
+    (Some(conn), rest)
 }
 
 /// Still inside a transaction after a batch (a rollback failed), or unusable.
@@ -312,7 +345,7 @@ fn deliver_all(answers: Vec<Deliver>, outcome: Result<(), StoreError>) {
 fn fail_all(jobs: Vec<Job>, err: &StoreError) {
     tracing::error!(error = %err, jobs = jobs.len(), "a batch of queued writes could not start");
     for job in jobs {
-        job(Err(copy_error(err)))(Err(StoreError::Cancelled));
+        (job.run)(Err(copy_error(err)))(Err(StoreError::Cancelled));
     }
 }
 
@@ -463,6 +496,108 @@ mod tests {
         }
         let events = store.read(|tx| tx.events_after(0, 10)).unwrap();
         assert_eq!(events.len(), 2, "one event per committed user");
+    }
+
+    /// A job for [`run_locked_batch`] and where its answer arrives (disconnected when the
+    /// job panicked).
+    fn direct_job(
+        in_place: bool,
+        work: impl FnOnce(&Store) -> Result<(), StoreError> + Send + 'static,
+    ) -> (Job, std::sync::mpsc::Receiver<Result<(), StoreError>>) {
+        let (answer, answered) = std::sync::mpsc::channel();
+        let run: Run = Box::new(move |batch| -> Deliver {
+            let result = batch.and_then(work);
+            Box::new(move |committed| {
+                let _ = answer.send(committed.and(result));
+            })
+        });
+        (Job { run, in_place }, answered)
+    }
+
+    fn run_directly(store: &Store, jobs: Vec<Job>) -> Vec<Job> {
+        let conn = store.unpooled.as_ref().unwrap().connect_now().unwrap();
+        let (conn, rest) = run_locked_batch(store, conn, jobs);
+        assert!(conn.is_some());
+        rest
+    }
+
+    fn insert_job(
+        in_place: bool,
+        user: &NewUser,
+    ) -> (Job, std::sync::mpsc::Receiver<Result<(), StoreError>>) {
+        let user = user.clone();
+        direct_job(in_place, move |s| {
+            s.write(|tx| tx.insert_user(&user)).map(|_| ())
+        })
+    }
+
+    /// An in-place job keeps the writes it made before its error; the batch commits them
+    /// with the other jobs.
+    #[test]
+    fn an_in_place_job_keeps_its_writes_before_an_error() {
+        let fixture = file_store();
+        let store = &fixture.store;
+        let kept = new_user("kept@acme.example");
+        let other = new_user("other@acme.example");
+        let (failing, failed) = {
+            let kept = kept.clone();
+            direct_job(true, move |s| {
+                s.write(|tx| {
+                    tx.insert_user(&kept)?;
+                    // The same id again: a failed statement.
+                    tx.insert_user(&kept)?;
+                    Ok(())
+                })
+            })
+        };
+        let (after, answered) = insert_job(false, &other);
+
+        let rest = run_directly(store, vec![failing, after]);
+
+        assert!(rest.is_empty());
+        let failed = failed.recv().unwrap();
+        assert!(matches!(failed, Err(StoreError::Query(_))), "{failed:?}");
+        answered.recv().unwrap().unwrap();
+        for id in [&kept.id, &other.id] {
+            assert!(store.read(|tx| tx.user(id)).unwrap().is_some());
+        }
+    }
+
+    /// An in-place job that panics takes its whole batch back: the jobs before it are
+    /// answered with an error and keep nothing; the jobs after it are left for the next batch.
+    #[test]
+    fn an_in_place_job_that_panics_fails_its_batch_and_leaves_the_rest() {
+        let fixture = file_store();
+        let store = &fixture.store;
+        let before = new_user("before@acme.example");
+        let lost = new_user("lost@acme.example");
+        let after = new_user("after@acme.example");
+        let (first, first_answer) = insert_job(false, &before);
+        let (panicking, panicked) = {
+            let lost = lost.clone();
+            direct_job(true, move |s| {
+                s.write(|tx| {
+                    tx.insert_user(&lost)?;
+                    panic!("a bug inside a write");
+                })
+            })
+        };
+        let (last, last_answer) = insert_job(false, &after);
+
+        let rest = run_directly(store, vec![first, panicking, last]);
+
+        assert!(matches!(
+            first_answer.recv().unwrap(),
+            Err(StoreError::Cancelled)
+        ));
+        assert!(panicked.recv().is_err(), "the panicking job was answered");
+        assert!(last_answer.try_recv().is_err(), "the job after it ran");
+        assert_eq!(rest.len(), 1);
+        assert!(run_directly(store, rest).is_empty());
+        last_answer.recv().unwrap().unwrap();
+        assert!(store.read(|tx| tx.user(&before.id)).unwrap().is_none());
+        assert!(store.read(|tx| tx.user(&lost.id)).unwrap().is_none());
+        assert!(store.read(|tx| tx.user(&after.id)).unwrap().is_some());
     }
 
     #[tokio::test]

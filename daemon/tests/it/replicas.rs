@@ -91,10 +91,11 @@ async fn a_login_started_on_one_replica_completes_on_the_other() {
         assert_eq!(me["email"], "alice@acme.example", "on {base}");
     }
 
-    // Replaying the same response at A is refused: B already used up the request.
+    // Replaying the same response at A is refused: B remembered the assertion (and used up
+    // the request) in the database both share.
     let replay = post_form_from(&http, &page).await;
     assert_eq!(replay.status(), 403);
-    assert!(replay.text().await.unwrap().contains("unknown_request"));
+    assert!(replay.text().await.unwrap().contains("replay"));
 
     drop(daemons);
     sim.stop().await;
