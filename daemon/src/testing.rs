@@ -13,7 +13,7 @@ use diesel::{Connection, RunQueryDsl};
 pub fn new_user(source: &str, external_id: Option<&str>, email: &str) -> crate::store::NewUser {
     let now = chrono::Utc::now().naive_utc();
     crate::store::NewUser {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: crate::store::new_id(),
         connection: "acme".into(),
         external_id: external_id.map(str::to_owned),
         email: email.into(),

@@ -1,4 +1,6 @@
-//! The IdP subjects seen for each user (issuer + NameID), with first and last sighting.
+//! The IdP subjects seen for each user (issuer + NameID), with first and last sighting. Rows
+//! are keyed by the user, so a subject seen with two users (an account replaced at the IdP)
+//! is on record for each.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -7,7 +9,8 @@ use super::schema::identities;
 use super::{DbConnection, StoreError, Tx};
 
 impl Tx<'_> {
-    /// Records that `subject` at `issuer` signed in as `user_id`.
+    /// Records that `subject` at `issuer` signed in as `user_id`: a first sighting, or the
+    /// latest.
     pub fn link_identity(
         &mut self,
         connection: &str,
@@ -24,10 +27,7 @@ impl Tx<'_> {
             identities::first_seen_at.eq(now),
             identities::last_seen_at.eq(now),
         );
-        let seen_again = (
-            identities::user_id.eq(user_id),
-            identities::last_seen_at.eq(now),
-        );
+        let seen_again = identities::last_seen_at.eq(now);
         match &mut *self.conn {
             // A first sighting is one insert whose prepared statement is cached (an upsert's
             // is compiled again on every call); a known subject is then updated.
@@ -36,17 +36,13 @@ impl Tx<'_> {
                     .values(row)
                     .execute(conn)?;
                 if inserted == 0 {
-                    diesel::update(identities::table.find((connection, issuer, subject)))
+                    diesel::update(identities::table.find((user_id, issuer, subject)))
                         .set(seen_again)
                         .execute(conn)?;
                 }
             }
             DbConnection::Pg(conn) => {
-                let key = (
-                    identities::connection,
-                    identities::issuer,
-                    identities::subject,
-                );
+                let key = (identities::user_id, identities::issuer, identities::subject);
                 diesel::insert_into(identities::table)
                     .values(row)
                     .on_conflict(key)

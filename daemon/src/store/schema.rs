@@ -25,11 +25,11 @@ diesel::table! {
 }
 
 diesel::table! {
-    identities (connection, issuer, subject) {
-        connection -> Text,
+    identities (user_id, issuer, subject) {
+        user_id -> Text,
         issuer -> Text,
         subject -> Text,
-        user_id -> Text,
+        connection -> Text,
         first_seen_at -> Timestamp,
         last_seen_at -> Timestamp,
     }

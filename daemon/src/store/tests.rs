@@ -340,7 +340,7 @@ fn sqlite_connections_keep_their_query_plans_across_bindings() {
 }
 
 #[test]
-fn a_subject_seen_again_moves_to_the_latest_user_and_keeps_its_first_sighting() {
+fn a_subject_is_recorded_for_each_user_with_its_first_and_latest_sighting() {
     use super::schema::identities;
     use diesel::prelude::*;
 
@@ -352,14 +352,15 @@ fn a_subject_seen_again_moves_to_the_latest_user_and_keeps_its_first_sighting() 
             Ok::<_, StoreError>((first, second))
         })
         .unwrap();
-    let (then, later) = (now(), now() + chrono::Duration::seconds(60));
-    store
-        .write(|tx| tx.link_identity("acme", "https://idp", "a@acme.example", &first.id, then))
-        .unwrap();
-    store
-        .write(|tx| tx.link_identity("acme", "https://idp", "a@acme.example", &second.id, later))
-        .unwrap();
-    let rows: Vec<(String, NaiveDateTime, NaiveDateTime)> = store
+    let times: Vec<NaiveDateTime> = (0..3)
+        .map(|minutes| now() + chrono::Duration::minutes(minutes))
+        .collect();
+    for (user, at) in [(&first, times[0]), (&first, times[1]), (&second, times[2])] {
+        store
+            .write(|tx| tx.link_identity("acme", "https://idp", "a@acme.example", &user.id, at))
+            .unwrap();
+    }
+    let mut rows: Vec<(String, NaiveDateTime, NaiveDateTime)> = store
         .read(|tx| {
             identities::table
                 .select((
@@ -371,7 +372,14 @@ fn a_subject_seen_again_moves_to_the_latest_user_and_keeps_its_first_sighting() 
                 .map_err(StoreError::from)
         })
         .unwrap();
-    assert_eq!(rows, vec![(second.id, then, later)]);
+    rows.sort_by_key(|row| row.1);
+    assert_eq!(
+        rows,
+        vec![
+            (first.id, times[0], times[1]),
+            (second.id, times[2], times[2])
+        ]
+    );
 }
 
 #[test]

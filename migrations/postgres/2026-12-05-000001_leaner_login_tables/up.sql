@@ -20,3 +20,8 @@ CREATE UNIQUE INDEX users_connection_scim_user_name_key ON users (connection, sc
 DROP INDEX users_connection_scim_external_id;
 CREATE INDEX users_connection_scim_external_id ON users (connection, scim_external_id)
     WHERE scim_external_id IS NOT NULL;
+
+-- Identities are the subjects (issuer + NameID) each user signed in with, keyed by the user.
+ALTER TABLE identities DROP CONSTRAINT identities_pkey;
+ALTER TABLE identities ADD PRIMARY KEY (user_id, issuer, subject);
+DROP INDEX identities_user_id;

@@ -8,8 +8,10 @@ CREATE TABLE identities_with_rowid (
     last_seen_at TIMESTAMP NOT NULL,
     PRIMARY KEY (connection, issuer, subject)
 );
-INSERT INTO identities_with_rowid SELECT
-    connection, issuer, subject, user_id, first_seen_at, last_seen_at FROM identities;
+-- A subject seen with several users keeps its latest.
+INSERT OR REPLACE INTO identities_with_rowid SELECT
+    connection, issuer, subject, user_id, first_seen_at, last_seen_at FROM identities
+    ORDER BY last_seen_at;
 DROP TABLE identities;
 ALTER TABLE identities_with_rowid RENAME TO identities;
 CREATE INDEX identities_user_id ON identities (user_id);

@@ -23,20 +23,23 @@ CREATE INDEX users_connection_scim_external_id ON users (connection, scim_extern
 
 -- Tables looked up only by their primary key keep their rows in that key's B-tree (no
 -- separate rowid table to write as well).
-CREATE TABLE identities_by_key (
-    connection TEXT NOT NULL,
+--
+-- Identities are the subjects (issuer + NameID) each user signed in with, first and last
+-- sighting, keyed by the user: a new account's rows go at the end of the table (user ids
+-- grow with time) instead of at a random place in the order of subjects.
+CREATE TABLE identities_by_user (
+    user_id TEXT NOT NULL REFERENCES users (id),
     issuer TEXT NOT NULL,
     subject TEXT NOT NULL,
-    user_id TEXT NOT NULL REFERENCES users (id),
+    connection TEXT NOT NULL,
     first_seen_at TIMESTAMP NOT NULL,
     last_seen_at TIMESTAMP NOT NULL,
-    PRIMARY KEY (connection, issuer, subject)
+    PRIMARY KEY (user_id, issuer, subject)
 ) WITHOUT ROWID;
-INSERT INTO identities_by_key SELECT
-    connection, issuer, subject, user_id, first_seen_at, last_seen_at FROM identities;
+INSERT INTO identities_by_user SELECT
+    user_id, issuer, subject, connection, first_seen_at, last_seen_at FROM identities;
 DROP TABLE identities;
-ALTER TABLE identities_by_key RENAME TO identities;
-CREATE INDEX identities_user_id ON identities (user_id);
+ALTER TABLE identities_by_user RENAME TO identities;
 
 CREATE TABLE saml_replay_by_key (
     connection TEXT NOT NULL,
