@@ -20,7 +20,7 @@ use super::error::LoginError;
 use super::metadata::IdpDescriptor;
 use shape::{
     check_algorithms, check_signature_placement, check_status, check_unique_ids,
-    refuse_comments_in_values,
+    refuse_comments_in_values, survey,
 };
 
 pub(super) const SAML_NS: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
@@ -150,18 +150,12 @@ pub fn validate_xml(
         )));
     }
     check_status(&root)?;
-    if raw
-        .descendants()
-        .any(|n| is(&n, SAML_NS, "EncryptedAssertion"))
-    {
+    let survey = survey(&raw);
+    if survey.encrypted {
         return Err(LoginError::Encrypted);
     }
-    let assertions = raw
-        .descendants()
-        .filter(|n| is(n, SAML_NS, "Assertion"))
-        .count();
-    if assertions != 1 {
-        return Err(LoginError::AssertionCount(assertions));
+    if survey.assertions != 1 {
+        return Err(LoginError::AssertionCount(survey.assertions));
     }
     // Core §3.3.3: the assertion is a child of the Response, not hidden deeper in the tree.
     if child(&root, SAML_NS, "Assertion").is_none() {
@@ -169,13 +163,13 @@ pub fn validate_xml(
             "the assertion is not a direct child of the Response".into(),
         ));
     }
-    refuse_comments_in_values(&raw)?;
-    check_algorithms(&raw, expect.allow_sha1)?;
-    check_signature_placement(&raw)?;
+    refuse_comments_in_values(&survey)?;
+    check_algorithms(&survey.signatures, expect.allow_sha1)?;
+    check_signature_placement(&raw, &survey.signatures)?;
     let response_destination = root.attribute("Destination").map(str::to_string);
     let response_in_response_to = root.attribute("InResponseTo").map(str::to_string);
 
-    check_unique_ids(&raw)?;
+    check_unique_ids(&survey)?;
 
     // Placement is checked above: every signature is enveloped by the Response or the
     // Assertion and references exactly its parent. The Response's own signature, when there
@@ -190,7 +184,7 @@ pub fn validate_xml(
     };
     // The first signature in document order must be the covering one (what generic
     // verifiers check), so no reader of this message can be pointed at another.
-    if raw.descendants().find(|n| is(n, DSIG_NS, "Signature")) != Some(covering) {
+    if survey.signatures.first() != Some(&covering) {
         return Err(LoginError::SignaturePlacement(
             "the first signature in the document is not the Response's or the Assertion's".into(),
         ));
