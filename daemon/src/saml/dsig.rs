@@ -245,12 +245,12 @@ fn prefix_list(mode: Mode, list: &str) -> Result<Vec<&str>, DsigError> {
 
 /// Base64 text content (line breaks and spaces allowed, as XML-DSig writes it).
 fn base64_content(node: &Node<'_, '_>) -> Result<Vec<u8>, DsigError> {
-    let text: Vec<u8> = node
-        .children()
-        .filter_map(|n| n.text())
-        .flat_map(|t| t.bytes())
-        .filter(|b| !b.is_ascii_whitespace())
-        .collect();
+    let mut text = Vec::new();
+    for part in node.children().filter_map(|n| n.text()) {
+        for piece in part.split_ascii_whitespace() {
+            text.extend_from_slice(piece.as_bytes());
+        }
+    }
     base64::engine::general_purpose::STANDARD
         .decode(&text)
         .map_err(|_| invalid(format!("{} is not base64", node.tag_name().name())))

@@ -493,3 +493,23 @@ fn kept_verification_contexts_judge_each_signature_on_its_own() {
         assert_eq!(verify(sha256, &hash256, &sig256), Ok(true));
     }
 }
+
+#[test]
+fn base64_content_ignores_whitespace_between_and_around_its_pieces() {
+    let xml = "<v>\r\n  aGVs\tbG8s\n IHdv  cmxk \r\n</v>";
+    let doc = roxmltree::Document::parse(xml).unwrap();
+    assert_eq!(
+        base64_content(&doc.root_element()).unwrap(),
+        b"hello, world"
+    );
+    for bad in [
+        "<v>aGVs*bG8=</v>",
+        "<v>aGVsbG8</v>",
+        "<v>aGVs\u{a0}bG8=</v>",
+    ] {
+        let doc = roxmltree::Document::parse(bad).unwrap();
+        assert!(base64_content(&doc.root_element()).is_err(), "{bad}");
+    }
+    let doc = roxmltree::Document::parse("<v> \n </v>").unwrap();
+    assert_eq!(base64_content(&doc.root_element()).unwrap(), b"");
+}
