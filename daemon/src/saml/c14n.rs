@@ -182,7 +182,14 @@ fn element<'d>(
         out.push(b'"');
     }
     if attributes.len() > 1 {
-        attributes.sort_unstable_by(|a, b| (a.namespace, a.local).cmp(&(b.namespace, b.local)));
+        attributes.sort_unstable_by(|a, b| {
+            let namespace = if same(a.namespace, b.namespace) {
+                std::cmp::Ordering::Equal
+            } else {
+                a.namespace.cmp(b.namespace)
+            };
+            namespace.then_with(|| a.local.cmp(b.local))
+        });
     }
     for attribute in attributes.iter() {
         out.push(b' ');
@@ -268,7 +275,11 @@ fn element_qname<'d>(input: &'d str, node: &Node<'_, 'd>) -> &'d str {
 }
 
 fn prefix_of(qname: &str) -> &str {
-    qname.split_once(':').map_or("", |(prefix, _)| prefix)
+    // Names are short: a plain scan beats a call to a vectorised search.
+    qname
+        .bytes()
+        .position(|b| b == b':')
+        .map_or("", |colon| &qname[..colon])
 }
 
 /// String equality that compares no bytes when both sides are one string (roxmltree keeps one
