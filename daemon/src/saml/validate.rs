@@ -490,11 +490,19 @@ pub(super) fn child<'a, 'input>(
 
 /// All text directly inside an element, trimmed.
 fn text_of(node: &roxmltree::Node) -> String {
-    let text: String = node
+    let mut texts = node
         .children()
         .filter(|n| n.is_text())
-        .filter_map(|n| n.text())
-        .collect();
+        .filter_map(|n| n.text());
+    let Some(first) = texts.next() else {
+        return String::new();
+    };
+    // Values are one text node unless comments split them: join only then.
+    let Some(second) = texts.next() else {
+        return first.trim().to_string();
+    };
+    let mut text = [first, second].concat();
+    text.extend(texts);
     text.trim().to_string()
 }
 

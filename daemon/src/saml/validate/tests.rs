@@ -582,3 +582,17 @@ fn posted_base64_decodes_the_same_with_or_without_whitespace() {
     };
     assert!(message.contains("larger than 1 MiB"), "{message}");
 }
+
+#[test]
+fn text_of_joins_the_direct_text_pieces_and_trims_the_whole() {
+    for (xml, expected) in [
+        ("<v> one </v>", "one"),
+        ("<v/>", ""),
+        ("<v><c>inner</c></v>", ""),
+        ("<v> a<!--x--> b <?p?>c <c>not</c>d </v>", "a b c d"),
+        ("<v>\n ä <![CDATA[<&>]]> </v>", "ä <&>"),
+    ] {
+        let doc = roxmltree::Document::parse(xml).unwrap();
+        assert_eq!(text_of(&doc.root_element()), expected, "{xml}");
+    }
+}
