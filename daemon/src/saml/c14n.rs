@@ -55,8 +55,35 @@ pub enum C14nError {
 pub fn canonicalize<'d>(subtree: &Subtree<'d, 'd>, out: &mut Vec<u8>) -> Result<(), C14nError> {
     let input: &'d str = subtree.apex.document().input_text();
     let mut rendered: Vec<(&'d str, &'d str)> = Vec::new();
+    let mut scratch = Scratch::default();
     // Depth is bounded by the parser (crate::saml::xml::MAX_DEPTH), so recursion is safe.
-    element(subtree, input, subtree.apex, &mut rendered, out)
+    element(
+        subtree,
+        input,
+        subtree.apex,
+        &mut rendered,
+        &mut scratch,
+        out,
+    )
+}
+
+/// An attribute of the element being written: namespace URI and local name (the sort key),
+/// the name as written, the value.
+struct Attribute<'d> {
+    namespace: &'d str,
+    local: &'d str,
+    qname: &'d str,
+    value: &'d str,
+}
+
+/// One element's working lists, emptied for each element so all of them reuse one allocation:
+/// both are done with before the element's children are written.
+#[derive(Default)]
+struct Scratch<'d> {
+    /// Prefixes whose declarations the element may need.
+    used: Vec<&'d str>,
+    /// The element's attributes.
+    attributes: Vec<Attribute<'d>>,
 }
 
 fn element<'d>(
@@ -64,6 +91,7 @@ fn element<'d>(
     input: &'d str,
     node: Node<'d, 'd>,
     rendered: &mut Vec<(&'d str, &'d str)>,
+    scratch: &mut Scratch<'d>,
     out: &mut Vec<u8>,
 ) -> Result<(), C14nError> {
     let qname = element_qname(input, &node);
@@ -71,20 +99,21 @@ fn element<'d>(
 
     // Namespace axis. Exclusive: the prefixes this element visibly uses, plus the listed ones.
     // Inclusive: every prefix in scope, and the default namespace (perhaps to undo it).
-    let mut used: Vec<&str> = Vec::new();
-    let mut attributes: Vec<(&str, &str, &str, &str)> = Vec::new();
+    let Scratch { used, attributes } = scratch;
+    used.clear();
+    attributes.clear();
     for attribute in node.attributes() {
         let name = &input[attribute.range_qname()];
         let prefix = prefix_of(name);
-        if !prefix.is_empty() && prefix != XML_PREFIX {
+        if !prefix.is_empty() && !same(prefix, XML_PREFIX) {
             used.push(prefix);
         }
-        attributes.push((
-            attribute.namespace().unwrap_or(""),
-            attribute.name(),
-            name,
-            attribute.value(),
-        ));
+        attributes.push(Attribute {
+            namespace: attribute.namespace().unwrap_or(""),
+            local: attribute.name(),
+            qname: name,
+            value: attribute.value(),
+        });
     }
     match subtree.mode {
         Mode::Exclusive => {
@@ -102,16 +131,20 @@ fn element<'d>(
             used.push("");
             used.extend(node.namespaces().filter_map(|ns| ns.name()));
             if node == subtree.apex {
-                inherit_xml_attributes(&node, input, &mut attributes);
+                inherit_xml_attributes(&node, input, attributes);
             }
         }
     }
-    used.sort_unstable();
-    used.dedup();
+    if used.len() > 1 {
+        used.sort_unstable();
+        used.dedup();
+    }
 
-    let mut declarations: Vec<(&str, &str)> = Vec::new();
-    for prefix in used {
-        if prefix == XML_PREFIX {
+    // The declarations this element renders go on top of those in force from its ancestors,
+    // and stay there while its children are written.
+    let mark = rendered.len();
+    for &prefix in used.iter() {
+        if same(prefix, XML_PREFIX) {
             continue;
         }
         let uri = match in_scope(&node, prefix) {
@@ -120,24 +153,24 @@ fn element<'d>(
             None if prefix.is_empty() => "",
             None => return Err(C14nError::UnboundPrefix(prefix.to_string())),
         };
-        let in_force = rendered
+        let in_force = rendered[..mark]
             .iter()
             .rev()
-            .find(|(p, _)| *p == prefix)
+            .find(|(p, _)| same(p, prefix))
             .map(|(_, u)| *u);
         // The default namespace starts out empty: `xmlns=""` is only needed to undo one.
         let needed = match in_force {
-            Some(current) => current != uri,
+            Some(current) => !same(current, uri),
             None => !(prefix.is_empty() && uri.is_empty()),
         };
         if needed {
-            declarations.push((prefix, uri));
+            rendered.push((prefix, uri));
         }
     }
 
     out.push(b'<');
     out.extend_from_slice(qname.as_bytes());
-    for (prefix, uri) in &declarations {
+    for (prefix, uri) in &rendered[mark..] {
         if prefix.is_empty() {
             out.extend_from_slice(b" xmlns=\"");
         } else {
@@ -148,22 +181,29 @@ fn element<'d>(
         escape_attribute(uri, out);
         out.push(b'"');
     }
-    attributes.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-    for (_, _, name, value) in &attributes {
+    if attributes.len() > 1 {
+        attributes.sort_unstable_by(|a, b| {
+            let namespace = if same(a.namespace, b.namespace) {
+                std::cmp::Ordering::Equal
+            } else {
+                a.namespace.cmp(b.namespace)
+            };
+            namespace.then_with(|| a.local.cmp(b.local))
+        });
+    }
+    for attribute in attributes.iter() {
         out.push(b' ');
-        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(attribute.qname.as_bytes());
         out.extend_from_slice(b"=\"");
-        escape_attribute(value, out);
+        escape_attribute(attribute.value, out);
         out.push(b'"');
     }
     out.push(b'>');
 
-    let mark = rendered.len();
-    rendered.extend(declarations);
     for child in node.children() {
         match child.node_type() {
             NodeType::Element if Some(child.id()) == subtree.exclude => {}
-            NodeType::Element => element(subtree, input, child, rendered, out)?,
+            NodeType::Element => element(subtree, input, child, rendered, scratch, out)?,
             NodeType::Text => escape_text(child.text().unwrap_or_default(), out),
             NodeType::PI => {
                 if let Some(pi) = child.pi() {
@@ -197,7 +237,7 @@ fn element<'d>(
 fn inherit_xml_attributes<'d>(
     apex: &Node<'d, 'd>,
     input: &'d str,
-    attributes: &mut Vec<(&'d str, &'d str, &'d str, &'d str)>,
+    attributes: &mut Vec<Attribute<'d>>,
 ) {
     for ancestor in apex.ancestors().skip(1).filter(|n| n.is_element()) {
         for attribute in ancestor.attributes() {
@@ -207,16 +247,16 @@ fn inherit_xml_attributes<'d>(
             let local = attribute.name();
             if attributes
                 .iter()
-                .any(|(ns, name, _, _)| *ns == XML_NAMESPACE && *name == local)
+                .any(|a| a.namespace == XML_NAMESPACE && a.local == local)
             {
                 continue;
             }
-            attributes.push((
-                XML_NAMESPACE,
+            attributes.push(Attribute {
+                namespace: XML_NAMESPACE,
                 local,
-                &input[attribute.range_qname()],
-                attribute.value(),
-            ));
+                qname: &input[attribute.range_qname()],
+                value: attribute.value(),
+            });
         }
     }
 }
@@ -226,14 +266,26 @@ fn inherit_xml_attributes<'d>(
 fn element_qname<'d>(input: &'d str, node: &Node<'_, 'd>) -> &'d str {
     let start = node.range().start + 1;
     let rest = &input[start..];
+    // The delimiters are ASCII, so the name ends on a character boundary.
     let end = rest
-        .find(|c: char| c.is_ascii_whitespace() || c == '/' || c == '>')
+        .bytes()
+        .position(|b| b.is_ascii_whitespace() || b == b'/' || b == b'>')
         .unwrap_or(rest.len());
     &rest[..end]
 }
 
 fn prefix_of(qname: &str) -> &str {
-    qname.split_once(':').map_or("", |(prefix, _)| prefix)
+    // Names are short: a plain scan beats a call to a vectorised search.
+    qname
+        .bytes()
+        .position(|b| b == b':')
+        .map_or("", |colon| &qname[..colon])
+}
+
+/// String equality that compares no bytes when both sides are one string (roxmltree keeps one
+/// copy of each namespace URI and prefix) or empty.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && (a.is_empty() || std::ptr::eq(a.as_ptr(), b.as_ptr()) || a == b)
 }
 
 /// The namespace URI bound to `prefix` (empty: the default namespace) at `node`.
@@ -245,30 +297,43 @@ fn in_scope<'a>(node: &Node<'a, '_>, prefix: &str) -> Option<&'a str> {
     }
 }
 
+/// Text as section 2.3 of Canonical XML writes it.
 fn escape_text(text: &str, out: &mut Vec<u8>) {
-    for byte in text.bytes() {
-        match byte {
-            b'&' => out.extend_from_slice(b"&amp;"),
-            b'<' => out.extend_from_slice(b"&lt;"),
-            b'>' => out.extend_from_slice(b"&gt;"),
-            b'\r' => out.extend_from_slice(b"&#xD;"),
-            other => out.push(other),
-        }
-    }
+    escape(text, out, |byte| match byte {
+        b'&' => Some(b"&amp;"),
+        b'<' => Some(b"&lt;"),
+        b'>' => Some(b"&gt;"),
+        b'\r' => Some(b"&#xD;"),
+        _ => None,
+    });
 }
 
+/// An attribute value as section 2.3 of Canonical XML writes it.
 fn escape_attribute(value: &str, out: &mut Vec<u8>) {
-    for byte in value.bytes() {
-        match byte {
-            b'&' => out.extend_from_slice(b"&amp;"),
-            b'<' => out.extend_from_slice(b"&lt;"),
-            b'"' => out.extend_from_slice(b"&quot;"),
-            b'\t' => out.extend_from_slice(b"&#x9;"),
-            b'\n' => out.extend_from_slice(b"&#xA;"),
-            b'\r' => out.extend_from_slice(b"&#xD;"),
-            other => out.push(other),
+    escape(value, out, |byte| match byte {
+        b'&' => Some(b"&amp;"),
+        b'<' => Some(b"&lt;"),
+        b'"' => Some(b"&quot;"),
+        b'\t' => Some(b"&#x9;"),
+        b'\n' => Some(b"&#xA;"),
+        b'\r' => Some(b"&#xD;"),
+        _ => None,
+    });
+}
+
+/// Appends `text` with each byte `reference` names replaced by it; the runs of bytes between
+/// them are copied whole. Every byte replaced is ASCII, so a run never splits a character.
+fn escape(text: &str, out: &mut Vec<u8>, reference: impl Fn(u8) -> Option<&'static [u8]>) {
+    let bytes = text.as_bytes();
+    let mut run = 0;
+    for (at, &byte) in bytes.iter().enumerate() {
+        if let Some(escaped) = reference(byte) {
+            out.extend_from_slice(&bytes[run..at]);
+            out.extend_from_slice(escaped);
+            run = at + 1;
         }
     }
+    out.extend_from_slice(&bytes[run..]);
 }
 
 #[cfg(test)]

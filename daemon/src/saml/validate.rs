@@ -20,7 +20,7 @@ use super::error::LoginError;
 use super::metadata::IdpDescriptor;
 use shape::{
     check_algorithms, check_signature_placement, check_status, check_unique_ids,
-    refuse_comments_in_values,
+    refuse_comments_in_values, survey,
 };
 
 pub(super) const SAML_NS: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
@@ -30,6 +30,8 @@ const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
 pub(super) const SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
 /// Larger than any real response (Entra's are a few KiB, with many groups ~100 KiB).
 const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+/// The base64 length of [`MAX_RESPONSE_BYTES`], padding included.
+const MAX_BASE64_BYTES: usize = MAX_RESPONSE_BYTES * 4 / 3 + 4;
 
 /// What a response must match for one connection.
 #[derive(Debug, Clone)]
@@ -73,6 +75,24 @@ pub fn validate_base64(
     expect: &Expectations<'_>,
     now: DateTime<Utc>,
 ) -> Result<ValidatedAssertion, LoginError> {
+    let bytes = decode_base64(saml_response)?;
+    let xml =
+        String::from_utf8(bytes).map_err(|_| LoginError::Malformed("not UTF-8 text".into()))?;
+    validate_xml(&xml, expect, now)
+}
+
+/// The bytes a posted base64 value stands for, line breaks and spaces ignored.
+fn decode_base64(saml_response: &str) -> Result<Vec<u8>, LoginError> {
+    let engine = &base64::engine::general_purpose::STANDARD;
+    // Most values carry no whitespace, which base64 refuses: a value that decodes as it is
+    // decodes to what its compacted copy would.
+    if !saml_response.is_empty()
+        && saml_response.len() <= MAX_BASE64_BYTES
+        && let Ok(bytes) = engine.decode(saml_response)
+    {
+        return Ok(bytes);
+    }
+
     // Line breaks are common in posted base64; copy only when there are some.
     let compact: std::borrow::Cow<'_, [u8]> =
         if saml_response.bytes().any(|b| b.is_ascii_whitespace()) {
@@ -87,17 +107,14 @@ pub fn validate_base64(
     if compact.is_empty() {
         return Err(LoginError::Malformed("empty SAMLResponse".into()));
     }
-    if compact.len() > MAX_RESPONSE_BYTES * 4 / 3 + 4 {
+    if compact.len() > MAX_BASE64_BYTES {
         return Err(LoginError::Malformed(
             "SAMLResponse is larger than 1 MiB".into(),
         ));
     }
-    let bytes = base64::engine::general_purpose::STANDARD
+    engine
         .decode(&compact)
-        .map_err(|err| LoginError::Malformed(format!("not base64: {err}")))?;
-    let xml =
-        String::from_utf8(bytes).map_err(|_| LoginError::Malformed("not UTF-8 text".into()))?;
-    validate_xml(&xml, expect, now)
+        .map_err(|err| LoginError::Malformed(format!("not base64: {err}")))
 }
 
 /// Validates a decoded response document.
@@ -133,18 +150,12 @@ pub fn validate_xml(
         )));
     }
     check_status(&root)?;
-    if raw
-        .descendants()
-        .any(|n| is(&n, SAML_NS, "EncryptedAssertion"))
-    {
+    let survey = survey(&raw);
+    if survey.encrypted {
         return Err(LoginError::Encrypted);
     }
-    let assertions = raw
-        .descendants()
-        .filter(|n| is(n, SAML_NS, "Assertion"))
-        .count();
-    if assertions != 1 {
-        return Err(LoginError::AssertionCount(assertions));
+    if survey.assertions != 1 {
+        return Err(LoginError::AssertionCount(survey.assertions));
     }
     // Core §3.3.3: the assertion is a child of the Response, not hidden deeper in the tree.
     if child(&root, SAML_NS, "Assertion").is_none() {
@@ -152,13 +163,13 @@ pub fn validate_xml(
             "the assertion is not a direct child of the Response".into(),
         ));
     }
-    refuse_comments_in_values(&raw)?;
-    check_algorithms(&raw, expect.allow_sha1)?;
-    check_signature_placement(&raw)?;
+    refuse_comments_in_values(&survey)?;
+    check_algorithms(&survey.signatures, expect.allow_sha1)?;
+    check_signature_placement(&raw, &survey.signatures)?;
     let response_destination = root.attribute("Destination").map(str::to_string);
     let response_in_response_to = root.attribute("InResponseTo").map(str::to_string);
 
-    check_unique_ids(&raw)?;
+    check_unique_ids(&survey)?;
 
     // Placement is checked above: every signature is enveloped by the Response or the
     // Assertion and references exactly its parent. The Response's own signature, when there
@@ -173,7 +184,7 @@ pub fn validate_xml(
     };
     // The first signature in document order must be the covering one (what generic
     // verifiers check), so no reader of this message can be pointed at another.
-    if raw.descendants().find(|n| is(n, DSIG_NS, "Signature")) != Some(covering) {
+    if survey.signatures.first() != Some(&covering) {
         return Err(LoginError::SignaturePlacement(
             "the first signature in the document is not the Response's or the Assertion's".into(),
         ));
@@ -256,8 +267,16 @@ pub fn validate_xml(
 
 /// True when the text declares a DTD or entity anywhere (SAML messages never do).
 pub fn has_dtd(xml: &str) -> bool {
-    let lower = xml.to_ascii_lowercase();
-    lower.contains("<!doctype") || lower.contains("<!entity")
+    let bytes = xml.as_bytes();
+    memchr::memmem::find_iter(bytes, b"<!").any(|at| {
+        let after = &bytes[at + 2..];
+        let starts = |word: &[u8]| {
+            after
+                .get(..word.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(word))
+        };
+        starts(b"doctype") || starts(b"entity")
+    })
 }
 
 /// The `encoding` of the XML declaration, when the document starts with one that names it.
@@ -471,11 +490,19 @@ pub(super) fn child<'a, 'input>(
 
 /// All text directly inside an element, trimmed.
 fn text_of(node: &roxmltree::Node) -> String {
-    let text: String = node
+    let mut texts = node
         .children()
         .filter(|n| n.is_text())
-        .filter_map(|n| n.text())
-        .collect();
+        .filter_map(|n| n.text());
+    let Some(first) = texts.next() else {
+        return String::new();
+    };
+    // Values are one text node unless comments split them: join only then.
+    let Some(second) = texts.next() else {
+        return first.trim().to_string();
+    };
+    let mut text = [first, second].concat();
+    text.extend(texts);
     text.trim().to_string()
 }
 

@@ -45,6 +45,7 @@ pub fn parse(text: &str) -> Result<roxmltree::Document<'_>, XmlError> {
 fn prescan(text: &str, max_depth: usize) -> Result<(), XmlError> {
     let mut depth = 0usize;
     let mut declarations = 0usize;
+    let xmlns = memchr::memmem::Finder::new(b"xmlns");
     for tag in tags(text.as_bytes()) {
         let Tag::Start(inside) = tag else {
             depth = depth.saturating_sub(1);
@@ -56,7 +57,10 @@ fn prescan(text: &str, max_depth: usize) -> Result<(), XmlError> {
                 return Err(XmlError::TooDeep);
             }
         }
-        declarations += namespace_declarations(inside)?;
+        // Most tags declare nothing: no attribute name starts with `xmlns` where it is absent.
+        if xmlns.find(inside).is_some() {
+            declarations += namespace_declarations(inside)?;
+        }
         if declarations > MAX_NAMESPACE_DECLARATIONS {
             return Err(XmlError::TooManyNamespaces);
         }
@@ -105,12 +109,17 @@ fn tags(bytes: &[u8]) -> impl Iterator<Item = Tag<'_>> {
     let mut at = 0;
     std::iter::from_fn(move || {
         loop {
-            let start = at + bytes.get(at..)?.iter().position(|&b| b == b'<')?;
+            let start = at + memchr::memchr(b'<', bytes.get(at..)?)?;
             let rest = &bytes[start..];
             let past = |needle: &[u8], from: usize| {
                 rest.get(from..)
-                    .and_then(|r| r.windows(needle.len()).position(|w| w == needle))
+                    .and_then(|r| memchr::memmem::find(r, needle))
                     .map(|p| start + from + p + needle.len())
+            };
+            let past_byte = |needle: u8, from: usize| {
+                rest.get(from..)
+                    .and_then(|r| memchr::memchr(needle, r))
+                    .map(|p| start + from + p + 1)
             };
             if rest.starts_with(b"<!--") {
                 at = past(b"-->", 4)?;
@@ -119,9 +128,9 @@ fn tags(bytes: &[u8]) -> impl Iterator<Item = Tag<'_>> {
             } else if rest.starts_with(b"<?") {
                 at = past(b"?>", 2)?;
             } else if rest.starts_with(b"<!") {
-                at = past(b">", 2)?;
+                at = past_byte(b'>', 2)?;
             } else if rest.starts_with(b"</") {
-                at = past(b">", 2)?;
+                at = past_byte(b'>', 2)?;
                 return Some(Tag::End);
             } else {
                 let end = tag_end(rest)?;
@@ -134,17 +143,17 @@ fn tags(bytes: &[u8]) -> impl Iterator<Item = Tag<'_>> {
 
 /// The offset of the `>` closing the start tag at the beginning of `rest`, outside quotes.
 fn tag_end(rest: &[u8]) -> Option<usize> {
-    let mut quote = None;
-    for (offset, &byte) in rest.iter().enumerate().skip(1) {
-        match (quote, byte) {
-            (Some(open), _) if byte == open => quote = None,
-            (Some(_), _) => {}
-            (None, b'"' | b'\'') => quote = Some(byte),
-            (None, b'>') => return Some(offset),
-            (None, _) => {}
+    let mut at = 1;
+    loop {
+        let found = at + memchr::memchr3(b'>', b'"', b'\'', rest.get(at..)?)?;
+        match rest[found] {
+            b'>' => return Some(found),
+            quote => {
+                let value = found + 1;
+                at = value + memchr::memchr(quote, &rest[value..])? + 1;
+            }
         }
     }
-    None
 }
 
 /// The `name="value"` pairs of a start tag's inside, as written (no unescaping).

@@ -180,3 +180,56 @@ fn comments_are_kept_only_when_asked() {
         "<e><!-- a --><f></f><!--b--></e>"
     );
 }
+
+#[test]
+fn escaping_between_plain_runs_keeps_every_byte_in_place() {
+    let xml = concat!(
+        "<e a=\"&amp;x&lt;&lt;y&quot;&#9;z&#10;é&#13;\">",
+        "&amp;ä&lt;&gt;b&#13;&#13;ü\t\n&gt;</e>"
+    );
+    assert_eq!(
+        canonical(xml, "e", &[]),
+        concat!(
+            "<e a=\"&amp;x&lt;&lt;y&quot;&#x9;z&#xA;é&#xD;\">",
+            "&amp;ä&lt;&gt;b&#xD;&#xD;ü\t\n&gt;</e>"
+        )
+    );
+}
+
+/// Section 2.3 of Canonical XML byte by byte, to check the run-copying escapes against.
+fn escaped_byte_by_byte(text: &str, attribute: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    for byte in text.bytes() {
+        match (byte, attribute) {
+            (b'&', _) => out.extend_from_slice(b"&amp;"),
+            (b'<', _) => out.extend_from_slice(b"&lt;"),
+            (b'>', false) => out.extend_from_slice(b"&gt;"),
+            (b'"', true) => out.extend_from_slice(b"&quot;"),
+            (b'\t', true) => out.extend_from_slice(b"&#x9;"),
+            (b'\n', true) => out.extend_from_slice(b"&#xA;"),
+            (b'\r', _) => out.extend_from_slice(b"&#xD;"),
+            (other, _) => out.push(other),
+        }
+    }
+    out
+}
+
+proptest::proptest! {
+    #[test]
+    fn escapes_match_the_recommendation_byte_by_byte(
+        text in "[a&<>\"'\t\n\r é€😀]{0,40}",
+        prefix in "[a-z]{0,3}",
+    ) {
+        let mut out = prefix.clone().into_bytes();
+        escape_text(&text, &mut out);
+        let mut expected = prefix.clone().into_bytes();
+        expected.extend(escaped_byte_by_byte(&text, false));
+        proptest::prop_assert_eq!(&out, &expected);
+
+        let mut out = prefix.clone().into_bytes();
+        escape_attribute(&text, &mut out);
+        let mut expected = prefix.into_bytes();
+        expected.extend(escaped_byte_by_byte(&text, true));
+        proptest::prop_assert_eq!(out, expected);
+    }
+}

@@ -441,3 +441,75 @@ proptest! {
         prop_assert_eq!(ours(&xml, key().cert_der()), Ok(()));
     }
 }
+
+/// The RSA PKCS#1 v1.5 signature of `message` over `digest` by the test key.
+fn rsa_signature(digest: MessageDigest, message: &[u8]) -> Vec<u8> {
+    let private = PKey::private_key_from_der(key().private_key_der()).unwrap();
+    let mut signer = openssl::sign::Signer::new(digest, &private).unwrap();
+    signer.update(message).unwrap();
+    signer.sign_to_vec().unwrap()
+}
+
+#[test]
+fn kept_verification_contexts_judge_each_signature_on_its_own() {
+    let certificate = key().cert_der();
+    let public = public_key(certificate).unwrap();
+    let message = b"<SignedInfo>canonical</SignedInfo>";
+    let sha256 = MessageDigest::sha256();
+    let sha512 = MessageDigest::sha512();
+    let sig256 = rsa_signature(sha256, message);
+    let sig512 = rsa_signature(sha512, message);
+    let hash256 = openssl::hash::hash(sha256, message).unwrap();
+    let hash512 = openssl::hash::hash(sha512, message).unwrap();
+    let verify = |digest, hashed: &[u8], value: &[u8]| {
+        verify_digest(certificate, &public, digest, hashed, value)
+    };
+
+    // A failure leaves the kept context usable; a success is not remembered.
+    let mut broken = sig256.clone();
+    broken[7] ^= 1;
+    for _ in 0..2 {
+        assert_eq!(verify(sha256, &hash256, &broken), Ok(false));
+        assert_eq!(verify(sha256, &hash256, &sig256), Ok(true));
+        assert_eq!(verify(sha256, &hash256, &[]), Ok(false));
+        assert_eq!(verify(sha512, &hash512, &sig512), Ok(true));
+    }
+    // One digest's context accepts neither the other digest's signature nor its hash.
+    assert_eq!(verify(sha256, &hash256, &sig512), Ok(false));
+    assert_eq!(verify(sha256, &hash512, &sig512), Ok(false));
+    assert_eq!(verify(sha512, &hash256, &sig256), Ok(false));
+    assert_eq!(verify(sha512, &hash512[..32], &sig256), Ok(false));
+
+    // More certificates than are kept: each is still verified with its own key.
+    let others: Vec<SigningKey> = (0..20)
+        .map(|i| SigningKey::generate(&format!("other-{i}")).unwrap())
+        .collect();
+    for other in &others {
+        let other_public = public_key(other.cert_der()).unwrap();
+        assert_eq!(
+            verify_digest(other.cert_der(), &other_public, sha256, &hash256, &sig256),
+            Ok(false)
+        );
+        assert_eq!(verify(sha256, &hash256, &sig256), Ok(true));
+    }
+}
+
+#[test]
+fn base64_content_ignores_whitespace_between_and_around_its_pieces() {
+    let xml = "<v>\r\n  aGVs\tbG8s\n IHdv  cmxk \r\n</v>";
+    let doc = roxmltree::Document::parse(xml).unwrap();
+    assert_eq!(
+        base64_content(&doc.root_element()).unwrap(),
+        b"hello, world"
+    );
+    for bad in [
+        "<v>aGVs*bG8=</v>",
+        "<v>aGVsbG8</v>",
+        "<v>aGVs\u{a0}bG8=</v>",
+    ] {
+        let doc = roxmltree::Document::parse(bad).unwrap();
+        assert!(base64_content(&doc.root_element()).is_err(), "{bad}");
+    }
+    let doc = roxmltree::Document::parse("<v> \n </v>").unwrap();
+    assert_eq!(base64_content(&doc.root_element()).unwrap(), b"");
+}

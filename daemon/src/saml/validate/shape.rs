@@ -46,29 +46,78 @@ pub(super) fn check_status(root: &roxmltree::Node) -> Result<(), LoginError> {
     }
 }
 
-pub(super) fn refuse_comments_in_values(doc: &roxmltree::Document) -> Result<(), LoginError> {
-    for node in doc.descendants().filter(|n| n.is_comment()) {
-        let Some(parent) = node.parent_element() else {
+/// What one walk over the whole message finds for the shape checks, each in document order.
+pub(super) struct Survey<'a, 'input> {
+    /// Whether an EncryptedAssertion appears anywhere.
+    pub encrypted: bool,
+    /// Assertions anywhere in the message.
+    pub assertions: usize,
+    /// The first value element (NameID, AttributeValue, Issuer, Audience) holding a comment.
+    pub comment_in: Option<&'a str>,
+    /// Every ds:Signature.
+    pub signatures: Vec<roxmltree::Node<'a, 'input>>,
+    /// The first ID, Id or id value seen a second time.
+    pub duplicate_id: Option<&'a str>,
+}
+
+/// Walks the message once, for [`Survey`].
+pub(super) fn survey<'a, 'input>(doc: &'a roxmltree::Document<'input>) -> Survey<'a, 'input> {
+    let mut survey = Survey {
+        encrypted: false,
+        assertions: 0,
+        comment_in: None,
+        signatures: Vec::new(),
+        duplicate_id: None,
+    };
+    let mut ids = std::collections::HashSet::new();
+    for node in doc.descendants() {
+        if node.is_comment() {
+            if survey.comment_in.is_none()
+                && let Some(parent) = node.parent_element()
+            {
+                let name = parent.tag_name().name();
+                if parent.tag_name().namespace() == Some(SAML_NS)
+                    && matches!(name, "NameID" | "AttributeValue" | "Issuer" | "Audience")
+                {
+                    survey.comment_in = Some(name);
+                }
+            }
             continue;
-        };
-        let name = parent.tag_name().name();
-        if parent.tag_name().namespace() == Some(SAML_NS)
-            && matches!(name, "NameID" | "AttributeValue" | "Issuer" | "Audience")
-        {
-            return Err(LoginError::CommentInValue(name.to_string()));
+        }
+        if !node.is_element() {
+            continue;
+        }
+        if is(&node, SAML_NS, "Assertion") {
+            survey.assertions += 1;
+        } else if is(&node, DSIG_NS, "Signature") {
+            survey.signatures.push(node);
+        } else if is(&node, SAML_NS, "EncryptedAssertion") {
+            survey.encrypted = true;
+        }
+        for attribute in node.attributes() {
+            if matches!(attribute.name(), "ID" | "Id" | "id")
+                && !ids.insert(attribute.value())
+                && survey.duplicate_id.is_none()
+            {
+                survey.duplicate_id = Some(attribute.value());
+            }
         }
     }
-    Ok(())
+    survey
+}
+
+/// Comments inside values are how an IdP-signed value is made to read differently.
+pub(super) fn refuse_comments_in_values(survey: &Survey<'_, '_>) -> Result<(), LoginError> {
+    match survey.comment_in {
+        Some(name) => Err(LoginError::CommentInValue(name.to_string())),
+        None => Ok(()),
+    }
 }
 
 pub(super) fn check_algorithms(
-    doc: &roxmltree::Document,
+    signatures: &[roxmltree::Node],
     allow_sha1: bool,
 ) -> Result<(), LoginError> {
-    let signatures: Vec<_> = doc
-        .descendants()
-        .filter(|n| is(n, DSIG_NS, "Signature"))
-        .collect();
     if signatures.is_empty() {
         return Err(LoginError::Unsigned);
     }
@@ -104,10 +153,13 @@ pub(super) fn check_algorithms(
 /// message) is how wrapping attacks smuggle a valid signature next to content it does not
 /// cover: generic verifiers check the first signature in document order, so a signed element hidden
 /// before the assertion would otherwise be the only one checked.
-pub(super) fn check_signature_placement(doc: &roxmltree::Document) -> Result<(), LoginError> {
+pub(super) fn check_signature_placement(
+    doc: &roxmltree::Document,
+    signatures: &[roxmltree::Node],
+) -> Result<(), LoginError> {
     let root = doc.root_element();
     let assertion = child(&root, SAML_NS, "Assertion");
-    for signature in doc.descendants().filter(|n| is(n, DSIG_NS, "Signature")) {
+    for signature in signatures {
         let parent = signature
             .parent_element()
             .filter(|p| *p == root || Some(*p) == assertion)
@@ -137,7 +189,7 @@ pub(super) fn check_signature_placement(doc: &roxmltree::Document) -> Result<(),
             )));
         }
         let parent_id = parent.attribute("ID").unwrap_or_default();
-        let references: Vec<_> = child(&signature, DSIG_NS, "SignedInfo")
+        let references: Vec<_> = child(signature, DSIG_NS, "SignedInfo")
             .map(|info| {
                 info.children()
                     .filter(|n| is(n, DSIG_NS, "Reference"))
@@ -164,17 +216,63 @@ pub(super) fn check_signature_placement(doc: &roxmltree::Document) -> Result<(),
 
 /// IDs must be unique: a signature reference resolves an ID, and a duplicate would let the
 /// verified element and the element read differ.
-pub(super) fn check_unique_ids(doc: &roxmltree::Document) -> Result<(), LoginError> {
-    let mut seen = std::collections::HashSet::new();
-    for node in doc.descendants().filter(|n| n.is_element()) {
-        for attribute in node.attributes() {
-            if matches!(attribute.name(), "ID" | "Id" | "id") && !seen.insert(attribute.value()) {
-                return Err(LoginError::SignaturePlacement(format!(
-                    "ID {:?} appears more than once",
-                    attribute.value()
-                )));
-            }
-        }
+pub(super) fn check_unique_ids(survey: &Survey<'_, '_>) -> Result<(), LoginError> {
+    match survey.duplicate_id {
+        Some(id) => Err(LoginError::SignaturePlacement(format!(
+            "ID {id:?} appears more than once"
+        ))),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_walk_finds_what_each_shape_check_needs_in_document_order() {
+        let xml = concat!(
+            r#"<p:Response xmlns:p="urn:oasis:names:tc:SAML:2.0:protocol" ID="r" "#,
+            r#"xmlns="urn:oasis:names:tc:SAML:2.0:assertion" "#,
+            r#"xmlns:ds="http://www.w3.org/2000/09/xmldsig#">"#,
+            r#"<Issuer>i<!--c--></Issuer><ds:Signature Id="s1"/>"#,
+            r#"<Assertion ID="a"><NameID><!--n-->x</NameID><ds:Signature/></Assertion>"#,
+            r#"<Assertion ID="s1"/><Assertion id="a"/><EncryptedAssertion/>"#,
+            r#"<x:Audience xmlns:x="urn:other"><!--not SAML--></x:Audience></p:Response>"#,
+        );
+        let doc = roxmltree::Document::parse(xml).unwrap();
+        let found = survey(&doc);
+
+        assert!(found.encrypted);
+        assert_eq!(found.assertions, 3);
+        assert_eq!(found.comment_in, Some("Issuer"));
+        let parents: Vec<_> = found
+            .signatures
+            .iter()
+            .map(|s| s.parent_element().unwrap().tag_name().name())
+            .collect();
+        assert_eq!(parents, ["Response", "Assertion"]);
+        assert_eq!(found.duplicate_id, Some("s1"));
+        assert!(matches!(
+            refuse_comments_in_values(&found),
+            Err(LoginError::CommentInValue(name)) if name == "Issuer"
+        ));
+        assert!(matches!(
+            check_unique_ids(&found),
+            Err(LoginError::SignaturePlacement(message)) if message.contains("\"s1\"")
+        ));
+
+        let clean = r#"<Response xmlns="urn:oasis:names:tc:SAML:2.0:protocol" ID="r"/>"#;
+        let doc = roxmltree::Document::parse(clean).unwrap();
+        let found = survey(&doc);
+        assert!(!found.encrypted);
+        assert_eq!(found.assertions, 0);
+        assert!(found.signatures.is_empty());
+        assert_eq!(refuse_comments_in_values(&found), Ok(()));
+        assert_eq!(check_unique_ids(&found), Ok(()));
+        assert_eq!(
+            check_algorithms(&found.signatures, true),
+            Err(LoginError::Unsigned)
+        );
+    }
 }

@@ -526,3 +526,73 @@ fn a_response_with_thousands_of_namespace_declarations_is_refused_before_parsing
     assert_eq!(err.code(), "malformed");
     assert!(err.to_string().contains("namespace declarations"), "{err}");
 }
+
+#[test]
+fn a_dtd_or_entity_declaration_is_found_in_any_letter_case_and_anywhere() {
+    for xml in [
+        "<!DOCTYPE r><r/>",
+        "<r/><!doctype r>",
+        "<r><!-- <!DocType r> --></r>",
+        "<r><![CDATA[<!ENTITY x 'y'>]]></r>",
+        "<r/><!eNtItY",
+    ] {
+        assert!(has_dtd(xml), "{xml}");
+    }
+    for xml in [
+        "<r/>",
+        "<r><!-- doctype --></r>",
+        "<r/><!",
+        "<r/><!DOCTYP",
+        "<! DOCTYPE r>",
+    ] {
+        assert!(!has_dtd(xml), "{xml}");
+    }
+}
+
+#[test]
+fn posted_base64_decodes_the_same_with_or_without_whitespace() {
+    let xml = "<samlp:Response>ä</samlp:Response>".repeat(20);
+    let plain = base64::engine::general_purpose::STANDARD.encode(&xml);
+    let wrapped: String = plain
+        .as_bytes()
+        .chunks(64)
+        .map(|line| format!("{}\r\n", std::str::from_utf8(line).unwrap()))
+        .collect();
+    assert_eq!(decode_base64(&plain).unwrap(), xml.as_bytes());
+    assert_eq!(decode_base64(&wrapped).unwrap(), xml.as_bytes());
+    assert_eq!(
+        decode_base64(&format!(" \t{plain}\n")).unwrap(),
+        xml.as_bytes()
+    );
+
+    for (value, expected) in [
+        ("", "empty SAMLResponse"),
+        (" \r\n\t", "empty SAMLResponse"),
+        ("PHI+*A==", "not base64"),
+        ("PHI+ *A==", "not base64"),
+    ] {
+        let Err(LoginError::Malformed(message)) = decode_base64(value) else {
+            panic!("{value:?} decoded");
+        };
+        assert!(message.starts_with(expected), "{value:?}: {message}");
+    }
+    let oversized = "A".repeat(MAX_BASE64_BYTES + 4);
+    let Err(LoginError::Malformed(message)) = decode_base64(&oversized) else {
+        panic!("an oversized value decoded");
+    };
+    assert!(message.contains("larger than 1 MiB"), "{message}");
+}
+
+#[test]
+fn text_of_joins_the_direct_text_pieces_and_trims_the_whole() {
+    for (xml, expected) in [
+        ("<v> one </v>", "one"),
+        ("<v/>", ""),
+        ("<v><c>inner</c></v>", ""),
+        ("<v> a<!--x--> b <?p?>c <c>not</c>d </v>", "a b c d"),
+        ("<v>\n ä <![CDATA[<&>]]> </v>", "ä <&>"),
+    ] {
+        let doc = roxmltree::Document::parse(xml).unwrap();
+        assert_eq!(text_of(&doc.root_element()), expected, "{xml}");
+    }
+}
