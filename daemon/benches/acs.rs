@@ -12,15 +12,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use chrono::Utc;
-use idp_sim::{IdpKeys, ResponseSpec, Simulator, Tenant};
 use openssl::hash::MessageDigest;
 use openssl::pkey::PKey;
 use openssl::rsa::Rsa;
 use openssl::sign::{Signer, Verifier};
 
-const BASE_URL: &str = "http://sp.bench";
+mod signed;
+use signed::{BASE_URL, SignedResponses, signed_responses};
 
 fn main() {
     let logins: usize = std::env::var("ACS_BENCH_LOGINS")
@@ -117,23 +116,12 @@ fn acs_run(
     clients: usize,
 ) -> (f64, Duration, Duration) {
     pin_to(cores);
-    let mut users = String::new();
-    for i in 0..logins {
-        users.push_str(&format!(
-            "  - id: {}\n    user_principal_name: user{i}@acme.example\n    \
-             mail: user{i}@acme.example\n    given_name: User\n    surname: N{i}\n",
-            uuid::Uuid::new_v4()
-        ));
-    }
-    let tenant = Tenant::from_yaml(&format!(
-        "tenant_id: 9c1f6c3e-0d7a-4b3e-9a57-2f4a1d0c5b11\n\
-         app_id: 3f0b8f7e-1c2d-4e5f-8a9b-0c1d2e3f4a5b\n\
-         sp_entity_id: {BASE_URL}/saml/acme/metadata\nreply_url: {BASE_URL}/saml/acme/acs\n\
-         users:\n{users}"
-    ))
-    .unwrap();
-    let keys = IdpKeys::generate(1).unwrap();
-    let simulator = Simulator::new(tenant.clone(), keys.clone()).unwrap();
+    let now = Utc::now();
+    let SignedResponses {
+        simulator,
+        keys,
+        responses,
+    } = signed_responses(logins, now);
     let config_path = dir.join("provisiond.yaml");
     std::fs::write(
         &config_path,
@@ -154,17 +142,6 @@ fn acs_run(
     let providers = provisiond::saml::Providers::from_config(&config);
     let keys_session = provisiond::session::SessionKeys::new(config.server.session_key.clone());
 
-    // Sign every response up front: the benchmark measures the SP, not the IdP.
-    let now = Utc::now();
-    let responses: Vec<String> = tenant
-        .users
-        .iter()
-        .map(|user| {
-            let spec = ResponseSpec::for_user(&tenant, user, None, now);
-            let xml = idp_sim::build_signed_response(&spec, keys.key(0)).unwrap();
-            base64::engine::general_purpose::STANDARD.encode(xml)
-        })
-        .collect();
     let responses = Arc::new(responses);
 
     // Validation alone, single thread, for the split between signature work and the store.

@@ -13,45 +13,22 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use chrono::Utc;
-use idp_sim::{IdpKeys, ResponseSpec, Simulator, Tenant};
 use provisiond::saml::metadata::IdpDescriptor;
 use provisiond::saml::validate::{Expectations, validate_base64};
 
-const BASE_URL: &str = "http://sp.bench";
+mod signed;
+use signed::{BASE_URL, SignedResponses, signed_responses};
 
 fn main() {
     let count = env_number("VALIDATE_BENCH_RESPONSES", 500);
     let rounds = env_number("VALIDATE_BENCH_ROUNDS", 20);
 
-    let mut users = String::new();
-    for i in 0..count {
-        users.push_str(&format!(
-            "  - id: {}\n    user_principal_name: user{i}@acme.example\n    \
-             mail: user{i}@acme.example\n    given_name: User\n    surname: N{i}\n",
-            uuid::Uuid::new_v4()
-        ));
-    }
-    let tenant = Tenant::from_yaml(&format!(
-        "tenant_id: 9c1f6c3e-0d7a-4b3e-9a57-2f4a1d0c5b11\n\
-         app_id: 3f0b8f7e-1c2d-4e5f-8a9b-0c1d2e3f4a5b\n\
-         sp_entity_id: {BASE_URL}/saml/acme/metadata\nreply_url: {BASE_URL}/saml/acme/acs\n\
-         users:\n{users}"
-    ))
-    .unwrap();
-    let keys = IdpKeys::generate(1).unwrap();
-    let simulator = Simulator::new(tenant.clone(), keys.clone()).unwrap();
-
-    // Sign every response up front: the benchmark measures the SP, not the IdP.
     let now = Utc::now();
-    let responses: Vec<String> = tenant
-        .users
-        .iter()
-        .map(|user| {
-            let spec = ResponseSpec::for_user(&tenant, user, None, now);
-            let xml = idp_sim::build_signed_response(&spec, keys.key(0)).unwrap();
-            base64::engine::general_purpose::STANDARD.encode(xml)
-        })
-        .collect();
+    let SignedResponses {
+        simulator,
+        keys,
+        responses,
+    } = signed_responses(count, now);
     if let Ok(path) = std::env::var("VALIDATE_BENCH_DUMP") {
         let xml = base64::engine::general_purpose::STANDARD
             .decode(&responses[0])
