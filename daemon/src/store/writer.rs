@@ -7,9 +7,11 @@
 //! instead; the writer takes every job already queued (up to [`MAX_BATCH`]), runs each inside
 //! its own savepoint of one `BEGIN IMMEDIATE` transaction, commits once, and only then
 //! answers the jobs. A job that fails rolls back to its savepoint and leaves the others be; a
-//! failed commit fails every job of the batch. No job's answer leaves before its commit, so
-//! an acknowledged write is durable exactly as before, and a change and its event still
-//! commit together.
+//! failed commit fails every job of the batch. A job queued in place (logins) writes on the
+//! batch's transaction directly: every state it passes through may be committed, so only its
+//! panic needs undoing, and that takes back the whole batch. No job's answer leaves before its
+//! commit, so an acknowledged write is durable exactly as before, and a change and its event
+//! still commit together.
 //!
 //! Jobs see a [`Store`] whose `read` and `write` run on the batch's connection, so reads
 //! inside a job see the batch's earlier writes. PostgreSQL needs none of this (it has row
