@@ -160,6 +160,16 @@ pub(super) fn run_migrations(conn: &mut DbConnection) -> Result<usize, StoreErro
     result.map_err(|err| StoreError::Migration(err.to_string()))
 }
 
+/// Reverts the newest migration applied (for tests of the down migrations).
+#[cfg(test)]
+pub(super) fn revert_last_migration(conn: &mut DbConnection) -> Result<(), StoreError> {
+    let result = match conn {
+        DbConnection::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS).map(|_| ()),
+        DbConnection::Pg(c) => c.revert_last_migration(POSTGRES_MIGRATIONS).map(|_| ()),
+    };
+    result.map_err(|err| StoreError::Migration(err.to_string()))
+}
+
 pub(super) fn has_pending_migrations(conn: &mut DbConnection) -> Result<bool, StoreError> {
     let result = match conn {
         DbConnection::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),
