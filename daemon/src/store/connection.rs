@@ -102,6 +102,23 @@ impl ManageConnection for Manager {
     }
 }
 
+/// Whether the database still has a transaction open on this connection. SQLite ends one by
+/// itself after some errors (an `OR ROLLBACK` conflict, sometimes a full disk or an I/O
+/// error) while diesel still counts it as open; PostgreSQL keeps it open, failed, until a
+/// rollback, which diesel tracks.
+pub(super) fn in_open_transaction(conn: &mut DbConnection) -> bool {
+    match conn {
+        // SAFETY: the handle is the live connection diesel owns for the duration of the call;
+        // sqlite3_get_autocommit only reads the connection's state.
+        DbConnection::Sqlite(sqlite) => unsafe {
+            sqlite.with_raw_connection(|db| {
+                libsqlite3_sys::sqlite3_get_autocommit(db.cast::<libsqlite3_sys::sqlite3>()) == 0
+            })
+        },
+        DbConnection::Pg(_) => true,
+    }
+}
+
 /// Turns on SQLite's query planner stability guarantee (QPSG) for this connection.
 ///
 /// Without it, SQLite marks a prepared statement for re-preparation whenever a bound value
@@ -139,6 +156,16 @@ pub(super) fn run_migrations(conn: &mut DbConnection) -> Result<usize, StoreErro
         DbConnection::Pg(c) => c
             .run_pending_migrations(POSTGRES_MIGRATIONS)
             .map(|v| v.len()),
+    };
+    result.map_err(|err| StoreError::Migration(err.to_string()))
+}
+
+/// Reverts the newest migration applied (for tests of the down migrations).
+#[cfg(test)]
+pub(super) fn revert_last_migration(conn: &mut DbConnection) -> Result<(), StoreError> {
+    let result = match conn {
+        DbConnection::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS).map(|_| ()),
+        DbConnection::Pg(c) => c.revert_last_migration(POSTGRES_MIGRATIONS).map(|_| ()),
     };
     result.map_err(|err| StoreError::Migration(err.to_string()))
 }

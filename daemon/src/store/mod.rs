@@ -371,8 +371,9 @@ impl Store {
     /// through may be committed: an error after some of its writes keeps them (SQLite undoes
     /// a failed statement by itself). On SQLite the job then needs no savepoint of its own,
     /// whose copies of the pages earlier jobs of the batch changed cost as much as a
-    /// statement. Should the work panic, the whole batch is rolled back, its jobs are
-    /// answered with an error, and the jobs not yet run go to the next batch.
+    /// statement. Should the work panic, or a failed statement undo the whole transaction
+    /// (SQLite does for some errors), the whole batch is rolled back, its jobs are answered
+    /// with an error, and the jobs not yet run go to the next batch.
     pub async fn run_write_in_place<T, E>(
         &self,
         work: impl FnOnce(&Store) -> Result<T, E> + Send + 'static,

@@ -382,6 +382,71 @@ fn a_subject_is_recorded_for_each_user_with_its_first_and_latest_sighting() {
     );
 }
 
+/// The newest migration reverts on a store with logins in it (on PostgreSQL when
+/// `PROVISIOND_TEST_POSTGRES_URL` is set), keeping one identity per subject also when two
+/// users had it last seen at the same instant, and applies again.
+#[test]
+fn the_newest_migration_reverts_and_applies_again_with_logins_stored() {
+    use super::schema::identities;
+    use diesel::prelude::*;
+
+    let dir = crate::testing::TempDir::new("revert");
+    let url = crate::testing::fresh_database_url(&dir.0);
+    let url = match url.strip_prefix("sqlite://") {
+        Some(path) => DatabaseUrl::Sqlite(path.into()),
+        None => DatabaseUrl::Postgres(crate::config::Secret::new(url)),
+    };
+    let store = Store::open(&DatabaseConfig {
+        url,
+        max_connections: 2,
+    })
+    .unwrap();
+    let at = super::models::stored_precision(now());
+    store
+        .write(|tx| {
+            for (email, oid) in [("a@acme.example", "oid-1"), ("b@acme.example", "oid-2")] {
+                let user = tx.insert_user(&new_user(email, oid))?;
+                tx.link_identity("acme", "https://idp", "subject", &user.id, at)?;
+                tx.create_session(&format!("hash-{oid}"), &user.id, "acme", at, at)?;
+            }
+            tx.remember_assertion("acme", "assertion-1", at)?;
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+
+    let mut conn = store.connection().unwrap();
+    super::connection::revert_last_migration(&mut conn).unwrap();
+    let kept: i64 = identities::table.count().get_result(&mut *conn).unwrap();
+    assert_eq!(kept, 1, "one identity per subject after the revert");
+    drop(conn);
+
+    assert_eq!(store.migrate().unwrap(), 1);
+    let kept: Vec<String> = store
+        .read(|tx| {
+            identities::table
+                .select(identities::user_id)
+                .load(tx.conn)
+                .map_err(StoreError::from)
+        })
+        .unwrap();
+    assert_eq!(kept.len(), 1);
+    for oid in ["oid-1", "oid-2"] {
+        let hash = format!("hash-{oid}");
+        let earlier = at - chrono::Duration::seconds(1);
+        assert!(
+            store
+                .read(|tx| tx.session_user(&hash, earlier))
+                .unwrap()
+                .is_some()
+        );
+    }
+    assert!(
+        !store
+            .write(|tx| tx.remember_assertion("acme", "assertion-1", at))
+            .unwrap()
+    );
+}
+
 #[test]
 fn email_keys_are_unique_per_connection_except_the_empty_one() {
     let store = memory_store();

@@ -261,6 +261,13 @@ fn run_locked_batch(
                 intact &= !job.in_place && close_savepoints(&batch);
             }
         }
+        // Some failed statements undo the whole transaction (`OR ROLLBACK`; a full disk or an
+        // I/O error may): the jobs after would write outside any batch, each statement
+        // committed at once, and the commit below would fail.
+        if intact && !transaction_open(&batch) {
+            tracing::error!("a queued write ended the batch's transaction; the batch fails");
+            intact = false;
+        }
         if !intact {
             break;
         }
@@ -321,6 +328,14 @@ fn close_savepoints(batch: &BatchConnection) -> bool {
             None => return false,
         }
     }
+}
+
+/// Whether the batch's transaction is still open on the database side (true when a job kept
+/// the connection: the batch fails then anyway).
+fn transaction_open(batch: &BatchConnection) -> bool {
+    let mut slot = batch.lock().unwrap_or_else(|p| p.into_inner());
+    slot.as_mut()
+        .is_none_or(super::connection::in_open_transaction)
 }
 
 fn depth(conn: &mut DbConnection) -> Option<u32> {
@@ -600,6 +615,54 @@ mod tests {
         assert!(store.read(|tx| tx.user(&before.id)).unwrap().is_none());
         assert!(store.read(|tx| tx.user(&lost.id)).unwrap().is_none());
         assert!(store.read(|tx| tx.user(&after.id)).unwrap().is_some());
+    }
+
+    /// Some failed statements make SQLite undo the whole transaction, not just themselves
+    /// (`OR ROLLBACK`, and a full disk or an I/O error may): the batch is then gone, so the jobs
+    /// after such an in-place job must not write outside it and be answered with an error
+    /// while their writes stay.
+    #[test]
+    fn a_statement_that_undoes_the_batch_fails_it_and_leaves_the_rest() {
+        use diesel::RunQueryDsl;
+
+        let fixture = file_store();
+        let store = &fixture.store;
+        let existing = new_user("existing@acme.example");
+        store.write(|tx| tx.insert_user(&existing)).unwrap();
+        let before = new_user("before@acme.example");
+        let after = new_user("after@acme.example");
+        let (first, first_answer) = insert_job(false, &before);
+        let (undoing, undone) = {
+            let id = existing.id.clone();
+            direct_job(true, move |s| {
+                s.write(|tx| {
+                    diesel::sql_query(
+                        "INSERT OR ROLLBACK INTO users SELECT * FROM users WHERE id = ?",
+                    )
+                    .bind::<diesel::sql_types::Text, _>(id)
+                    .execute(tx.conn)?;
+                    Ok(())
+                })
+            })
+        };
+        let (last, last_answer) = insert_job(false, &after);
+
+        let rest = run_directly(store, vec![first, undoing, last]);
+        for job in rest {
+            let _ = run_directly(store, vec![job]);
+        }
+
+        assert!(undone.recv().unwrap().is_err());
+        assert!(first_answer.recv().unwrap().is_err());
+        assert!(store.read(|tx| tx.user(&before.id)).unwrap().is_none());
+        let answered = last_answer.recv().unwrap();
+        let stored = store.read(|tx| tx.user(&after.id)).unwrap().is_some();
+        assert_eq!(
+            answered.is_ok(),
+            stored,
+            "answered {answered:?}, stored: {stored}"
+        );
+        assert!(stored, "the job after the failed batch was not run again");
     }
 
     #[tokio::test]
