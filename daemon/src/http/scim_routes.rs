@@ -128,23 +128,19 @@ where
     };
     let op = operation_name(&method, &segments);
 
-    // `/Users` and `/Groups` check the token in the same blocking call as the operation (one
-    // hop to the blocking pool per request, after reading the body, which is size-limited);
-    // everything else checks it first. A request without any bearer token is refused before
-    // its body is read.
+    // `/Users` and `/Groups` with a token found valid moments ago check it again in the same
+    // blocking call as the operation (one hop to the blocking pool per request, after reading
+    // the body, which is size-limited); every other request checks its token first, so one
+    // without a valid token is refused before its body is read.
     let now = state.now();
     let authorization = header("authorization");
     let deferred_auth = state.config.connection(&connection).is_some()
         && segments
             .first()
-            .is_some_and(|s| s == "Users" || s == "Groups");
-    if deferred_auth && !tokens::has_bearer(authorization.as_deref()) {
-        return error_response(
-            &connection,
-            op,
-            RouteError::Auth(tokens::AuthError::Missing),
-        );
-    }
+            .is_some_and(|s| s == "Users" || s == "Groups")
+        && state
+            .scim_tokens
+            .recently_valid(authorization.as_deref(), now);
     if !deferred_auth {
         let name = connection.clone();
         let authorization = authorization.clone();

@@ -124,6 +124,16 @@ impl TokenCache {
 
     /// The record of a token found valid less than [`TOKEN_CACHE_SECONDS`] before `now` (a
     /// clock that went back counts as expired).
+    /// Whether the bearer token in an `Authorization` header value was found valid within
+    /// the last [`TOKEN_CACHE_SECONDS`] (it may have been revoked since: [`authenticate`]
+    /// still decides).
+    pub fn recently_valid(&self, authorization: Option<&str>, now: DateTime<Utc>) -> bool {
+        authorization
+            .and_then(bearer)
+            .filter(|token| !token.is_empty())
+            .is_some_and(|token| self.fresh(&hash(token), now).is_some())
+    }
+
     fn fresh(&self, token_hash: &str, now: DateTime<Utc>) -> Option<ScimToken> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let entry = entries.get(token_hash)?;
@@ -188,14 +198,6 @@ pub fn authenticate(
         cache.note_use(&token_hash, now);
     }
     Ok(())
-}
-
-/// Whether an `Authorization` header value carries a non-empty bearer token at all (checked
-/// before a request body is read; [`authenticate`] decides whether it is valid).
-pub fn has_bearer(authorization: Option<&str>) -> bool {
-    authorization
-        .and_then(bearer)
-        .is_some_and(|token| !token.is_empty())
 }
 
 /// The token of `Bearer <token>` (scheme case-insensitive).

@@ -162,17 +162,18 @@ async fn requests_without_a_valid_token_of_this_connection_are_401() {
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
 }
 
-/// A request without a bearer token is refused before its body is read: a malformed body
-/// gets 401, not a parse error.
+/// A request without a valid bearer token is refused before its body is read: a malformed
+/// body gets 401, not a parse error.
 #[tokio::test]
-async fn a_request_without_a_token_is_refused_before_its_body_is_read() {
+async fn a_request_without_a_valid_token_is_refused_before_its_body_is_read() {
     let scim = Scim::new();
     for (method, path) in [
         ("POST", "/Users"),
         ("PATCH", "/Groups/x"),
         ("PUT", "/Users/x"),
     ] {
-        for authorization in [None, Some("Basic abc"), Some("Bearer ")] {
+        let unknown = Some("Bearer no-such-token");
+        for authorization in [None, Some("Basic abc"), Some("Bearer "), unknown] {
             let mut request = warp::test::request()
                 .method(method)
                 .path(&format!("{BASE}{path}"))
