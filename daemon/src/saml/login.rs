@@ -71,6 +71,7 @@ pub fn start_login(
         created_at: now.naive_utc(),
         expires_at: (now + chrono::Duration::minutes(REQUEST_LIFETIME_MINUTES)).naive_utc(),
     };
+    // Not rate limited: every call stores a row until it expires (README, Limitations).
     store.write(|tx| tx.save_request(&row).map_err(LoginError::from))?;
     Ok(request)
 }
