@@ -148,7 +148,9 @@ fn a_domain_on_two_connections_is_refused() {
         cert_base64(&cert)
     );
     let text = format!(
-        "server: {{ session_key: '0123456789abcdef0123456789abcdef' }}\nconnections:\n  - {{ name: a, domains: [d.example], {saml} }}\n  - {{ name: b, domains: [d.example], {saml} }}\n"
+        "server: {{ session_key: '0123456789abcdef0123456789abcdef' }}\nconnections:\n\
+         \x20 - {{ name: a, domains: [d.example], {saml} }}\n\
+         \x20 - {{ name: b, domains: [d.example], {saml} }}\n"
     );
     let found = problems(&text, &base);
     assert!(
