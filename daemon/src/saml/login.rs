@@ -112,20 +112,20 @@ pub async fn complete_login_async(
     // A typical response (a few KiB) checks in well under a tenth of a millisecond: on the
     // request's own task, sparing a hand-off to another thread and back. A large one (many
     // group claims) goes to the blocking pool rather than hold up this worker's other tasks.
-    let (checked, session) = if saml_response
+    let inline = saml_response
         .as_ref()
-        .is_none_or(|response| response.len() <= INLINE_CHECK_BYTES)
-    {
-        let checked = check_response(&sp, &connection, saml_response.as_deref(), now);
+        .is_none_or(|response| response.len() <= INLINE_CHECK_BYTES);
+    let checking = sp.clone();
+    let check = move || {
+        let checked = check_response(&checking, &connection, saml_response.as_deref(), now);
         (checked, keys.issue())
+    };
+    let (checked, session) = if inline {
+        check()
     } else {
-        let checking = sp.clone();
-        tokio::task::spawn_blocking(move || {
-            let checked = check_response(&checking, &connection, saml_response.as_deref(), now);
-            (checked, keys.issue())
-        })
-        .await
-        .map_err(|_| LoginError::Store("the response check did not finish".into()))?
+        tokio::task::spawn_blocking(check)
+            .await
+            .map_err(|_| LoginError::Store("the response check did not finish".into()))?
     };
     store
         .run_write_in_place(move |store| {
