@@ -50,25 +50,11 @@ pub fn list_groups(
         let (total, rows) = match &filter {
             None => {
                 let total = tx.scim_groups_count(scope.connection)?;
-                let offset = i64::try_from(params.offset()).unwrap_or(i64::MAX);
-                let limit = i64::try_from(params.count).unwrap_or(0);
-                let rows = if limit == 0 {
-                    Vec::new()
-                } else {
-                    tx.scim_groups_page(scope.connection, offset, limit)?
-                };
-                (usize::try_from(total).unwrap_or_default(), rows)
+                params.stored_page(total, |offset, limit| {
+                    tx.scim_groups_page(scope.connection, offset, limit)
+                })?
             }
-            Some(filter) => {
-                let matched = filtered(tx, scope, filter, params.filter.as_deref())?;
-                let total = matched.len();
-                let rows = matched
-                    .into_iter()
-                    .skip(params.offset())
-                    .take(params.count)
-                    .collect();
-                (total, rows)
-            }
+            Some(filter) => params.cut_page(filtered(tx, scope, filter, params.filter.as_deref())?),
         };
 
         let members = if with_members && !rows.is_empty() {

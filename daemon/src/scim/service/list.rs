@@ -121,6 +121,35 @@ impl ListParams {
     pub fn offset(&self) -> usize {
         self.start_index.saturating_sub(1)
     }
+
+    /// How many resources there are and the requested page of them, from the store's count
+    /// and the rows `page(offset, limit)` loads (a request without a filter).
+    pub(super) fn stored_page<R, E>(
+        &self,
+        total: i64,
+        page: impl FnOnce(i64, i64) -> Result<Vec<R>, E>,
+    ) -> Result<(usize, Vec<R>), E> {
+        let offset = i64::try_from(self.offset()).unwrap_or(i64::MAX);
+        let limit = i64::try_from(self.count).unwrap_or(0);
+        let rows = if limit == 0 {
+            Vec::new()
+        } else {
+            page(offset, limit)?
+        };
+        Ok((usize::try_from(total).unwrap_or_default(), rows))
+    }
+
+    /// How many resources matched and the requested page of them (a filtered request, whose
+    /// matches are all loaded).
+    pub(super) fn cut_page<R>(&self, matched: Vec<R>) -> (usize, Vec<R>) {
+        let total = matched.len();
+        let page = matched
+            .into_iter()
+            .skip(self.offset())
+            .take(self.count)
+            .collect();
+        (total, page)
+    }
 }
 
 /// The ListResponse body (RFC 7644 §3.4.2).
@@ -152,6 +181,19 @@ mod tests {
         let params = ListParams::from_query(&pairs(&[("count", "100000")])).unwrap();
         assert_eq!(params.count, MAX_RESULTS);
         assert!(ListParams::from_query(&pairs(&[("count", "ten")])).is_err());
+    }
+
+    #[test]
+    fn pages_start_at_the_start_index_and_hold_at_most_count() {
+        let params = ListParams::from_query(&pairs(&[("startIndex", "3"), ("count", "2")]));
+        let params = params.unwrap();
+        assert_eq!(params.cut_page((1..=5).collect()), (5, vec![3, 4]));
+        assert_eq!(params.cut_page(vec![1]), (1, Vec::<i32>::new()));
+        let stored = params.stored_page(7, |offset, limit| Ok::<_, ()>(vec![(offset, limit)]));
+        assert_eq!(stored, Ok((7, vec![(2, 2)])));
+        let none = ListParams::from_query(&pairs(&[("count", "0")])).unwrap();
+        let stored = none.stored_page(7, |_, _| -> Result<Vec<()>, ()> { unreachable!() });
+        assert_eq!(stored, Ok((7, Vec::new())));
     }
 
     #[test]

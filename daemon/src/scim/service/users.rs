@@ -52,13 +52,9 @@ pub fn list_users(
         let (total, page) = match &filter {
             None => {
                 let total = tx.scim_users_count(scope.connection)?;
-                let offset = i64::try_from(params.offset()).unwrap_or(i64::MAX);
-                let limit = i64::try_from(params.count).unwrap_or(0);
-                let rows = if limit == 0 {
-                    Vec::new()
-                } else {
-                    tx.scim_users_page(scope.connection, offset, limit)?
-                };
+                let (total, rows) = params.stored_page(total, |offset, limit| {
+                    tx.scim_users_page(scope.connection, offset, limit)
+                })?;
                 let page: Vec<(ScimUserRow, Value)> = rows
                     .into_iter()
                     .map(|row| {
@@ -66,18 +62,9 @@ pub fn list_users(
                         (row, resource)
                     })
                     .collect();
-                (usize::try_from(total).unwrap_or_default(), page)
-            }
-            Some(filter) => {
-                let matched = filtered(tx, scope, filter)?;
-                let total = matched.len();
-                let page = matched
-                    .into_iter()
-                    .skip(params.offset())
-                    .take(params.count)
-                    .collect();
                 (total, page)
             }
+            Some(filter) => params.cut_page(filtered(tx, scope, filter)?),
         };
 
         let ids: Vec<&str> = page.iter().map(|(row, _)| row.user.id.as_str()).collect();
