@@ -3,9 +3,10 @@
 //! roxmltree descends one call per nested element with no limit of its own, so a few
 //! kilobytes of `<a><a><a>…` overflow a worker thread's stack and abort the whole daemon; and
 //! it copies the namespaces in scope into every element that declares one, so thousands of
-//! declarations cost time that grows faster than the square of their number. A flat scan
-//! therefore measures the nesting depth and counts namespace declarations first, and the
-//! parser only ever sees documents within both bounds. The scan also refuses what the
+//! declarations cost time that grows faster than the square of their number, as do an
+//! element's attributes (each is compared with all the others). A flat scan therefore measures
+//! the nesting depth and counts namespace declarations and attributes first, and the parser
+//! only ever sees documents within these bounds. The scan also refuses what the
 //! Namespaces recommendation forbids but roxmltree accepts (a prefix bound to the empty name,
 //! the `xmlns` prefix declared): XML parsers disagree on such documents, and signature
 //! wrapping lives on such disagreements. DTDs stay refused (roxmltree's default).
@@ -18,6 +19,10 @@ pub const MAX_DEPTH: usize = 100;
 /// about a dozen.
 pub const MAX_NAMESPACE_DECLARATIONS: usize = 256;
 
+/// Attributes (namespace declarations included) on one element: SAML and metadata elements
+/// carry a handful, an aggregate's root a few dozen.
+pub const MAX_ATTRIBUTES: usize = 128;
+
 /// Why a document was not parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum XmlError {
@@ -27,6 +32,9 @@ pub enum XmlError {
     /// More than [`MAX_NAMESPACE_DECLARATIONS`] namespace declarations.
     #[error("more than {MAX_NAMESPACE_DECLARATIONS} namespace declarations")]
     TooManyNamespaces,
+    /// An element carries more than [`MAX_ATTRIBUTES`] attributes.
+    #[error("an element carries more than {MAX_ATTRIBUTES} attributes")]
+    TooManyAttributes,
     /// The document is not well-formed (or declares a DTD).
     #[error("not well-formed XML: {0}")]
     NotWellFormed(String),
@@ -38,7 +46,7 @@ pub fn parse(text: &str) -> Result<roxmltree::Document<'_>, XmlError> {
     roxmltree::Document::parse(text).map_err(|err| XmlError::NotWellFormed(err.to_string()))
 }
 
-/// Checks depth and namespace declarations by a scan that reads markup the way an XML parser
+/// Checks depth, namespace declarations and attributes by a scan that reads markup the way an XML parser
 /// does (comments, CDATA, processing instructions and quoted attribute values hide `<` and
 /// `>`) without recursing. On a well-formed prefix it sees exactly what the parser will; past
 /// a syntax error the parser stops anyway.
@@ -47,10 +55,14 @@ fn prescan(text: &str, max_depth: usize) -> Result<(), XmlError> {
     let mut declarations = 0usize;
     let xmlns = memchr::memmem::Finder::new(b"xmlns");
     for tag in tags(text.as_bytes()) {
-        let Tag::Start(inside) = tag else {
+        let Tag::Start { inside, values } = tag else {
             depth = depth.saturating_sub(1);
             continue;
         };
+        // Every attribute has one quoted value.
+        if values > MAX_ATTRIBUTES {
+            return Err(XmlError::TooManyAttributes);
+        }
         if !inside.ends_with(b"/") {
             depth += 1;
             if depth > max_depth {
@@ -97,8 +109,13 @@ fn namespace_declarations(inside: &[u8]) -> Result<usize, XmlError> {
 
 /// A tag found by [`tags`].
 enum Tag<'a> {
-    /// A start or empty-element tag: what lies between `<` and `>`, name included.
-    Start(&'a [u8]),
+    /// A start or empty-element tag.
+    Start {
+        /// What lies between `<` and `>`, name included.
+        inside: &'a [u8],
+        /// How many quoted values it holds.
+        values: usize,
+    },
     /// An end tag.
     End,
 }
@@ -133,24 +150,30 @@ fn tags(bytes: &[u8]) -> impl Iterator<Item = Tag<'_>> {
                 at = past_byte(b'>', 2)?;
                 return Some(Tag::End);
             } else {
-                let end = tag_end(rest)?;
+                let (end, values) = tag_end(rest)?;
                 at = start + end + 1;
-                return Some(Tag::Start(&rest[1..end]));
+                return Some(Tag::Start {
+                    inside: &rest[1..end],
+                    values,
+                });
             }
         }
     })
 }
 
-/// The offset of the `>` closing the start tag at the beginning of `rest`, outside quotes.
-fn tag_end(rest: &[u8]) -> Option<usize> {
+/// The offset of the `>` closing the start tag at the beginning of `rest`, outside quotes,
+/// and how many quoted values lie before it.
+fn tag_end(rest: &[u8]) -> Option<(usize, usize)> {
     let mut at = 1;
+    let mut values = 0;
     loop {
         let found = at + memchr::memchr3(b'>', b'"', b'\'', rest.get(at..)?)?;
         match rest[found] {
-            b'>' => return Some(found),
+            b'>' => return Some((found, values)),
             quote => {
                 let value = found + 1;
                 at = value + memchr::memchr(quote, &rest[value..])? + 1;
+                values += 1;
             }
         }
     }
@@ -249,11 +272,14 @@ mod tests {
 
     #[test]
     fn namespace_declarations_are_counted_and_bounded() {
-        let within: String = (0..MAX_NAMESPACE_DECLARATIONS)
-            .map(|i| format!(" xmlns:n{i}=\"urn:{i}\""))
-            .collect();
-        assert!(parse(&format!("<r{within}/>")).is_ok());
-        let over = format!("<r{within}><k xmlns=\"urn:k\"/></r>");
+        // Spread over two elements, as each may carry only so many attributes.
+        let declare = |range: std::ops::Range<usize>| -> String {
+            range.map(|i| format!(" xmlns:n{i}=\"urn:{i}\"")).collect()
+        };
+        let half = MAX_NAMESPACE_DECLARATIONS / 2;
+        let (outer, inner) = (declare(0..half), declare(half..MAX_NAMESPACE_DECLARATIONS));
+        assert!(parse(&format!("<r{outer}><s{inner}/></r>")).is_ok());
+        let over = format!("<r{outer}><s{inner}><k xmlns=\"urn:k\"/></s></r>");
         assert_eq!(parse(&over).unwrap_err(), XmlError::TooManyNamespaces);
         // Text and attribute values that only look like declarations do not count.
         let lookalikes = format!(
@@ -263,6 +289,21 @@ mod tests {
             " <e xmlns:z=\"u\"/>".repeat(300)
         );
         assert!(parse(&lookalikes).is_ok());
+    }
+
+    #[test]
+    fn attributes_are_bounded_per_element_before_parsing() {
+        let many = |n: usize| -> String { (0..n).map(|i| format!(" a{i}='{i}'")).collect() };
+        assert!(parse(&format!("<r{}><x{}/></r>", many(MAX_ATTRIBUTES), many(3))).is_ok());
+        for over in [
+            format!("<r{}/>", many(MAX_ATTRIBUTES + 1)),
+            format!("<r><x/><x{}></x></r>", many(100_000)),
+        ] {
+            assert_eq!(parse(&over).unwrap_err(), XmlError::TooManyAttributes);
+        }
+        // Quotes in text and comments are not attribute values.
+        let quoted = format!("<r a='1'>{}<!--{}--></r>", "\"x\" ".repeat(500), "'".repeat(500));
+        assert!(parse(&quoted).is_ok());
     }
 
     #[test]
