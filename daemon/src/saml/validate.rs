@@ -20,7 +20,7 @@ use super::error::LoginError;
 use super::metadata::IdpDescriptor;
 use shape::{
     check_algorithms, check_signature_placement, check_status, check_unique_ids,
-    refuse_comments_in_values, survey,
+    refuse_comments_in_values, refuse_repeated_children, survey,
 };
 
 pub(super) const SAML_NS: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
@@ -170,6 +170,7 @@ pub fn validate_xml(
     let response_in_response_to = root.attribute("InResponseTo").map(str::to_string);
 
     check_unique_ids(&survey)?;
+    refuse_repeated_children(&survey)?;
 
     // Placement is checked above: every signature is enveloped by the Response or the
     // Assertion and references exactly its parent. The Response's own signature, when there
@@ -400,8 +401,9 @@ fn check_subject(
         });
     }
 
-    // Profiles §4.1.4.3: at least one bearer confirmation with Recipient and NotOnOrAfter.
-    let mut last_problem = "none present".to_string();
+    // Profiles §4.1.4.3: at least one bearer confirmation with Recipient and NotOnOrAfter,
+    // within its window. The first that passes is used; when none does, the first reason.
+    let mut refusal: Option<LoginError> = None;
     for confirmation in subject
         .children()
         .filter(|n| is(n, SAML_NS, "SubjectConfirmation"))
@@ -409,40 +411,51 @@ fn check_subject(
         if confirmation.attribute("Method") != Some(BEARER) {
             continue;
         }
-        let Some(data) = child(&confirmation, SAML_NS, "SubjectConfirmationData") else {
-            last_problem = "bearer confirmation without SubjectConfirmationData".into();
-            continue;
-        };
-        let recipient = data.attribute("Recipient").unwrap_or_default();
-        if recipient != expect.acs_url {
-            return Err(LoginError::Recipient {
-                what: "Recipient",
-                expected: expect.acs_url.to_string(),
-                got: recipient.to_string(),
-            });
+        match check_bearer(&confirmation, expect, now) {
+            Ok(bearer) => return Ok((name_id, format, bearer)),
+            Err(err) => {
+                refusal.get_or_insert(err);
+            }
         }
-        let not_on_or_after = time_attr(&data, "NotOnOrAfter")?;
-        if not_on_or_after.is_none() {
-            last_problem = "bearer confirmation without NotOnOrAfter".into();
-            continue;
-        }
-        check_window(
-            time_attr(&data, "NotBefore")?,
-            not_on_or_after,
-            expect.clock_skew,
-            now,
-        )?;
-        let in_response_to = data.attribute("InResponseTo").map(str::to_string);
-        return Ok((
-            name_id,
-            format,
-            Bearer {
-                in_response_to,
-                not_on_or_after,
-            },
+    }
+    Err(refusal.unwrap_or_else(|| LoginError::NoBearer("none present".into())))
+}
+
+/// One bearer `SubjectConfirmation`, checked.
+fn check_bearer(
+    confirmation: &roxmltree::Node,
+    expect: &Expectations<'_>,
+    now: DateTime<Utc>,
+) -> Result<Bearer, LoginError> {
+    let Some(data) = child(confirmation, SAML_NS, "SubjectConfirmationData") else {
+        return Err(LoginError::NoBearer(
+            "bearer confirmation without SubjectConfirmationData".into(),
+        ));
+    };
+    let recipient = data.attribute("Recipient").unwrap_or_default();
+    if recipient != expect.acs_url {
+        return Err(LoginError::Recipient {
+            what: "Recipient",
+            expected: expect.acs_url.to_string(),
+            got: recipient.to_string(),
+        });
+    }
+    let not_on_or_after = time_attr(&data, "NotOnOrAfter")?;
+    if not_on_or_after.is_none() {
+        return Err(LoginError::NoBearer(
+            "bearer confirmation without NotOnOrAfter".into(),
         ));
     }
-    Err(LoginError::NoBearer(last_problem))
+    check_window(
+        time_attr(&data, "NotBefore")?,
+        not_on_or_after,
+        expect.clock_skew,
+        now,
+    )?;
+    Ok(Bearer {
+        in_response_to: data.attribute("InResponseTo").map(str::to_string),
+        not_on_or_after,
+    })
 }
 
 fn attributes(assertion: &roxmltree::Node) -> BTreeMap<String, Vec<String>> {

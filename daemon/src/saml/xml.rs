@@ -302,7 +302,11 @@ mod tests {
             assert_eq!(parse(&over).unwrap_err(), XmlError::TooManyAttributes);
         }
         // Quotes in text and comments are not attribute values.
-        let quoted = format!("<r a='1'>{}<!--{}--></r>", "\"x\" ".repeat(500), "'".repeat(500));
+        let quoted = format!(
+            "<r a='1'>{}<!--{}--></r>",
+            "\"x\" ".repeat(500),
+            "'".repeat(500)
+        );
         assert!(parse(&quoted).is_ok());
     }
 

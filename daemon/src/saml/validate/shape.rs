@@ -58,7 +58,46 @@ pub(super) struct Survey<'a, 'input> {
     pub signatures: Vec<roxmltree::Node<'a, 'input>>,
     /// The first ID, Id or id value seen a second time.
     pub duplicate_id: Option<&'a str>,
+    /// The first element the schema allows once under its parent but found more often there,
+    /// with that parent's name.
+    pub repeated: Option<(&'a str, &'a str)>,
 }
+
+/// Children the SAML schema allows at most once, by parent: the checks read the first, so a
+/// second one would be content nobody looked at (and readers disagreeing on which counts).
+const SINGLE_CHILDREN: &[(&str, &[(&str, &str)])] = &[
+    (
+        "Response",
+        &[
+            (SAML_NS, "Issuer"),
+            (DSIG_NS, "Signature"),
+            (SAMLP_NS, "Status"),
+        ],
+    ),
+    (
+        "Assertion",
+        &[
+            (SAML_NS, "Issuer"),
+            (DSIG_NS, "Signature"),
+            (SAML_NS, "Subject"),
+            (SAML_NS, "Conditions"),
+            (SAML_NS, "Advice"),
+        ],
+    ),
+    (
+        "Subject",
+        &[
+            (SAML_NS, "NameID"),
+            (SAML_NS, "BaseID"),
+            (SAML_NS, "EncryptedID"),
+        ],
+    ),
+    (
+        "SubjectConfirmation",
+        &[(SAML_NS, "SubjectConfirmationData")],
+    ),
+    ("Status", &[(SAMLP_NS, "StatusCode")]),
+];
 
 /// Walks the message once, for [`Survey`].
 pub(super) fn survey<'a, 'input>(doc: &'a roxmltree::Document<'input>) -> Survey<'a, 'input> {
@@ -68,6 +107,7 @@ pub(super) fn survey<'a, 'input>(doc: &'a roxmltree::Document<'input>) -> Survey
         comment_in: None,
         signatures: Vec::new(),
         duplicate_id: None,
+        repeated: None,
     };
     let mut ids = std::collections::HashSet::new();
     for node in doc.descendants() {
@@ -94,6 +134,9 @@ pub(super) fn survey<'a, 'input>(doc: &'a roxmltree::Document<'input>) -> Survey
         } else if is(&node, SAML_NS, "EncryptedAssertion") {
             survey.encrypted = true;
         }
+        if survey.repeated.is_none() {
+            survey.repeated = repeated_child(&node);
+        }
         for attribute in node.attributes() {
             if matches!(attribute.name(), "ID" | "Id" | "id")
                 && !ids.insert(attribute.value())
@@ -104,6 +147,37 @@ pub(super) fn survey<'a, 'input>(doc: &'a roxmltree::Document<'input>) -> Survey
         }
     }
     survey
+}
+
+/// The first child of `node` that [`SINGLE_CHILDREN`] allows once but `node` holds again.
+fn repeated_child<'a>(node: &roxmltree::Node<'a, '_>) -> Option<(&'a str, &'a str)> {
+    let parent = node.tag_name();
+    if !matches!(parent.namespace(), Some(SAML_NS | SAMLP_NS)) {
+        return None;
+    }
+    let (_, singles) = SINGLE_CHILDREN
+        .iter()
+        .find(|(name, _)| *name == parent.name())?;
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    for child in node.children().filter(roxmltree::Node::is_element) {
+        let tag = child.tag_name();
+        let Some(&(namespace, name)) = singles
+            .iter()
+            .find(|(ns, name)| tag.namespace() == Some(*ns) && tag.name() == *name)
+        else {
+            continue;
+        };
+        // NameID, BaseID and EncryptedID are one choice: one identifier per subject.
+        let identifier = parent.name() == "Subject";
+        if seen
+            .iter()
+            .any(|&(ns, n)| identifier || (ns, n) == (namespace, name))
+        {
+            return Some((tag.name(), parent.name()));
+        }
+        seen.push((namespace, name));
+    }
+    None
 }
 
 /// Comments inside values are how an IdP-signed value is made to read differently.
@@ -216,6 +290,16 @@ pub(super) fn check_signature_placement(
 
 /// IDs must be unique: a signature reference resolves an ID, and a duplicate would let the
 /// verified element and the element read differ.
+/// Refuses a message holding twice an element its schema allows once ([`SINGLE_CHILDREN`]).
+pub(super) fn refuse_repeated_children(survey: &Survey<'_, '_>) -> Result<(), LoginError> {
+    match survey.repeated {
+        Some((name, parent)) => Err(LoginError::Malformed(format!(
+            "{parent} holds more than one {name}"
+        ))),
+        None => Ok(()),
+    }
+}
+
 pub(super) fn check_unique_ids(survey: &Survey<'_, '_>) -> Result<(), LoginError> {
     match survey.duplicate_id {
         Some(id) => Err(LoginError::SignaturePlacement(format!(

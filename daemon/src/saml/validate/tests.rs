@@ -511,20 +511,38 @@ fn a_huge_inclusive_prefix_list_is_refused_before_canonicalizing() {
 #[test]
 fn a_response_with_thousands_of_namespace_declarations_is_refused_before_parsing() {
     let key = SigningKey::generate("idp").unwrap();
-    let declarations: String = (0..15_000).map(|i| format!(" xmlns:n{i}=\"u\"")).collect();
+    let declarations: String = (0..100).map(|i| format!(" xmlns:n{i}=\"u\"")).collect();
     let children: String = (0..15_000)
         .map(|i| format!("<k xmlns:m{i}=\"u\"/>"))
         .collect();
-    let xml = format!(
-        "<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\"{declarations}>\
-         <samlp:Status><samlp:StatusCode Value=\"{}\"/></samlp:Status>{children}\
-         </samlp:Response>",
-        idp_sim::STATUS_SUCCESS
-    );
+    let xml = response_around(&declarations, &children);
     // Refused for the count, so before the parser sees the document.
     let err = validate(&xml, &key, false).unwrap_err();
     assert_eq!(err.code(), "malformed");
     assert!(err.to_string().contains("namespace declarations"), "{err}");
+}
+
+#[test]
+fn an_element_with_thousands_of_attributes_is_refused_before_parsing() {
+    let key = SigningKey::generate("idp").unwrap();
+    let attributes: String = (0..40_000).map(|i| format!(" a{i}=\"\"")).collect();
+    let xml = response_around(
+        "",
+        &format!("<samlp:Extensions><x{attributes}/></samlp:Extensions>"),
+    );
+    let err = validate(&xml, &key, false).unwrap_err();
+    assert_eq!(err.code(), "malformed");
+    assert!(err.to_string().contains("attributes"), "{err}");
+}
+
+/// A successful Response with `attributes` on its root and `content` after its Status.
+fn response_around(attributes: &str, content: &str) -> String {
+    format!(
+        "<samlp:Response xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\"{attributes}>\
+         <samlp:Status><samlp:StatusCode Value=\"{}\"/></samlp:Status>{content}\
+         </samlp:Response>",
+        idp_sim::STATUS_SUCCESS
+    )
 }
 
 #[test]
@@ -594,5 +612,86 @@ fn text_of_joins_the_direct_text_pieces_and_trims_the_whole() {
     ] {
         let doc = roxmltree::Document::parse(xml).unwrap();
         assert_eq!(text_of(&doc.root_element()), expected, "{xml}");
+    }
+}
+
+/// The response's text with its bearer confirmation's Recipient made `recipient`.
+fn confirmation_for(xml: &str, recipient: &str) -> String {
+    let start = xml.find("<SubjectConfirmation ").unwrap();
+    let end = xml.find("</SubjectConfirmation>").unwrap() + "</SubjectConfirmation>".len();
+    xml[start..end].replace(
+        &format!("Recipient=\"{ACS}\""),
+        &format!("Recipient=\"{recipient}\""),
+    )
+}
+
+#[test]
+fn any_bearer_confirmation_that_passes_is_enough_and_the_first_refusal_is_told() {
+    let key = SigningKey::generate("idp").unwrap();
+    let spec = spec();
+    let elsewhere = "https://other.example.com/acs";
+    // A confirmation for another recipient before ours: ours passes.
+    let xml = sign_assertion(
+        &unsigned(&spec, &key, |xml| {
+            insert_after(
+                &xml,
+                "<Subject>",
+                "</NameID>",
+                &confirmation_for(&xml, elsewhere),
+            )
+        }),
+        &key,
+        &spec,
+    );
+    assert_eq!(code(validate(&xml, &key, false)), "accepted");
+    // Two for other recipients: refused for the first one's reason.
+    let xml = sign_assertion(
+        &unsigned(&spec, &key, |xml| {
+            let other = confirmation_for(&xml, elsewhere);
+            let start = xml.find("<SubjectConfirmation ").unwrap();
+            let end = xml.find("</SubjectConfirmation>").unwrap() + "</SubjectConfirmation>".len();
+            format!("{}{other}{other}{}", &xml[..start], &xml[end..])
+        }),
+        &key,
+        &spec,
+    );
+    let err = validate(&xml, &key, false).unwrap_err();
+    assert!(err.to_string().contains(elsewhere), "{err}");
+}
+
+#[test]
+fn an_element_the_schema_allows_once_is_refused_when_repeated() {
+    let key = SigningKey::generate("idp").unwrap();
+    let spec = spec();
+    let section = |xml: &str, open: &str, close: &str| {
+        let start = xml.find(open).unwrap();
+        xml[start..xml[start..].find(close).unwrap() + start + close.len()].to_string()
+    };
+    let edits: Vec<(&str, Box<dyn Fn(String) -> String>)> = vec![
+        (
+            "Conditions",
+            Box::new(move |xml| {
+                let later = section(&xml, "<Conditions", "</Conditions>")
+                    .replace(SP, "https://elsewhere.example.com");
+                insert_after(&xml, "<Conditions", "</Conditions>", &later)
+            }),
+        ),
+        (
+            "Subject",
+            Box::new(move |xml| {
+                let later = section(&xml, "<Subject>", "</Subject>").replace("ada@", "eve@");
+                insert_after(&xml, "<Subject>", "</Subject>", &later)
+            }),
+        ),
+        (
+            "BaseID",
+            Box::new(|xml| insert_after(&xml, "<Subject>", "</NameID>", "<BaseID/>")),
+        ),
+    ];
+    for (name, edit) in edits {
+        let xml = sign_assertion(&unsigned(&spec, &key, edit), &key, &spec);
+        let err = validate(&xml, &key, false).unwrap_err();
+        assert_eq!(err.code(), "malformed", "{name}: {err}");
+        assert!(err.to_string().contains(name), "{name}: {err}");
     }
 }
