@@ -667,7 +667,8 @@ fn an_element_the_schema_allows_once_is_refused_when_repeated() {
         let start = xml.find(open).unwrap();
         xml[start..xml[start..].find(close).unwrap() + start + close.len()].to_string()
     };
-    let edits: Vec<(&str, Box<dyn Fn(String) -> String>)> = vec![
+    type Edit = Box<dyn Fn(String) -> String>;
+    let edits: Vec<(&str, Edit)> = vec![
         (
             "Conditions",
             Box::new(move |xml| {
