@@ -96,3 +96,59 @@ async fn a_failed_refresh_keeps_the_last_good_metadata_and_a_rollover_is_picked_
 
     server.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_missing_at_start_is_fetched_soon_after_the_idp_answers() {
+    let tenant = Tenant::from_yaml(&tenant_yaml("http://sp.test", 1)).unwrap();
+    let simulator = Simulator::new(tenant, IdpKeys::generate(1).unwrap()).unwrap();
+    let served: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
+    let route = {
+        let served = served.clone();
+        warp::path!("metadata.xml").map(move || match served.lock().unwrap().clone() {
+            Some(xml) => warp::http::Response::builder()
+                .status(200)
+                .body(xml)
+                .unwrap(),
+            None => warp::http::Response::builder()
+                .status(503)
+                .body(String::new())
+                .unwrap(),
+        })
+    };
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(warp::serve(route).incoming(listener).run());
+
+    let dir = TempDir::new("metadata-late");
+    let path = dir.0.join("provisiond.yaml");
+    // Refreshed hourly: only the retry after a failure can load it within the test.
+    std::fs::write(
+        &path,
+        format!(
+            "server: {{ session_key: 'refresh-test-key-0123456789abcdef' }}\n\
+             connections:\n  - name: acme\n    domains: [acme.example]\n    saml:\n      \
+             metadata_url: http://{addr}/metadata.xml\n      metadata_refresh_minutes: 60\n"
+        ),
+    )
+    .unwrap();
+    let config = provisiond::config::load(&path).unwrap();
+    let providers = provisiond::saml::Providers::from_config(&config);
+    let sp = providers.get("acme").unwrap();
+    let client = reqwest::Client::new();
+    providers.load_remote_metadata(&client).await;
+    assert!(sp.idp().is_none(), "the IdP did not answer at start");
+    providers.spawn_refresh(client);
+
+    *served.lock().unwrap() = Some(simulator.metadata("http://idp.test").unwrap());
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while sp.idp().is_none() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "metadata still missing 20 s after the IdP answered"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    server.abort();
+}
