@@ -68,12 +68,19 @@ impl Manager {
                 keep_query_plans(&mut conn).map_err(|cause| StoreError::Open { target, cause })?;
                 Ok(DbConnection::Sqlite(conn))
             }
-            DatabaseUrl::Postgres(url) => PgConnection::establish(url.expose())
-                .map(DbConnection::Pg)
-                .map_err(|err| StoreError::Open {
-                    target: redact_password(url.expose()),
-                    cause: err.to_string(),
-                }),
+            DatabaseUrl::Postgres(url) => {
+                let checked =
+                    CheckedPostgresUrl::new(url.expose()).map_err(|cause| StoreError::Open {
+                        target: "the PostgreSQL URL".into(),
+                        cause,
+                    })?;
+                PgConnection::establish(&checked.connect)
+                    .map(DbConnection::Pg)
+                    .map_err(|err| StoreError::Open {
+                        target: checked.shown.clone(),
+                        cause: checked.scrub(&err.to_string()),
+                    })
+            }
         }
     }
 }
@@ -178,20 +185,133 @@ pub(super) fn has_pending_migrations(conn: &mut DbConnection) -> Result<bool, St
     result.map_err(|err| StoreError::Migration(err.to_string()))
 }
 
-/// `postgres://user:secret@host/db` -> `postgres://user:[redacted]@host/db`.
-fn redact_password(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(parsed) if parsed.password().is_some() => {
-            let host = parsed.host_str().unwrap_or_default();
-            let port = parsed.port().map(|p| format!(":{p}")).unwrap_or_default();
-            format!(
-                "{}://{}:[redacted]@{host}{port}{}",
-                parsed.scheme(),
-                parsed.username(),
-                parsed.path()
-            )
+/// A PostgreSQL URL read the way libpq will read it, before libpq sees it: libpq's own
+/// parse errors quote the text they choke on, which may be the password.
+struct CheckedPostgresUrl {
+    /// What libpq is given: the URL as the `url` crate serialises it (reserved characters
+    /// in the password percent-encoded), so both read the same parts.
+    connect: String,
+    /// What errors show: no password and no query parameters (libpq takes a password there).
+    shown: String,
+    /// Texts that must not appear in an error: the password and every query value, as
+    /// written and decoded.
+    secrets: Vec<String>,
+}
+
+impl CheckedPostgresUrl {
+    fn new(raw: &str) -> Result<Self, String> {
+        const HOW: &str = "write it as postgres://user:password@host:port/database, with \
+                           reserved characters in the user name and password percent-encoded \
+                           (@ as %40, / as %2F, : as %3A, % as %25); the URL is not shown, as \
+                           it may hold a password";
+        let bad_escape = raw.match_indices('%').any(|(at, _)| {
+            !raw.as_bytes()
+                .get(at + 1..at + 3)
+                .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+        });
+        if bad_escape {
+            return Err(format!(
+                "the URL has a `%` not followed by two hex digits; {HOW}"
+            ));
         }
-        Ok(parsed) => parsed.to_string(),
-        Err(_) => "[unparseable postgres URL]".to_string(),
+        let parsed = url::Url::parse(raw).map_err(|err| format!("{err}; {HOW}"))?;
+        // No host: libpq's default socket, or a `host` query parameter.
+        let host = parsed.host_str().unwrap_or_default();
+        let decode = |text: &str| {
+            percent_encoding::percent_decode_str(text)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        let mut secrets = Vec::new();
+        if let Some(password) = parsed.password() {
+            secrets.extend([password.to_string(), decode(password)]);
+        }
+        for (_, value) in parsed.query_pairs() {
+            secrets.push(value.into_owned());
+        }
+        if let Some(query) = parsed.query() {
+            for pair in query.split('&') {
+                let value = pair.split_once('=').map_or(pair, |(_, value)| value);
+                secrets.extend([value.to_string(), decode(value)]);
+            }
+        }
+        secrets.retain(|secret| !secret.is_empty());
+        // Longest first, so a secret inside another is not left half shown.
+        secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
+        let port = parsed.port().map(|p| format!(":{p}")).unwrap_or_default();
+        let user = match (parsed.username(), parsed.password()) {
+            ("", None) => String::new(),
+            (user, None) => format!("{user}@"),
+            (user, Some(_)) => format!("{user}:[redacted]@"),
+        };
+        let query = if parsed.query().is_some() {
+            "?[parameters not shown]"
+        } else {
+            ""
+        };
+        Ok(Self {
+            connect: parsed.to_string(),
+            shown: format!(
+                "{}://{user}{host}{port}{}{query}",
+                parsed.scheme(),
+                parsed.path()
+            ),
+            secrets,
+        })
+    }
+
+    /// `message` with every secret of the URL replaced.
+    fn scrub(&self, message: &str) -> String {
+        self.secrets
+            .iter()
+            .fold(message.to_string(), |text, secret| {
+                text.replace(secret.as_str(), "[redacted]")
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CheckedPostgresUrl;
+
+    #[test]
+    fn postgres_urls_libpq_would_misread_are_refused_without_showing_them() {
+        for raw in [
+            "postgres://user:p%zzword@127.0.0.1/db",
+            "postgres://user:SECRET/x@127.0.0.1/db",
+            "postgres://user:SECRET%@127.0.0.1/db",
+        ] {
+            let err = CheckedPostgresUrl::new(raw).err().expect(raw);
+            assert!(
+                !err.contains("SECRET") && !err.contains("zz"),
+                "{raw}: {err}"
+            );
+            assert!(err.contains("postgres://user:password@host"), "{err}");
+        }
+    }
+
+    #[test]
+    fn what_errors_show_of_a_postgres_url_holds_no_secret() {
+        let checked = CheckedPostgresUrl::new(
+            "postgres://app:se%40cr%2Fet@db.internal:6543/prod?password=QS%21&sslmode=require",
+        )
+        .unwrap();
+        assert_eq!(
+            checked.shown,
+            "postgres://app:[redacted]@db.internal:6543/prod?[parameters not shown]"
+        );
+        let message = "libpq quoting se@cr/et, se%40cr%2Fet, QS! and QS%21";
+        let scrubbed = checked.scrub(message);
+        for secret in ["se@cr", "cr/et", "cr%2Fet", "QS!", "QS%21"] {
+            assert!(!scrubbed.contains(secret), "{scrubbed}");
+        }
+        let socket = CheckedPostgresUrl::new("postgres:///db?host=/run/pg&password=S").unwrap();
+        assert_eq!(socket.shown, "postgres:///db?[parameters not shown]");
+        // libpq reads the same parts the url crate read: a reserved character stays encoded.
+        assert!(
+            checked.connect.contains("se%40cr%2Fet@db.internal"),
+            "{}",
+            checked.connect
+        );
     }
 }
