@@ -38,6 +38,7 @@ pub use saml_state::OutstandingRequest;
 pub mod schema;
 mod scim;
 mod scim_tokens;
+pub mod serving;
 mod sessions;
 mod sync_runs;
 mod users;

@@ -1,7 +1,6 @@
 //! Two daemons on one database behave as one service: a login started on one replica
 //! completes on the other (request state, replay cache and sessions live in the database).
-//! Meaningful on PostgreSQL (the PostgreSQL pass of the suite); on SQLite it runs too, as two
-//! processes sharing one WAL file.
+//! On PostgreSQL (the PostgreSQL pass of the suite); on SQLite the second daemon is refused.
 
 use std::net::SocketAddr;
 
@@ -39,6 +38,25 @@ async fn a_login_started_on_one_replica_completes_on_the_other() {
             ),
         )
         .unwrap();
+        if name == "b" && database.starts_with("sqlite:") {
+            let second = std::process::Command::new(env!("CARGO_BIN_EXE_provisiond"))
+                .arg("--config")
+                .arg(&path)
+                .arg("serve")
+                .env(
+                    "PROVISIOND_TEST_SESSION_KEY",
+                    "replica-test-session-key-0123456789",
+                )
+                .output()
+                .unwrap();
+            let said = String::from_utf8_lossy(&second.stderr);
+            assert!(!second.status.success(), "{said}");
+            assert!(said.contains("another provisiond"), "{said}");
+            assert!(said.contains("PostgreSQL"), "{said}");
+            drop(daemons);
+            sim.stop().await;
+            return;
+        }
         let probe = format!("http://127.0.0.1:{port}");
         daemons
             .push(spawn_daemon(&path, &public, &probe, &dir.0.join(format!("{name}.log"))).await);
