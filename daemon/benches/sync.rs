@@ -22,7 +22,7 @@ use idp_sim::graph::{GraphState, GraphTenant, serve_graph};
 use provisiond::config;
 use provisiond::plugins::{HttpClient, HttpSettings, LoadedAdapter, SystemClock};
 use provisiond::store::Store;
-use provisiond::sync::{FetchHow, fetch};
+use provisiond::sync::{FetchHow, ListingRules, fetch};
 use serde_json::json;
 
 fn main() {
@@ -67,7 +67,8 @@ fn main() {
         format!(
             "server:\n  session_key: \"bench-session-key-0123456789abcdef\"\n\
              database:\n  url: sqlite://bench.db\nadapters_dir: {}\nconnections:\n  \
-             - name: acme\n    adapter: entra\n    adapter_config: {adapter_config}\n    \
+             - name: acme\n    domains: [contoso.test]\n    adapter: entra\n    \
+             adapter_config: {adapter_config}\n    \
              sync: {{schedule: \"@daily\", mode: incremental, max_deactivate: \"100%\"}}\n",
             lib_dir.display()
         ),
@@ -77,11 +78,13 @@ fn main() {
     let store = Store::open(&config.database).unwrap();
     let binary = lib_dir.join("provisiond");
     let adapter = LoadedAdapter::load(&lib_dir, "entra").unwrap();
+    let rules = ListingRules::for_connection(config.connection("acme").unwrap());
     println!();
 
     let fetch_full = fetch_only(
         &adapter,
         &adapter_config,
+        &rules,
         &state,
         FetchHow::DeltaFromScratch,
     );
@@ -91,6 +94,7 @@ fn main() {
     let fetch_full = fetch_only(
         &adapter,
         &adapter_config,
+        &rules,
         &state,
         FetchHow::DeltaFromScratch,
     );
@@ -114,6 +118,7 @@ fn main() {
     let fetch_delta = fetch_only(
         &adapter,
         &adapter_config,
+        &rules,
         &state,
         FetchHow::DeltaFrom(token),
     );
@@ -173,6 +178,7 @@ fn sync_once(binary: &Path, config: &Path, state: &GraphState, full: bool) -> Me
 fn fetch_only(
     adapter: &LoadedAdapter,
     config: &serde_json::Value,
+    rules: &ListingRules<'_>,
     state: &GraphState,
     how: FetchHow,
 ) -> (Duration, u64) {
@@ -180,7 +186,7 @@ fn fetch_only(
     let start = Instant::now();
     let http = HttpClient::new(HttpSettings::default(), Arc::new(SystemClock)).unwrap();
     let mut session = adapter.create(config, http).unwrap();
-    fetch(&mut session, "acme", how, &mut |_| {}, &mut |_| {}).unwrap();
+    fetch(&mut session, rules, how, &mut |_| {}, &mut |_| {}).unwrap();
     (start.elapsed(), state.request_counts().total)
 }
 

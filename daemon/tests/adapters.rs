@@ -1,6 +1,7 @@
 //! Adapter plugin tests: the loader against deliberately broken libraries, the conformance
-//! checks every adapter must pass, the Entra adapter against the Graph simulator, and sync
-//! runs end to end (through the library and through the `provisiond` binary).
+//! checks every adapter must pass, the Entra adapter against the Graph simulator, sync runs
+//! end to end (through the library and through the `provisiond` binary), and sync runs
+//! against an adapter whose listings loop, grow without end or hold invalid objects.
 //!
 //! The adapter libraries are `cdylib`s, which `cargo test -p provisiond` does not build. Run
 //! `cargo test --workspace` (or `cargo build --workspace` first): the libraries are then found
@@ -13,6 +14,8 @@
 mod conformance;
 #[path = "adapters/entra.rs"]
 mod entra;
+#[path = "adapters/listings.rs"]
+mod listings;
 #[path = "adapters/loader.rs"]
 mod loader;
 #[path = "adapters/processes.rs"]

@@ -99,7 +99,8 @@ pub struct PageRequest {
 pub struct Page<T> {
     /// The items of this page.
     pub items: Vec<T>,
-    /// Opaque cursor for the next page; `None` on the last page.
+    /// Opaque cursor for the next page; `None` on the last page. A cursor already returned in
+    /// the same listing fails the daemon's run (the listing would loop).
     #[serde(default)]
     pub next_cursor: Option<String>,
 }

@@ -583,6 +583,13 @@ fn build_sync(sync: RawSync, key: &str, check: &mut Checker) -> Option<SyncConfi
             "must be between 1 and 8760 (a year)",
         );
     }
+    let max_listing_items = sync.max_listing_items.unwrap_or(DEFAULT_MAX_LISTING_ITEMS);
+    if max_listing_items == 0 {
+        check.add(
+            format!("{key}.max_listing_items"),
+            "must be at least 1: the most users, groups and memberships one listing may read",
+        );
+    }
     Some(SyncConfig {
         schedule_text,
         schedule: schedule.ok()?,
@@ -590,6 +597,7 @@ fn build_sync(sync: RawSync, key: &str, check: &mut Checker) -> Option<SyncConfi
         max_deactivate,
         full_every: Duration::from_secs(full_hours.clamp(1, 24 * 365) * 3600),
         lease: Duration::from_secs(lease_seconds.clamp(3, 3600)),
+        max_listing_items,
     })
 }
 

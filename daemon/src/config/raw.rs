@@ -53,6 +53,7 @@ const SYNC: &[&str] = &[
     "max_deactivate",
     "full_sync_hours",
     "lease_seconds",
+    "max_listing_items",
 ];
 
 /// Every key the structs below would refuse, with its dotted path (serde reports only the
@@ -170,4 +171,5 @@ pub struct RawSync {
     pub max_deactivate: Option<serde_yaml::Value>,
     pub full_sync_hours: Option<u64>,
     pub lease_seconds: Option<u64>,
+    pub max_listing_items: Option<u64>,
 }

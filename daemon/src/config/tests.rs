@@ -129,6 +129,44 @@ fn secrets_come_from_the_environment_and_never_show_in_errors() {
 }
 
 #[test]
+fn the_listing_bound_defaults_to_a_large_tenant_and_refuses_zero() {
+    let base = dir();
+    let connection = |sync: &str| {
+        format!(
+            "server:\n  session_key: \"0123456789abcdef0123456789abcdef\"\nconnections:\n  \
+             - name: acme\n    domains: [acme.example]\n    adapter: entra\n    sync: {sync}\n"
+        )
+    };
+    let path = base.join("provisiond.yaml");
+
+    let config = load_str(&connection("{schedule: \"@hourly\"}"), &path).unwrap();
+    let sync = config.connections[0].sync.as_ref().unwrap();
+    assert_eq!(sync.max_listing_items, DEFAULT_MAX_LISTING_ITEMS);
+    let text = connection("{schedule: \"@hourly\", max_listing_items: 2500}");
+    let config = load_str(&text, &path).unwrap();
+    assert_eq!(
+        config.connections[0]
+            .sync
+            .as_ref()
+            .unwrap()
+            .max_listing_items,
+        2500
+    );
+
+    let found = problems(
+        &connection("{schedule: \"@hourly\", max_listing_items: 0}"),
+        &base,
+    );
+    assert!(
+        found
+            .iter()
+            .any(|p| p.key == "connections[0].sync.max_listing_items"),
+        "{found:?}"
+    );
+    std::fs::remove_dir_all(base).unwrap();
+}
+
+#[test]
 fn schedules_accept_five_six_and_shortcut_forms() {
     assert!(parse_schedule("*/30 * * * *").is_ok());
     assert!(parse_schedule("0 */30 * * * *").is_ok());
@@ -202,7 +240,7 @@ connections:
     domains: [acme.example]
     adapter: entra
     adapter_config: {{ tenant_id: t }}
-    sync: {{ schedule: "*/30 * * * *", mode: full, max_deactivate: 5 }}
+    sync: {{ schedule: "*/30 * * * *", mode: full, max_deactivate: 5, max_listing_items: 9 }}
     saml:
       idp_entity_id: x
       sso_url: https://idp/sso

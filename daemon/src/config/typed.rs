@@ -222,10 +222,18 @@ pub struct SyncConfig {
     /// How long a replica's claim on this connection's runs lasts without renewal; a crashed
     /// replica's runs are taken over after it.
     pub lease: Duration,
+    /// Most users, groups and group memberships one listing may read before the run fails:
+    /// a listing is held in memory whole, so this bounds what an adapter can make a run hold.
+    pub max_listing_items: u64,
 }
 
 /// Hours between full listings in incremental mode unless `full_sync_hours` says otherwise.
 pub const DEFAULT_FULL_SYNC_HOURS: u64 = 24;
+
+/// Items (users, groups and memberships) one listing may hold unless `max_listing_items`
+/// says otherwise: room for a tenant of a few million users with their memberships, at
+/// roughly 400 bytes per user and 80 per membership while a run holds them.
+pub const DEFAULT_MAX_LISTING_ITEMS: u64 = 10_000_000;
 
 /// Sync mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

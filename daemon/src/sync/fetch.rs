@@ -5,13 +5,44 @@
 //! initial delta does), so it doubles as a full listing that also yields a token. A stored
 //! token the adapter no longer accepts falls back to such a round; an adapter without delta
 //! support falls back to a full listing.
+//!
+//! Every page passes the checks of [`listing`](super::listing) as it arrives: objects that
+//! fail are kept aside as rejections, and a listing that loops on a cursor or outgrows the
+//! connection's bound fails the run before it holds more.
 
 use foldhash::{HashMap, HashMapExt};
 
-use provisiond_plugin_api::{AdapterError, AdapterGroup, AdapterUser, DeltaNext, DeltaPage};
+use provisiond_plugin_api::{AdapterError, AdapterGroup, AdapterUser, DeltaNext, DeltaPage, Page};
 
 use super::SyncError;
+use super::listing::{
+    CursorTrail, ItemBudget, ListingRules, ObjectKind, Rejection, reserve_within,
+};
 use crate::plugins::{AdapterSession, PluginError};
+
+/// Where listings come from: an adapter session (or, in tests, a scripted directory).
+pub trait Directory {
+    /// One page of assigned users; `None` for the first page.
+    fn users_page(&mut self, cursor: Option<&str>) -> Result<Page<AdapterUser>, PluginError>;
+    /// One page of assigned groups with member user ids; `None` for the first page.
+    fn groups_page(&mut self, cursor: Option<&str>) -> Result<Page<AdapterGroup>, PluginError>;
+    /// One page of changes since `token` (a cursor of this round or a stored delta token).
+    fn delta(&mut self, token: Option<&str>) -> Result<DeltaPage, PluginError>;
+}
+
+impl Directory for AdapterSession {
+    fn users_page(&mut self, cursor: Option<&str>) -> Result<Page<AdapterUser>, PluginError> {
+        AdapterSession::users_page(self, cursor)
+    }
+
+    fn groups_page(&mut self, cursor: Option<&str>) -> Result<Page<AdapterGroup>, PluginError> {
+        AdapterSession::groups_page(self, cursor)
+    }
+
+    fn delta(&mut self, token: Option<&str>) -> Result<DeltaPage, PluginError> {
+        AdapterSession::delta(self, token)
+    }
+}
 
 /// Most pages one listing may take before the run gives up (a looping adapter).
 pub const MAX_PAGES: u64 = 1_000_000;
@@ -23,6 +54,8 @@ pub struct Snapshot {
     pub users: Vec<AdapterUser>,
     /// Assigned groups with their member user ids.
     pub groups: Vec<AdapterGroup>,
+    /// Listed objects that failed the checks: listed, but not usable.
+    pub rejected: Vec<Rejection>,
 }
 
 /// Changes since a delta token, folded so the last word on each object wins.
@@ -36,6 +69,9 @@ pub struct Delta {
     pub groups: Vec<AdapterGroup>,
     /// Ids of groups deleted or no longer assigned.
     pub removed_groups: Vec<String>,
+    /// Changed objects that failed the checks; whatever the round said of them before is
+    /// dropped, so their accounts are left as they are.
+    pub rejected: Vec<Rejection>,
 }
 
 /// What a run read.
@@ -97,15 +133,17 @@ impl FetchOutcome {
     }
 }
 
-/// Reads the directory `how` asks, falling back as the module docs describe. `listed` sees
-/// the users of each page of a complete listing as it arrives (not those of a delta).
+/// Reads the directory `how` asks, falling back as the module docs describe, under the
+/// connection's `rules`. `listed` sees the users of each page of a complete listing that
+/// pass the checks as they arrive (not those of a delta).
 pub fn fetch(
-    session: &mut AdapterSession,
-    connection: &str,
+    directory: &mut impl Directory,
+    rules: &ListingRules<'_>,
     how: FetchHow,
     progress: &mut dyn FnMut(Progress),
     listed: &mut dyn FnMut(&[AdapterUser]),
 ) -> Result<FetchOutcome, SyncError> {
+    let connection = rules.name();
     let mut counter = Counter::default();
     let adapter_error = |source: PluginError| SyncError::Adapter {
         connection: connection.to_owned(),
@@ -118,18 +156,13 @@ pub fn fetch(
         FetchHow::DeltaFrom(token) => Some(Some(token)),
     };
     if let Some(start) = delta_start {
-        match delta_round(
-            session,
-            connection,
-            start.clone(),
-            &mut counter,
-            progress,
-            listed,
-        ) {
+        let mut round =
+            |token| delta_round(directory, rules, token, &mut counter, progress, listed);
+        match round(start.clone()) {
             Ok(outcome) => return Ok(outcome),
             Err(DeltaFailure::Fallback(reason)) if start.is_some() => {
                 tracing::info!(connection, %reason, "delta token refused; reading everything");
-                match delta_round(session, connection, None, &mut counter, progress, listed) {
+                match round(None) {
                     Ok(outcome) => return Ok(outcome),
                     Err(DeltaFailure::Fallback(_)) => {}
                     Err(DeltaFailure::Failed(err)) => return Err(err),
@@ -143,28 +176,45 @@ pub fn fetch(
     }
 
     let mut snapshot = Snapshot::default();
+    let mut budget = ItemBudget::new(rules.max_items);
+    let mut trail = CursorTrail::default();
     let mut cursor: Option<String> = None;
     loop {
-        let page = session
+        let page = directory
             .users_page(cursor.as_deref())
             .map_err(adapter_error)?;
         counter.page(connection, page.items.len(), 0, progress)?;
-        listed(&page.items);
-        snapshot.users.extend(page.items);
+        // Known shortcoming: a page is decoded whole before it is counted, so one page far
+        // larger than the bound is held once before the bound refuses it.
+        budget.admit(connection, page.items.len() as u64)?;
+        let users = rules.keep_users(page.items, &mut snapshot.rejected);
+        listed(&users);
+        reserve_within(&mut snapshot.users, users.len(), budget.remaining());
+        snapshot.users.extend(users);
         match page.next_cursor {
-            Some(next) => cursor = Some(next),
+            Some(next) => {
+                trail.follow(connection, "users listing", &next)?;
+                cursor = Some(next);
+            }
             None => break,
         }
     }
+    let mut trail = CursorTrail::default();
     let mut cursor: Option<String> = None;
     loop {
-        let page = session
+        let page = directory
             .groups_page(cursor.as_deref())
             .map_err(adapter_error)?;
         counter.page(connection, 0, page.items.len(), progress)?;
-        snapshot.groups.extend(page.items);
+        budget.admit(connection, group_items(&page.items))?;
+        let groups = rules.keep_groups(page.items, &mut snapshot.rejected);
+        reserve_within(&mut snapshot.groups, groups.len(), budget.remaining());
+        snapshot.groups.extend(groups);
         match page.next_cursor {
-            Some(next) => cursor = Some(next),
+            Some(next) => {
+                trail.follow(connection, "groups listing", &next)?;
+                cursor = Some(next);
+            }
             None => break,
         }
     }
@@ -175,6 +225,14 @@ pub fn fetch(
     })
 }
 
+/// Groups and their memberships: what a page of groups adds to a listing.
+fn group_items(groups: &[AdapterGroup]) -> u64 {
+    groups
+        .iter()
+        .map(|group| 1 + group.members.len() as u64)
+        .sum()
+}
+
 enum DeltaFailure {
     /// The adapter cannot serve this round: read another way.
     Fallback(String),
@@ -183,19 +241,23 @@ enum DeltaFailure {
 }
 
 fn delta_round(
-    session: &mut AdapterSession,
-    connection: &str,
+    directory: &mut impl Directory,
+    rules: &ListingRules<'_>,
     token: Option<String>,
     counter: &mut Counter,
     progress: &mut dyn FnMut(Progress),
     listed: &mut dyn FnMut(&[AdapterUser]),
 ) -> Result<FetchOutcome, DeltaFailure> {
+    let connection = rules.name();
     let from_scratch = token.is_none();
     let mut cursor = token;
     let mut users: Fold<AdapterUser> = Fold::default();
     let mut groups: Fold<AdapterGroup> = Fold::default();
+    let mut rejected = Vec::new();
+    let mut budget = ItemBudget::new(rules.max_items);
+    let mut trail = CursorTrail::default();
     loop {
-        let page = session
+        let page = directory
             .delta(cursor.as_deref())
             .map_err(|err| match err.adapter_error() {
                 Some(AdapterError::InvalidCursor { message }) => {
@@ -212,6 +274,13 @@ fn delta_round(
         counter
             .page(connection, page.users.len(), page.groups.len(), progress)
             .map_err(DeltaFailure::Failed)?;
+        let items = page.users.len() as u64
+            + page.removed_users.len() as u64
+            + group_items(&page.groups)
+            + page.removed_groups.len() as u64;
+        budget
+            .admit(connection, items)
+            .map_err(DeltaFailure::Failed)?;
 
         let DeltaPage {
             users: changed_users,
@@ -220,6 +289,17 @@ fn delta_round(
             removed_groups,
             next,
         } = page;
+        // An object that fails the checks is dropped with whatever the round said of it
+        // before: its account is left as it is, not changed or removed.
+        let first_rejected = rejected.len();
+        let changed_users = rules.keep_users(changed_users, &mut rejected);
+        let changed_groups = rules.keep_groups(changed_groups, &mut rejected);
+        for rejection in &rejected[first_rejected..] {
+            match rejection.kind {
+                ObjectKind::User => users.forget(&rejection.id),
+                ObjectKind::Group => groups.forget(&rejection.id),
+            }
+        }
         if from_scratch {
             listed(&changed_users);
         }
@@ -238,6 +318,9 @@ fn delta_round(
 
         let delta_token = match next {
             DeltaNext::More { cursor: next } => {
+                trail
+                    .follow(connection, "delta round", &next)
+                    .map_err(DeltaFailure::Failed)?;
                 cursor = Some(next);
                 continue;
             }
@@ -248,13 +331,18 @@ fn delta_round(
         // A round from scratch reports everything assigned: it is a complete listing, and
         // removals in it are meaningless.
         let fetched = if from_scratch {
-            Fetched::Snapshot(Snapshot { users, groups })
+            Fetched::Snapshot(Snapshot {
+                users,
+                groups,
+                rejected,
+            })
         } else {
             Fetched::Delta(Delta {
                 users,
                 removed_users,
                 groups,
                 removed_groups,
+                rejected,
             })
         };
         return Ok(FetchOutcome {
@@ -288,6 +376,11 @@ impl<T> Fold<T> {
             self.order.push(id.clone());
             self.state.insert(id, value);
         }
+    }
+
+    /// Drops what was said of `id` so far: it is neither present nor removed.
+    fn forget(&mut self, id: &str) {
+        self.state.remove(id);
     }
 
     /// The present objects and the removed ids, in first-seen order.
@@ -337,3 +430,6 @@ impl Counter {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -2,7 +2,8 @@
 //! diff it against the store, and apply the difference.
 //!
 //! One run goes: lock the connection ([`RunLocks`]), record the run, [`fetch`] a full listing
-//! or a delta through the adapter, load the connection's current state, compute a
+//! or a delta through the adapter (each page checked as it arrives: see [`listing`] for what
+//! is skipped and what fails the run), load the connection's current state, compute a
 //! [`ReconcilePlan`] with the pure [`plan`] function, check the mass-deactivation guard,
 //! [`apply`] the plan in batched transactions, and record the outcome with the delta token.
 //! [`scheduler`] starts runs on each connection's cron schedule; the CLI starts them by hand.
@@ -23,6 +24,7 @@ pub mod apply;
 mod early;
 mod emails;
 pub mod fetch;
+pub mod listing;
 mod lock;
 pub mod plan;
 pub mod report;
@@ -30,7 +32,8 @@ pub mod run;
 pub mod scheduler;
 
 pub use apply::{ApplyCounts, apply};
-pub use fetch::{Delta, FetchHow, FetchOutcome, Fetched, Progress, Snapshot, fetch};
+pub use fetch::{Delta, Directory, FetchHow, FetchOutcome, Fetched, Progress, Snapshot, fetch};
+pub use listing::{ListingRules, Rejection};
 pub use lock::{RunGuard, RunLocks};
 pub use plan::{CurrentState, PlanOptions, ReconcilePlan, plan};
 pub use run::{RunReport, RunRequest, SyncContext, Trigger};
@@ -74,6 +77,36 @@ pub enum SyncError {
         connection: String,
         /// The limit.
         pages: u64,
+    },
+    /// The adapter handed back a next-page cursor it had already returned in this listing, so
+    /// it would read the same pages again without end (a bug in the adapter). The run fails
+    /// and nothing of the listing is applied; fix or update the adapter.
+    #[error(
+        "connection {connection:?}: the adapter returned a next-page cursor of the {listing} \
+         that it had already returned (page {pages}); it pages in a loop, so the run stopped"
+    )]
+    CursorRepeated {
+        /// The connection.
+        connection: String,
+        /// Which sequence of pages: `users listing`, `groups listing` or `delta round`.
+        listing: &'static str,
+        /// Pages of that sequence read when the cursor came back.
+        pages: u64,
+    },
+    /// The listing holds more users, groups and memberships than the connection's
+    /// `sync.max_listing_items`. The run fails before holding more, and nothing of the listing
+    /// is applied. Raise the bound if the directory is that large; otherwise the adapter
+    /// pages without end.
+    #[error(
+        "connection {connection:?}: the listing holds more than {max} users, groups and \
+         memberships (sync.max_listing_items), so the run stopped; raise the bound if the \
+         directory is that large, else the adapter pages without end"
+    )]
+    TooManyItems {
+        /// The connection.
+        connection: String,
+        /// The bound.
+        max: u64,
     },
     /// Reading or writing the store failed; the run stops, the next one converges.
     #[error(transparent)]

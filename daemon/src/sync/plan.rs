@@ -6,15 +6,26 @@
 //! (case-insensitive) that has no external id yet. Nothing is ever duplicated: an email already
 //! used by another account is a [`Conflict`], reported and left alone.
 //!
+//! Listed but rejected: an object that failed the listing checks (see
+//! [`listing`](super::listing)) is skipped, yet it was listed. A complete listing therefore
+//! does not deactivate the account it names (by external id, or by email for an account
+//! without one) nor delete the group it names: both are left exactly as they are until the
+//! IdP lists them in a usable form or stops listing them. Deactivating them instead would let
+//! one malformed attribute at the IdP lock people out. An id listed more than once in one
+//! listing is reported, and its last entry is used.
+//!
 //! Cost: O(users + groups + memberships) with hash maps.
 
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
-use provisiond_plugin_api::{AdapterGroup, AdapterUser};
+use provisiond_plugin_api::AdapterUser;
 
 use super::emails::allocate_emails;
 use super::fetch::Fetched;
+use super::listing::{ObjectKind, RejectReason, Rejection};
 use crate::store::{Group, SyncedProfile, User, email_key};
+
+mod groups;
 
 /// One connection's state in the store, loaded in a few queries.
 #[derive(Debug, Clone, Default)]
@@ -188,6 +199,9 @@ pub struct ReconcilePlan {
     pub remove_members: Vec<MemberRemove>,
     /// Listed users left (partly) alone; not changes.
     pub conflicts: Vec<Conflict>,
+    /// Listed objects skipped because they failed the listing checks, and ids listed more
+    /// than once; not changes.
+    pub rejected: Vec<Rejection>,
     /// Member ids of listed groups that name no known user; not changes.
     pub unknown_members: usize,
 }
@@ -227,7 +241,7 @@ pub fn desired_profile(user: &AdapterUser) -> SyncedProfile {
 }
 
 /// The address of [`desired_profile`].
-fn desired_email(user: &AdapterUser) -> &str {
+pub(super) fn desired_email(user: &AdapterUser) -> &str {
     user.email
         .as_deref()
         .map(str::trim)
@@ -237,18 +251,30 @@ fn desired_email(user: &AdapterUser) -> &str {
 
 /// Computes what to change so the store matches `fetched`.
 pub fn plan(current: &CurrentState, fetched: &Fetched, options: &PlanOptions) -> ReconcilePlan {
-    let (listed_users, listed_groups, removed_users, removed_groups, complete) = match fetched {
-        Fetched::Snapshot(snapshot) => (&snapshot.users, &snapshot.groups, &[][..], &[][..], true),
-        Fetched::Delta(delta) => (
-            &delta.users,
-            &delta.groups,
-            &delta.removed_users[..],
-            &delta.removed_groups[..],
-            false,
-        ),
+    let (listed_users, listed_groups, removed_users, removed_groups, rejected, complete) =
+        match fetched {
+            Fetched::Snapshot(snapshot) => (
+                &snapshot.users,
+                &snapshot.groups,
+                &[][..],
+                &[][..],
+                &snapshot.rejected,
+                true,
+            ),
+            Fetched::Delta(delta) => (
+                &delta.users,
+                &delta.groups,
+                &delta.removed_users[..],
+                &delta.removed_groups[..],
+                &delta.rejected,
+                false,
+            ),
+        };
+    let mut out = ReconcilePlan {
+        rejected: rejected.clone(),
+        ..ReconcilePlan::default()
     };
-    let mut out = ReconcilePlan::default();
-    let users = plan_users(current, &dedupe_users(listed_users), &mut out);
+    let users = plan_users(current, &dedupe_users(listed_users, &mut out), &mut out);
 
     // Users that are gone: missing from a complete listing, or removed in a delta.
     let deactivate = |user: &User, out: &mut ReconcilePlan| {
@@ -261,8 +287,9 @@ pub fn plan(current: &CurrentState, fetched: &Fetched, options: &PlanOptions) ->
         }
     };
     if complete && options.deactivate_unassigned {
+        let named = named_by_rejections(current, &users, rejected);
         for (index, user) in current.users.iter().enumerate() {
-            if !users.matched.contains(&index) {
+            if !users.matched.contains(&index) && !named.contains(&index) {
                 deactivate(user, &mut out);
             }
         }
@@ -275,31 +302,79 @@ pub fn plan(current: &CurrentState, fetched: &Fetched, options: &PlanOptions) ->
         }
     }
 
-    plan_groups(
+    groups::plan_groups(
         current,
         &users,
         listed_groups,
         removed_groups,
         complete && options.delete_unassigned_groups,
+        rejected,
         &mut out,
     );
     out
 }
 
-/// Listed users without repeats (the last mention wins), in first-seen order.
-fn dedupe_users(listed: &[AdapterUser]) -> Vec<&AdapterUser> {
+/// Listed users without repeats (the last mention wins), in first-seen order; each id listed
+/// more than once is reported.
+fn dedupe_users<'a>(listed: &'a [AdapterUser], out: &mut ReconcilePlan) -> Vec<&'a AdapterUser> {
     let mut position: HashMap<&str, usize> = HashMap::with_capacity(listed.len());
     let mut unique: Vec<&AdapterUser> = Vec::with_capacity(listed.len());
+    let mut times: Vec<usize> = Vec::with_capacity(listed.len());
     for user in listed {
         match position.get(user.external_id.as_str()) {
-            Some(&at) => unique[at] = user,
+            Some(&at) => {
+                unique[at] = user;
+                times[at] += 1;
+            }
             None => {
                 position.insert(&user.external_id, unique.len());
                 unique.push(user);
+                times.push(1);
             }
         }
     }
+    for (user, times) in unique.iter().zip(times) {
+        if times > 1 {
+            out.rejected
+                .push(Rejection::user(user, RejectReason::Listed { times }));
+        }
+    }
     unique
+}
+
+/// Stored users that a rejected user entry names, as planning would have matched them: by
+/// external id, else by email among accounts without one. See the module docs.
+fn named_by_rejections(
+    current: &CurrentState,
+    users: &UserIndex<'_>,
+    rejected: &[Rejection],
+) -> HashSet<usize> {
+    let rejected_users = || {
+        rejected
+            .iter()
+            .filter(|rejection| rejection.kind == ObjectKind::User)
+    };
+    let mut named = HashSet::new();
+    if rejected_users().next().is_none() {
+        return named;
+    }
+    let without_external_id: HashMap<&str, usize> = current
+        .users
+        .iter()
+        .enumerate()
+        .filter(|(_, user)| user.external_id.is_none())
+        .map(|(index, user)| (user.email_key.as_str(), index))
+        .collect();
+    for rejection in rejected_users() {
+        if let Some(&index) = users.by_external_id.get(rejection.id.as_str()) {
+            named.insert(index);
+        } else if let Some(email) = &rejection.email
+            && let Some(&index) = without_external_id.get(email_key(email).as_str())
+        {
+            named.insert(index);
+        }
+    }
+    named
 }
 
 /// What user planning tells group planning.
@@ -447,140 +522,4 @@ fn profile_differs(user: &User, profile: &SyncedProfile) -> bool {
         || user.given_name != profile.given_name
         || user.family_name != profile.family_name
         || user.display_name != profile.display_name
-}
-
-fn plan_groups(
-    current: &CurrentState,
-    users: &UserIndex<'_>,
-    listed: &[AdapterGroup],
-    removed: &[String],
-    delete_unlisted: bool,
-    out: &mut ReconcilePlan,
-) {
-    let by_external_id: HashMap<&str, &Group> = current
-        .groups
-        .iter()
-        .filter_map(|group| group.external_id.as_deref().map(|id| (id, group)))
-        .collect();
-    let mut members: HashMap<&str, HashSet<&str>> = HashMap::new();
-    for (group, user) in &current.memberships {
-        members.entry(group).or_default().insert(user);
-    }
-    let user_email: HashMap<&str, &str> = current
-        .users
-        .iter()
-        .map(|user| (user.id.as_str(), user.email.as_str()))
-        .collect();
-
-    let mut seen: HashMap<&str, usize> = HashMap::new();
-    let mut unique: Vec<&AdapterGroup> = Vec::new();
-    for group in listed {
-        match seen.get(group.id.as_str()) {
-            Some(&at) => unique[at] = group,
-            None => {
-                seen.insert(&group.id, unique.len());
-                unique.push(group);
-            }
-        }
-    }
-
-    let empty = HashSet::new();
-    for group in unique {
-        let (group_ref, before) = match by_external_id.get(group.id.as_str()) {
-            Some(stored) => {
-                if stored.display_name != group.display_name || stored.deleted_at.is_some() {
-                    out.update_groups.push(GroupUpdate {
-                        group_id: stored.id.clone(),
-                        previous_name: stored.display_name.clone(),
-                        display_name: group.display_name.clone(),
-                    });
-                }
-                let before = match stored.deleted_at {
-                    Some(_) => &empty,
-                    None => members.get(stored.id.as_str()).unwrap_or(&empty),
-                };
-                (GroupRef::Existing(stored.id.clone()), before)
-            }
-            None => {
-                out.create_groups.push(GroupCreate {
-                    external_id: group.id.clone(),
-                    display_name: group.display_name.clone(),
-                });
-                (GroupRef::New(group.id.clone()), &empty)
-            }
-        };
-
-        let mut wanted: HashSet<&str> = HashSet::new();
-        for member in &group.members {
-            let Some((user_ref, email)) = users.refs.get(member) else {
-                out.unknown_members += 1;
-                continue;
-            };
-            let label = format!("{} += {email}", group.display_name);
-            match user_ref {
-                UserRef::Existing(id) => {
-                    if wanted.insert(id) && !before.contains(id.as_str()) {
-                        out.add_members.push(MemberAdd {
-                            group: group_ref.clone(),
-                            user: user_ref.clone(),
-                            label,
-                        });
-                    }
-                }
-                UserRef::New(external_id) => {
-                    if wanted.insert(external_id) {
-                        out.add_members.push(MemberAdd {
-                            group: group_ref.clone(),
-                            user: user_ref.clone(),
-                            label,
-                        });
-                    }
-                }
-            }
-        }
-        if let GroupRef::Existing(group_id) = &group_ref {
-            let mut gone: Vec<&str> = before
-                .iter()
-                .copied()
-                .filter(|user| !wanted.contains(user))
-                .collect();
-            gone.sort_unstable();
-            for user_id in gone {
-                let email = user_email.get(user_id).copied().unwrap_or(user_id);
-                out.remove_members.push(MemberRemove {
-                    group_id: group_id.clone(),
-                    user_id: user_id.to_owned(),
-                    label: format!("{} -= {email}", group.display_name),
-                });
-            }
-        }
-    }
-
-    let listed_ids: HashSet<&str> = seen.keys().copied().collect();
-    let mut delete = |group: &Group| {
-        if group.deleted_at.is_none() {
-            out.delete_groups.push(GroupDelete {
-                group_id: group.id.clone(),
-                display_name: group.display_name.clone(),
-            });
-        }
-    };
-    if delete_unlisted {
-        for group in &current.groups {
-            if group
-                .external_id
-                .as_deref()
-                .is_some_and(|id| !listed_ids.contains(id))
-            {
-                delete(group);
-            }
-        }
-    }
-    for id in removed {
-        if !listed_ids.contains(id.as_str())
-            && let Some(group) = by_external_id.get(id.as_str())
-        {
-            delete(group);
-        }
-    }
 }

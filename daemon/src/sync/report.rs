@@ -1,4 +1,5 @@
-//! Plans and runs as text for people: counts, and the first lines of each kind of change.
+//! Plans and runs as text for people: counts, the first lines of each kind of change, and the
+//! log lines of a run's rejected listing entries.
 
 use std::fmt::Write as _;
 
@@ -19,6 +20,7 @@ pub fn counts_line(counts: &RunCounts) -> String {
         (changes.members_added, "memberships added"),
         (changes.members_removed, "memberships removed"),
         (counts.conflicts, "conflicts"),
+        (counts.rejected, "rejected"),
     ]
     .iter()
     .filter(|(count, _)| *count > 0)
@@ -48,6 +50,28 @@ pub fn summary(report: &RunReport) -> String {
         let _ = write!(line, "\n  {message}");
     }
     line
+}
+
+/// Most rejected objects logged one by one per run; the rest are counted.
+const LOGGED_REJECTIONS: usize = 20;
+
+/// Logs the plan's rejections: the first few with the listed id (as a conflict report shows
+/// it; never the address) and the reason, then how many more.
+pub fn log_rejections(plan: &ReconcilePlan) {
+    for rejection in plan.rejected.iter().take(LOGGED_REJECTIONS) {
+        tracing::warn!(
+            kind = rejection.kind.as_str(),
+            id = ?super::listing::shortened(&rejection.id),
+            reason = %rejection.reason,
+            "listed object rejected"
+        );
+    }
+    if plan.rejected.len() > LOGGED_REJECTIONS {
+        tracing::warn!(
+            more = plan.rejected.len() - LOGGED_REJECTIONS,
+            "further listed objects rejected; `provisiond sync --dry-run` lists them"
+        );
+    }
 }
 
 /// The plan, with at most `limit` lines per kind of change.
@@ -149,6 +173,10 @@ pub fn plan_lines(plan: &ReconcilePlan, limit: usize) -> String {
             .iter()
             .map(|c| format!("{} ({}): {}", c.email, c.external_id, c.reason))
             .collect(),
+    );
+    section(
+        "rejected listing entries",
+        plan.rejected.iter().map(ToString::to_string).collect(),
     );
     if out.is_empty() {
         out.push_str("no changes\n");

@@ -17,6 +17,7 @@ use super::SyncError;
 use super::apply::{ApplyCounts, apply};
 use super::early;
 use super::fetch::{FetchHow, FetchOutcome, Fetched, Progress, fetch};
+use super::listing::ListingRules;
 use super::lock::RunLocks;
 use super::plan::{CurrentState, PlanOptions, ReconcilePlan, plan};
 use crate::config::{
@@ -106,15 +107,20 @@ impl RunRequest {
 pub struct RunCounts {
     /// Adapter pages read.
     pub pages: u64,
-    /// Users listed (or changed, for a delta).
+    /// Users listed (or changed, for a delta); for a listing that failed, the users its pages
+    /// held until then.
     pub users_seen: usize,
-    /// Groups listed (or changed, for a delta).
+    /// Groups listed (or changed, for a delta); for a listing that failed, as for users.
     pub groups_seen: usize,
     /// What was (or would be) changed.
     #[serde(flatten)]
     pub changes: ApplyCounts,
     /// Listed users left alone because their email belongs to another account.
     pub conflicts: usize,
+    /// Listed objects skipped because they failed the listing checks (an address that is not
+    /// one or is outside the connection's domains, an empty id, a NUL character), and ids
+    /// listed more than once.
+    pub rejected: usize,
 }
 
 /// The outcome of a run.
@@ -380,8 +386,14 @@ impl SyncContext {
         // `early`); the plan then finds them in the store.
         let phase = Instant::now();
         let overlap = matches!(how, FetchHow::DeltaFrom(_));
+        let mode = if overlap { "incremental" } else { "full" };
         let early =
             !request.dry_run && !overlap && !self.store.read(|tx| tx.connection_has_users(name))?;
+        let mut read = Progress::Fetching {
+            pages: 0,
+            users: 0,
+            groups: 0,
+        };
         let (fetched, loaded, created) = std::thread::scope(|scope| {
             let loading = overlap.then(|| scope.spawn(|| self.current_state(name)));
             let (pages, received) = std::sync::mpsc::channel();
@@ -398,7 +410,15 @@ impl SyncContext {
                     pages = None;
                 }
             };
-            let fetched = fetch(&mut session, name, how, progress, &mut listed);
+            // What was read so far, for the record of a listing that fails.
+            let mut reading = |step: Progress| {
+                if let Progress::Fetching { .. } = step {
+                    read = step;
+                }
+                progress(step);
+            };
+            let rules = ListingRules::for_connection(connection);
+            let fetched = fetch(&mut session, &rules, how, &mut reading, &mut listed);
             tracing::debug!(elapsed_ms = elapsed_ms(phase), "listing read");
             // The early pass ends when its sender is gone.
             drop(pages);
@@ -418,11 +438,17 @@ impl SyncContext {
         };
         let fetched = match fetched {
             Ok(fetched) => fetched,
-            // Users created early stay (each as its page listed it); the run records them.
-            Err(err) if !created.user_ids.is_empty() => {
-                return Ok(Executed::failed_after_early(&err, created.user_ids.len()));
+            // Nothing is planned from a listing that failed: no account is deactivated and no
+            // group deleted for missing from it. Users created early stay (each as its page
+            // listed it); the run records them, and what was read.
+            Err(err) => {
+                return Ok(Executed::failed_listing(
+                    &err,
+                    mode,
+                    read,
+                    created.user_ids.len(),
+                ));
             }
-            Err(err) => return Err(err),
         };
         tracing::debug!(
             elapsed_ms = elapsed_ms(phase),
@@ -462,6 +488,7 @@ impl SyncContext {
         );
         let mut executed = Executed::new(&fetched, planned);
         drop(fetched);
+        super::report::log_rejections(&executed.plan);
 
         // The guard: a run that would deactivate too many users stops for an admin (users it
         // created early stay; nothing else is applied).
@@ -555,7 +582,12 @@ impl SyncContext {
                         )
                     })?;
                 }
-                if request.dry_run || report.status == RunStatus::Blocked {
+                let planned = match report.status {
+                    RunStatus::Blocked => true,
+                    RunStatus::Failed | RunStatus::Skipped => false,
+                    RunStatus::Succeeded => request.dry_run,
+                };
+                if planned {
                     report.plan = Some(executed.plan);
                 }
             }
@@ -614,13 +646,24 @@ struct Executed {
 }
 
 impl Executed {
-    /// A run whose listing failed after the early pass created `created` users.
-    fn failed_after_early(err: &SyncError, created: usize) -> Self {
+    /// A run whose listing failed after `read` (the last progress of the listing), and after
+    /// the early pass created `created` users.
+    fn failed_listing(err: &SyncError, mode: &'static str, read: Progress, created: usize) -> Self {
         let mut counts = RunCounts::default();
+        if let Progress::Fetching {
+            pages,
+            users,
+            groups,
+        } = read
+        {
+            counts.pages = pages;
+            counts.users_seen = usize::try_from(users).unwrap_or(usize::MAX);
+            counts.groups_seen = usize::try_from(groups).unwrap_or(usize::MAX);
+        }
         counts.changes.users_created = created;
         Self {
             status: RunStatus::Failed,
-            mode: "full",
+            mode,
             full: false,
             delta_token: None,
             plan: ReconcilePlan::default(),
@@ -644,6 +687,7 @@ impl Executed {
             groups_seen,
             changes: ApplyCounts::of_plan(&plan),
             conflicts: plan.conflicts.len(),
+            rejected: plan.rejected.len(),
         };
         Self {
             status: RunStatus::Succeeded,

@@ -10,6 +10,7 @@ use provisiond_plugin_api::{AdapterGroup, AdapterUser};
 
 use super::apply::apply;
 use super::fetch::{Delta, Fetched, Snapshot};
+use super::listing::{ObjectKind, RejectReason, Rejection};
 use super::plan::{CurrentState, DeactivationReason, PlanOptions, ReconcilePlan, plan};
 use crate::store::tests::memory_store;
 use crate::store::{Store, User};
@@ -65,7 +66,11 @@ fn saml_user(store: &Store, external_id: Option<&str>, email: &str) -> User {
 }
 
 fn snapshot(users: Vec<AdapterUser>, groups: Vec<AdapterGroup>) -> Fetched {
-    Fetched::Snapshot(Snapshot { users, groups })
+    Fetched::Snapshot(Snapshot {
+        users,
+        groups,
+        rejected: Vec::new(),
+    })
 }
 
 #[test]
@@ -169,6 +174,7 @@ fn a_delta_changes_only_what_it_names() {
         removed_users: vec!["b".into()],
         groups: vec![group("g", "Staff", &["a", "c"])],
         removed_groups: vec!["h".into()],
+        rejected: Vec::new(),
     });
     let planned = run(&store, &delta);
 
@@ -229,6 +235,146 @@ fn a_new_user_with_an_email_of_another_account_is_not_created() {
     );
     assert!(planned.create_users.is_empty());
     assert_eq!(planned.conflicts.len(), 1);
+}
+
+/// A complete listing that names a user or group in an unusable form still lists it: the
+/// account (found by external id, or by email when it has none) and the group stay as they
+/// are, where leaving them out of the listing deactivates and deletes them.
+#[test]
+fn an_account_whose_listing_entry_is_rejected_is_left_as_it_is() {
+    let store = memory_store();
+    run(
+        &store,
+        &snapshot(
+            vec![person("a", "a@x.test", true), person("b", "b@x.test", true)],
+            vec![group("g", "Staff", &["a", "b"]), group("h", "Old", &["b"])],
+        ),
+    );
+    // An account a SCIM client pushed, without an external id.
+    let pushed = saml_user(&store, None, "c@x.test");
+    let rejected = vec![
+        Rejection::user(
+            &person("a", "not an email <script>", true),
+            RejectReason::NotAnEmail,
+        ),
+        Rejection::user(
+            &person("c-id", "C@x.test", true),
+            RejectReason::NulCharacter {
+                field: "given name",
+            },
+        ),
+        Rejection::group(&group("h", "", &[]), RejectReason::EmptyGroupName),
+    ];
+    let listed = |rejected: Vec<Rejection>| {
+        Fetched::Snapshot(Snapshot {
+            users: vec![person("b", "b@x.test", true)],
+            groups: vec![group("g", "Staff", &["a", "b"])],
+            rejected,
+        })
+    };
+
+    let planned = plan(
+        &state(&store),
+        &listed(rejected.clone()),
+        &PlanOptions::default(),
+    );
+
+    assert!(planned.deactivate_users.is_empty(), "{planned:?}");
+    assert!(planned.delete_groups.is_empty(), "{planned:?}");
+    assert!(planned.is_empty(), "{planned:?}");
+    assert_eq!(planned.rejected, rejected);
+    // The same listing without the rejected entries is one that dropped them.
+    let dropped = plan(&state(&store), &listed(Vec::new()), &PlanOptions::default());
+    let mut deactivated: Vec<&str> = dropped
+        .deactivate_users
+        .iter()
+        .map(|change| change.email.as_str())
+        .collect();
+    deactivated.sort_unstable();
+    assert_eq!(deactivated, ["a@x.test", "c@x.test"]);
+    assert_eq!(dropped.delete_groups.len(), 1);
+
+    apply(&store, CONNECTION, &planned, now(), &mut |_| {}).unwrap();
+    let users = store.read(|tx| tx.users(Some(CONNECTION))).unwrap();
+    assert!(users.iter().all(|u| u.active), "{users:?}");
+    let a = users
+        .iter()
+        .find(|u| u.external_id.as_deref() == Some("a"))
+        .unwrap();
+    assert_eq!(
+        a.email, "a@x.test",
+        "nothing of a rejected entry is applied"
+    );
+    assert!(
+        users
+            .iter()
+            .any(|u| u.id == pushed.id && u.external_id.is_none())
+    );
+}
+
+/// A delta says itself what became of an object; a rejection in it protects nothing more.
+#[test]
+fn a_rejection_in_a_delta_leaves_its_removals_alone() {
+    let store = memory_store();
+    run(
+        &store,
+        &snapshot(
+            vec![person("a", "a@x.test", true)],
+            vec![group("g", "Staff", &["a"])],
+        ),
+    );
+    let delta = Fetched::Delta(Delta {
+        removed_users: vec!["a".into()],
+        removed_groups: vec!["g".into()],
+        rejected: vec![
+            Rejection::user(&person("a", "bad", true), RejectReason::NotAnEmail),
+            Rejection::group(&group("g", "", &[]), RejectReason::EmptyGroupName),
+        ],
+        ..Delta::default()
+    });
+
+    let planned = plan(&state(&store), &delta, &PlanOptions::default());
+
+    assert_eq!(planned.deactivate_users.len(), 1);
+    assert_eq!(planned.delete_groups.len(), 1);
+}
+
+#[test]
+fn ids_listed_twice_in_one_listing_are_reported_and_the_last_entry_is_used() {
+    let store = memory_store();
+    let mut first = person("a", "a@x.test", true);
+    first.given_name = Some("First".into());
+    let mut last = person("a", "a@x.test", true);
+    last.given_name = Some("Last".into());
+
+    let planned = run(
+        &store,
+        &snapshot(
+            vec![first, person("b", "b@x.test", true), last],
+            vec![group("g", "Old name", &["a"]), group("g", "Staff", &["b"])],
+        ),
+    );
+
+    let reports: Vec<_> = planned
+        .rejected
+        .iter()
+        .map(|r| (r.kind, r.id.as_str(), r.reason))
+        .collect();
+    assert_eq!(
+        reports,
+        [
+            (ObjectKind::User, "a", RejectReason::Listed { times: 2 }),
+            (ObjectKind::Group, "g", RejectReason::Listed { times: 2 }),
+        ]
+    );
+    let a = store
+        .read(|tx| tx.user_by_external_id(CONNECTION, "a"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.given_name.as_deref(), Some("Last"));
+    let groups = store.read(|tx| tx.groups(CONNECTION)).unwrap();
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0].display_name, "Staff");
 }
 
 #[derive(Debug, Clone)]

@@ -21,6 +21,7 @@ pub fn profile_dir() -> PathBuf {
 /// The workspace's adapter libraries (the Entra adapter and the misbehaving test adapters).
 const WORKSPACE_ADAPTERS: &[&str] = &[
     "provisiond-adapter-entra",
+    "bad-adapter-listings",
     "bad-adapter-malformed-json",
     "bad-adapter-no-symbol",
     "bad-adapter-panics",

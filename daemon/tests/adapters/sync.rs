@@ -18,10 +18,11 @@ use crate::support::{Simulator, clock};
 
 pub use provisiond::testing::TempDir;
 
-/// YAML for a connection syncing from the simulator with the Entra adapter.
+/// YAML for a connection syncing from the simulator with the Entra adapter. The simulator's
+/// people have addresses at `contoso.test`, so the connection registers that domain.
 pub fn entra_connection(name: &str, adapter_config: &Value, sync: &str) -> String {
     format!(
-        "  - name: {name}\n    domains: [{name}.example]\n    adapter: entra\n    \
+        "  - name: {name}\n    domains: [{name}.example, contoso.test]\n    adapter: entra\n    \
          adapter_config: {adapter_config}\n    sync: {sync}\n"
     )
 }
