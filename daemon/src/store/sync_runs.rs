@@ -46,6 +46,16 @@ pub struct SyncStateRow {
     pub updated_at: NaiveDateTime,
 }
 
+/// A run's message as both backends can store it: it may quote an adapter's error, and
+/// PostgreSQL refuses NUL in text.
+fn storable(message: &str) -> std::borrow::Cow<'_, str> {
+    if message.contains('\0') {
+        message.replace('\0', "\u{fffd}").into()
+    } else {
+        message.into()
+    }
+}
+
 impl Tx<'_> {
     /// Records a run that starts now with `status` (normally `running`).
     pub fn insert_sync_run(&mut self, run: &SyncRunRow) -> Result<(), StoreError> {
@@ -59,7 +69,7 @@ impl Tx<'_> {
                 sync_runs::started_at.eq(run.started_at),
                 sync_runs::finished_at.eq(run.finished_at),
                 sync_runs::counts.eq(&run.counts),
-                sync_runs::message.eq(&run.message),
+                sync_runs::message.eq(run.message.as_deref().map(storable)),
             ))
             .execute(self.conn)?;
         Ok(())
@@ -80,7 +90,7 @@ impl Tx<'_> {
                 sync_runs::mode.eq(mode),
                 sync_runs::status.eq(status),
                 sync_runs::counts.eq(counts),
-                sync_runs::message.eq(message),
+                sync_runs::message.eq(message.map(storable)),
                 sync_runs::finished_at.eq(Some(finished_at)),
             ))
             .execute(self.conn)?;

@@ -11,6 +11,23 @@ pub(crate) fn memory_store() -> Store {
     .unwrap()
 }
 
+/// A store of its own: a SQLite file, or a PostgreSQL database when
+/// `PROVISIOND_TEST_POSTGRES_URL` is set. The folder holds the file while the test runs.
+fn fresh_store(tag: &str) -> (crate::testing::TempDir, Store) {
+    let dir = crate::testing::TempDir::new(tag);
+    let url = crate::testing::fresh_database_url(&dir.0);
+    let url = match url.strip_prefix("sqlite://") {
+        Some(path) => DatabaseUrl::Sqlite(path.into()),
+        None => DatabaseUrl::Postgres(crate::config::Secret::new(url)),
+    };
+    let store = Store::open(&DatabaseConfig {
+        url,
+        max_connections: 2,
+    })
+    .unwrap();
+    (dir, store)
+}
+
 fn now() -> NaiveDateTime {
     Utc::now().naive_utc()
 }
@@ -390,17 +407,7 @@ fn the_newest_migration_reverts_and_applies_again_with_logins_stored() {
     use super::schema::identities;
     use diesel::prelude::*;
 
-    let dir = crate::testing::TempDir::new("revert");
-    let url = crate::testing::fresh_database_url(&dir.0);
-    let url = match url.strip_prefix("sqlite://") {
-        Some(path) => DatabaseUrl::Sqlite(path.into()),
-        None => DatabaseUrl::Postgres(crate::config::Secret::new(url)),
-    };
-    let store = Store::open(&DatabaseConfig {
-        url,
-        max_connections: 2,
-    })
-    .unwrap();
+    let (_dir, store) = fresh_store("revert");
     let at = super::models::stored_precision(now());
     store
         .write(|tx| {
@@ -507,4 +514,31 @@ fn user_lookups_use_indexes() {
             "{condition}: {plan:?}"
         );
     }
+}
+
+/// A run's message may quote an adapter's error, NUL and all: both backends keep the run.
+#[test]
+fn a_sync_run_message_with_a_nul_is_stored_on_every_backend() {
+    let (_dir, store) = fresh_store("nul-message");
+    let at = super::models::stored_precision(now());
+    let run = SyncRunRow {
+        id: new_id(),
+        connection: "acme".into(),
+        trigger: "cli".into(),
+        mode: "full".into(),
+        status: "running".into(),
+        started_at: at,
+        finished_at: None,
+        counts: "{}".into(),
+        message: Some("starting\0".into()),
+    };
+    store
+        .write(|tx| {
+            tx.insert_sync_run(&run)?;
+            tx.finish_sync_run(&run.id, "full", "failed", "{}", Some("adapter said \0x"), at)
+        })
+        .unwrap();
+    let stored = store.read(|tx| tx.sync_runs(Some("acme"), 5)).unwrap();
+    assert_eq!(stored[0].message.as_deref(), Some("adapter said \u{fffd}x"));
+    assert_eq!(stored[0].status, "failed");
 }

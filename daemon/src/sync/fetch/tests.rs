@@ -372,3 +372,29 @@ fn a_delta_drops_what_it_said_of_an_object_it_then_rejects() {
     assert_eq!(delta.users.len(), 1);
     assert_eq!(delta.rejected.len(), 2);
 }
+
+/// A delta token no store can keep is not passed on: the next run reads everything again.
+#[test]
+fn a_delta_token_holding_a_nul_is_not_kept() {
+    let mut directory = Scripted::listing(Box::new(|_| Ok(last_page(Vec::new()))));
+    directory.delta = Box::new(|_| {
+        Ok(DeltaPage {
+            users: people(0, 2),
+            removed_users: Vec::new(),
+            groups: Vec::new(),
+            removed_groups: Vec::new(),
+            next: DeltaNext::Complete {
+                delta_token: "t\0-2".into(),
+            },
+        })
+    });
+
+    let (outcome, _) = read(&mut directory, None, FetchHow::DeltaFrom("t1".into()));
+
+    let outcome = outcome.unwrap();
+    assert_eq!(outcome.delta_token, None);
+    let Fetched::Delta(delta) = outcome.fetched else {
+        panic!("a round from a token is a delta");
+    };
+    assert_eq!(delta.users.len(), 2, "the round's changes still count");
+}
