@@ -14,7 +14,7 @@ use crate::config::{Config, Problem};
 use crate::plugins::LoadedAdapter;
 use crate::store::Store;
 use crate::sync::report::{plan_lines, summary};
-use crate::sync::run::RunStatus;
+use crate::sync::run::{RunReport, RunStatus};
 use crate::sync::{Progress, RunRequest, SyncContext, Trigger};
 
 /// `provisiond sync CONNECTION`.
@@ -104,15 +104,15 @@ pub fn groups_list(path: &Path, connection: Option<&str>, json: bool) -> anyhow:
                 value
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&values)?);
+        say!("{}", serde_json::to_string_pretty(&values)?);
         return Ok(());
     }
-    println!(
+    say!(
         "{:<12}  {:<24}  {:<8}  MEMBERS",
         "CONNECTION", "NAME", "SOURCE"
     );
     for (group, members) in &rows {
-        println!(
+        say!(
             "{:<12}  {:<24}  {:<8}  {}",
             group.connection,
             group.display_name,
@@ -120,7 +120,7 @@ pub fn groups_list(path: &Path, connection: Option<&str>, json: bool) -> anyhow:
             members.join(", ")
         );
     }
-    println!("{} group(s)", rows.len());
+    say!("{} group(s)", rows.len());
     Ok(())
 }
 
@@ -154,19 +154,25 @@ pub async fn sync(path: &Path, args: SyncArgs) -> anyhow::Result<()> {
     .await
     .context("the sync task stopped")??;
 
-    if args.dry_run {
-        println!("Dry run of {}: nothing was changed.", report.connection);
-    }
-    println!("{}", summary(&report));
-    if let Some(plan) = &report.plan {
-        print!("{}", plan_lines(plan, args.show));
-    }
+    // The run's outcome decides the exit status even when the output could not be written.
+    let printed = print_report(&report, &args);
     match report.status {
-        RunStatus::Succeeded => Ok(()),
+        RunStatus::Succeeded => printed,
         RunStatus::Blocked => anyhow::bail!("the run was blocked by the mass-deactivation guard"),
         RunStatus::Skipped => anyhow::bail!("the run was skipped"),
         RunStatus::Failed => anyhow::bail!("the run failed"),
     }
+}
+
+fn print_report(report: &RunReport, args: &SyncArgs) -> anyhow::Result<()> {
+    if args.dry_run {
+        say!("Dry run of {}: nothing was changed.", report.connection);
+    }
+    say!("{}", summary(report));
+    if let Some(plan) = &report.plan {
+        super::write_out(format_args!("{}", plan_lines(plan, args.show)))?;
+    }
+    Ok(())
 }
 
 /// Prints the sync run history.
@@ -183,10 +189,10 @@ pub fn sync_runs(path: &Path, args: &SyncRunsArgs) -> anyhow::Result<()> {
                 value
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        say!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
     }
-    println!(
+    say!(
         "{:<19}  {:<12}  {:<8}  {:<11}  {:<9}  {:>8}  COUNTS / MESSAGE",
         "STARTED (UTC)", "CONNECTION", "TRIGGER", "MODE", "STATUS", "SECONDS"
     );
@@ -201,7 +207,7 @@ pub fn sync_runs(path: &Path, args: &SyncRunsArgs) -> anyhow::Result<()> {
             })
             .unwrap_or_else(|| "-".to_owned());
         let detail = run.message.clone().unwrap_or_else(|| run.counts.clone());
-        println!(
+        say!(
             "{:<19}  {:<12}  {:<8}  {:<11}  {:<9}  {:>8}  {detail}",
             run.started_at.format("%Y-%m-%d %H:%M:%S"),
             run.connection,
@@ -211,7 +217,7 @@ pub fn sync_runs(path: &Path, args: &SyncRunsArgs) -> anyhow::Result<()> {
             seconds
         );
     }
-    println!("{} run(s)", runs.len());
+    say!("{} run(s)", runs.len());
     Ok(())
 }
 
