@@ -182,27 +182,28 @@ fn load(path: &Path) -> anyhow::Result<Config> {
     config::load(path).map_err(anyhow::Error::from)
 }
 
+/// Lists every problem of the file, with the adapters' own checks of their settings.
 fn check_config(path: &Path) -> anyhow::Result<()> {
-    match config::load(path) {
-        Ok(config) => {
-            let problems = sync::adapter_problems(&config);
-            if !problems.is_empty() {
-                let err = ConfigError::Invalid {
-                    path: path.to_path_buf(),
-                    problems,
-                };
-                return Err(anyhow::anyhow!("{err}"));
-            }
-            say!(
-                "{}: OK ({} connection(s))",
-                path.display(),
-                config.connections.len()
-            );
-            Ok(())
-        }
-        Err(err @ ConfigError::Invalid { .. }) => Err(anyhow::anyhow!("{err}")),
-        Err(err) => Err(err.into()),
+    let mut checked = config::check(path)?;
+    let adapter_problems = sync::adapter_problems(&checked.adapters);
+    checked.add_problems(adapter_problems);
+    if !checked.problems.is_empty() {
+        let err = ConfigError::Invalid {
+            path: path.to_path_buf(),
+            problems: checked.problems,
+        };
+        return Err(anyhow::anyhow!("{err}"));
     }
+
+    let config = checked
+        .config
+        .context("the configuration has no problem but was not built")?;
+    say!(
+        "{}: OK ({} connection(s))",
+        path.display(),
+        config.connections.len()
+    );
+    Ok(())
 }
 
 async fn serve(path: &Path) -> anyhow::Result<()> {
@@ -391,7 +392,11 @@ fn users_list(path: &Path, connection: Option<&str>, json: bool) -> anyhow::Resu
     }
     say!(
         "{:<36}  {:<12}  {:<32}  {:<24}  {:<8}  SOURCE",
-        "ID", "CONNECTION", "EMAIL", "NAME", "ACTIVE"
+        "ID",
+        "CONNECTION",
+        "EMAIL",
+        "NAME",
+        "ACTIVE"
     );
     for user in &users {
         let name = [user.given_name.as_deref(), user.family_name.as_deref()]
@@ -461,7 +466,11 @@ fn scim_token(path: &Path, command: ScimTokenCommand) -> anyhow::Result<()> {
             let tokens = store.read(|tx| tx.scim_tokens(connection.as_deref()))?;
             say!(
                 "{:<36}  {:<12}  {:<20}  {:<19}  {:<19}  REVOKED",
-                "ID", "CONNECTION", "LABEL", "CREATED", "LAST USED"
+                "ID",
+                "CONNECTION",
+                "LABEL",
+                "CREATED",
+                "LAST USED"
             );
             let time = |t: Option<chrono::NaiveDateTime>| {
                 t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
