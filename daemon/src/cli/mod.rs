@@ -182,11 +182,31 @@ fn load(path: &Path) -> anyhow::Result<Config> {
     config::load(path).map_err(anyhow::Error::from)
 }
 
-/// Lists every problem of the file, with the adapters' own checks of their settings.
+/// Lists every problem of the file, with the adapters' own checks of their settings, or
+/// prints each scheduled connection's next runs.
 fn check_config(path: &Path) -> anyhow::Result<()> {
     let mut checked = config::check(path)?;
     let adapter_problems = sync::adapter_problems(&checked.adapters);
     checked.add_problems(adapter_problems);
+    let now = chrono::Utc::now();
+    if let Some(config) = &checked.config {
+        let never: Vec<config::Problem> = config
+            .connections
+            .iter()
+            .enumerate()
+            .filter_map(|(i, connection)| Some((i, connection.sync.as_ref()?)))
+            .filter(|(_, sync)| sync.schedule.next_after(&now).is_none())
+            .map(|(i, sync)| config::Problem {
+                key: format!("connections[{i}].sync.schedule"),
+                message: format!(
+                    "{:?} has no run after {} UTC; check its year field",
+                    sync.schedule_text,
+                    now.format("%Y-%m-%d %H:%M")
+                ),
+            })
+            .collect();
+        checked.add_problems(never);
+    }
     if !checked.problems.is_empty() {
         let err = ConfigError::Invalid {
             path: path.to_path_buf(),
@@ -203,6 +223,23 @@ fn check_config(path: &Path) -> anyhow::Result<()> {
         path.display(),
         config.connections.len()
     );
+    for connection in &config.connections {
+        let Some(sync) = &connection.sync else {
+            continue;
+        };
+        let next: Vec<String> = sync
+            .schedule
+            .after(now)
+            .take(3)
+            .map(|time| time.format("%a %Y-%m-%d %H:%M:%S").to_string())
+            .collect();
+        say!(
+            "  {}: sync {:?} in UTC; next runs {} UTC",
+            connection.name,
+            sync.schedule_text,
+            next.join(", ")
+        );
+    }
     Ok(())
 }
 

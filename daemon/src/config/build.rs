@@ -9,6 +9,7 @@ use url::Url;
 
 use super::adapter::build_adapter;
 use super::raw::{RawConfig, RawConnection, RawSaml, RawSync};
+use super::schedule::Schedule;
 use super::secret::{Secret, resolve};
 use super::typed::*;
 use super::yaml::{Node, Scalar};
@@ -482,7 +483,7 @@ fn idp_source(
 fn build_sync(sync: RawSync, key: &str, check: &mut Checker) -> Option<SyncConfig> {
     let schedule_text = sync.schedule.clone().unwrap_or_default();
     let schedule = match &sync.schedule {
-        Some(text) => parse_schedule(text).map_err(|m| check.add(format!("{key}.schedule"), m)),
+        Some(text) => Schedule::parse(text).map_err(|m| check.add(format!("{key}.schedule"), m)),
         None => {
             check.add(
                 format!("{key}.schedule"),

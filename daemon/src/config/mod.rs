@@ -10,6 +10,7 @@
 mod adapter;
 mod build;
 mod raw;
+mod schedule;
 mod secret;
 mod typed;
 mod yaml;
@@ -17,6 +18,7 @@ mod yaml;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub use schedule::{Schedule, parse_schedule};
 pub use secret::Secret;
 pub use typed::*;
 

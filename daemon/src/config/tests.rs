@@ -297,6 +297,7 @@ connections:
         message("connections[0].sync.lease_seconds"),
         "must not be negative"
     );
+    assert!(message("connections[0].sync.schedule").contains("day-of-week 8"));
     assert!(checked.config.is_none());
 
     // The adapter is still there to be asked about its settings, without the one that could
