@@ -114,6 +114,65 @@ pub struct AdapterCheck {
     pub settings: Option<Secret>,
 }
 
+/// Reads, parses and validates a configuration file.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = read(path)?;
+    load_str(&text, path)
+}
+
+/// Parses and validates configuration text; `path` names it in errors and anchors relative
+/// file paths (metadata files, the SQLite database) at its folder.
+pub fn load_str(text: &str, path: &Path) -> Result<Config, ConfigError> {
+    let checked = check_str(text, path)?;
+    match checked.config {
+        Some(config) if checked.problems.is_empty() => Ok(config),
+        _ => Err(ConfigError::Invalid {
+            path: path.to_path_buf(),
+            problems: checked.problems,
+        }),
+    }
+}
+
+/// Reads a configuration file for `check-config`: every problem, and the adapters to check.
+/// Fails only when the file cannot be read or is not YAML.
+pub fn check(path: &Path) -> Result<Checked, ConfigError> {
+    let text = read(path)?;
+    check_str(&text, path)
+}
+
+/// [`check`] on text; `path` as for [`load_str`].
+pub fn check_str(text: &str, path: &Path) -> Result<Checked, ConfigError> {
+    let doc = yaml::parse(text).map_err(|message| ConfigError::Syntax {
+        path: path.to_path_buf(),
+        message,
+    })?;
+    let mut check = Checker::default();
+    if !matches!(doc, yaml::Node::Map(_) | yaml::Node::Null) {
+        check.add(
+            "(file)",
+            format!(
+                "expected a mapping of sections (server, database, connections, ...), found {}",
+                doc.kind_name()
+            ),
+        );
+        return Ok(Checked {
+            config: None,
+            problems: check.into_problems(),
+            adapters: Vec::new(),
+        });
+    }
+
+    let raw = raw::RawConfig::read(&doc, &mut check);
+    let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let (config, adapters) = build::build(raw, &base_dir, &mut check);
+    let problems = check.into_problems();
+    Ok(Checked {
+        config: config.filter(|_| problems.is_empty()),
+        problems,
+        adapters,
+    })
+}
+
 /// Collects problems while the file is read and built. A key the reader could not use hides
 /// the problems that would only follow from that (a "missing" value, a section's defaults).
 #[derive(Default)]
@@ -180,65 +239,6 @@ fn section_rank(key: &str) -> (usize, usize) {
         .position(|known| *known == section)
         .map_or(0, |position| position + 1);
     (rank, 0)
-}
-
-/// Reads, parses and validates a configuration file.
-pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let text = read(path)?;
-    load_str(&text, path)
-}
-
-/// Parses and validates configuration text; `path` names it in errors and anchors relative
-/// file paths (metadata files, the SQLite database) at its folder.
-pub fn load_str(text: &str, path: &Path) -> Result<Config, ConfigError> {
-    let checked = check_str(text, path)?;
-    match checked.config {
-        Some(config) if checked.problems.is_empty() => Ok(config),
-        _ => Err(ConfigError::Invalid {
-            path: path.to_path_buf(),
-            problems: checked.problems,
-        }),
-    }
-}
-
-/// Reads a configuration file for `check-config`: every problem, and the adapters to check.
-/// Fails only when the file cannot be read or is not YAML.
-pub fn check(path: &Path) -> Result<Checked, ConfigError> {
-    let text = read(path)?;
-    check_str(&text, path)
-}
-
-/// [`check`] on text; `path` as for [`load_str`].
-pub fn check_str(text: &str, path: &Path) -> Result<Checked, ConfigError> {
-    let doc = yaml::parse(text).map_err(|message| ConfigError::Syntax {
-        path: path.to_path_buf(),
-        message,
-    })?;
-    let mut check = Checker::default();
-    if !matches!(doc, yaml::Node::Map(_) | yaml::Node::Null) {
-        check.add(
-            "(file)",
-            format!(
-                "expected a mapping of sections (server, database, connections, ...), found {}",
-                doc.kind_name()
-            ),
-        );
-        return Ok(Checked {
-            config: None,
-            problems: check.into_problems(),
-            adapters: Vec::new(),
-        });
-    }
-
-    let raw = raw::RawConfig::read(&doc, &mut check);
-    let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let (config, adapters) = build::build(raw, &base_dir, &mut check);
-    let problems = check.into_problems();
-    Ok(Checked {
-        config: config.filter(|_| problems.is_empty()),
-        problems,
-        adapters,
-    })
 }
 
 fn read(path: &Path) -> Result<String, ConfigError> {
