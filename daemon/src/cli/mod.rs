@@ -2,8 +2,12 @@
 //! `scim-token`, `groups list`, `sync` and `sync-runs`.
 //!
 //! Each command loads the configuration itself, so a bad file is reported the same way
-//! everywhere. Errors bubble up as `anyhow` chains that `main` prints whole.
+//! everywhere. Errors bubble up as `anyhow` chains that `main` prints whole. Output goes
+//! through [`say!`], so a reader that stops early (`| head`) ends a command quietly with
+//! [`OutputClosed`] instead of a panic.
 
+use std::fmt;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -16,7 +20,35 @@ use crate::saml::{Providers, metadata};
 use crate::store::Store;
 use crate::sync::SyncContext;
 
+/// Like `println!`, in a function returning `anyhow::Result`: a write error is returned, a
+/// closed pipe as [`OutputClosed`].
+macro_rules! say {
+    () => {
+        $crate::cli::write_out(format_args!("\n"))?
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::write_out(format_args!("{}\n", format_args!($($arg)*)))?
+    };
+}
+
 mod sync;
+
+/// Standard output was closed by its reader (`provisiond users list | head -3`). `main` ends
+/// the command quietly and successfully, as command-line tools do.
+#[derive(Debug, thiserror::Error)]
+#[error("standard output was closed")]
+pub struct OutputClosed;
+
+/// Writes to standard output; see [`say!`].
+fn write_out(text: fmt::Arguments<'_>) -> anyhow::Result<()> {
+    io::stdout().lock().write_fmt(text).map_err(|err| {
+        if err.kind() == io::ErrorKind::BrokenPipe {
+            anyhow::Error::new(OutputClosed)
+        } else {
+            anyhow::Error::new(err).context("writing to standard output")
+        }
+    })
+}
 
 /// provisiond: enterprise SSO (SAML 2.0) and user provisioning.
 #[derive(Debug, Parser)]
@@ -133,7 +165,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = load(&cli.config)?;
             let store = Store::open_without_migrating(&config.database)?;
             let applied = store.migrate()?;
-            println!("applied {applied} migration(s); the database is up to date");
+            say!("applied {applied} migration(s); the database is up to date");
             Ok(())
         }
         Command::Connection {
@@ -150,27 +182,65 @@ fn load(path: &Path) -> anyhow::Result<Config> {
     config::load(path).map_err(anyhow::Error::from)
 }
 
+/// Lists every problem of the file, with the adapters' own checks of their settings, or
+/// prints each scheduled connection's next runs.
 fn check_config(path: &Path) -> anyhow::Result<()> {
-    match config::load(path) {
-        Ok(config) => {
-            let problems = sync::adapter_problems(&config);
-            if !problems.is_empty() {
-                let err = ConfigError::Invalid {
-                    path: path.to_path_buf(),
-                    problems,
-                };
-                return Err(anyhow::anyhow!("{err}"));
-            }
-            println!(
-                "{}: OK ({} connection(s))",
-                path.display(),
-                config.connections.len()
-            );
-            Ok(())
-        }
-        Err(err @ ConfigError::Invalid { .. }) => Err(anyhow::anyhow!("{err}")),
-        Err(err) => Err(err.into()),
+    let mut checked = config::check(path)?;
+    let adapter_problems = sync::adapter_problems(&checked.adapters);
+    checked.add_problems(adapter_problems);
+    let now = chrono::Utc::now();
+    if let Some(config) = &checked.config {
+        let never: Vec<config::Problem> = config
+            .connections
+            .iter()
+            .enumerate()
+            .filter_map(|(i, connection)| Some((i, connection.sync.as_ref()?)))
+            .filter(|(_, sync)| sync.schedule.next_after(&now).is_none())
+            .map(|(i, sync)| config::Problem {
+                key: format!("connections[{i}].sync.schedule"),
+                message: format!(
+                    "{:?} has no run after {} UTC; check its year field",
+                    sync.schedule_text,
+                    now.format("%Y-%m-%d %H:%M")
+                ),
+            })
+            .collect();
+        checked.add_problems(never);
     }
+    if !checked.problems.is_empty() {
+        let err = ConfigError::Invalid {
+            path: path.to_path_buf(),
+            problems: checked.problems,
+        };
+        return Err(anyhow::anyhow!("{err}"));
+    }
+
+    let config = checked
+        .config
+        .context("the configuration has no problem but was not built")?;
+    say!(
+        "{}: OK ({} connection(s))",
+        path.display(),
+        config.connections.len()
+    );
+    for connection in &config.connections {
+        let Some(sync) = &connection.sync else {
+            continue;
+        };
+        let next: Vec<String> = sync
+            .schedule
+            .after(now)
+            .take(3)
+            .map(|time| time.format("%a %Y-%m-%d %H:%M:%S").to_string())
+            .collect();
+        say!(
+            "  {}: sync {:?} in UTC; next runs {} UTC",
+            connection.name,
+            sync.schedule_text,
+            next.join(", ")
+        );
+    }
+    Ok(())
 }
 
 async fn serve(path: &Path) -> anyhow::Result<()> {
@@ -290,21 +360,21 @@ async fn connection_show(path: &Path, name: &str) -> anyhow::Result<()> {
     let conn = config
         .connection(name)
         .with_context(|| format!("no connection named {name:?} in {}", path.display()))?;
-    println!("Connection {}", conn.name);
-    println!("  Domains:               {}", conn.domains.join(", "));
+    say!("Connection {}", conn.name);
+    say!("  Domains:               {}", conn.domains.join(", "));
     let providers = Providers::from_config(&config);
     let Some(sp) = providers.get(name) else {
-        println!("  SAML:                  not configured");
+        say!("  SAML:                  not configured");
         return Ok(());
     };
-    println!();
-    println!("Paste into the IdP (Entra ID: Enterprise app > Single sign-on > SAML):");
-    println!("  Identifier (Entity ID): {}", sp.sp_entity_id);
-    println!("  Reply URL (ACS URL):    {}", sp.acs_url);
-    println!("  Sign on URL:            {}", sp.login_url);
-    println!("  SP metadata URL:        {}", sp.metadata_url);
-    println!("  NameID:                 user's email (emailAddress format)");
-    println!();
+    say!();
+    say!("Paste into the IdP (Entra ID: Enterprise app > Single sign-on > SAML):");
+    say!("  Identifier (Entity ID): {}", sp.sp_entity_id);
+    say!("  Reply URL (ACS URL):    {}", sp.acs_url);
+    say!("  Sign on URL:            {}", sp.login_url);
+    say!("  SP metadata URL:        {}", sp.metadata_url);
+    say!("  NameID:                 user's email (emailAddress format)");
+    say!();
 
     let source = match &sp.settings.idp {
         IdpSource::File { path, .. } => format!("metadata file {}", path.display()),
@@ -315,25 +385,25 @@ async fn connection_show(path: &Path, name: &str) -> anyhow::Result<()> {
         let client = reqwest::Client::new();
         match crate::saml::fetch_metadata(&client, url, entity_id.as_deref()).await {
             Ok(descriptor) => sp.set_idp(descriptor),
-            Err(err) => println!("  (could not fetch metadata now: {err})"),
+            Err(err) => say!("  (could not fetch metadata now: {err})"),
         }
     }
-    println!("IdP values loaded from {source}:");
+    say!("IdP values loaded from {source}:");
     match sp.idp() {
         Some(idp) => {
-            println!("  IdP entity ID:          {}", printable(&idp.entity_id));
-            println!("  SSO URL:                {}", printable(&idp.sso_url));
+            say!("  IdP entity ID:          {}", printable(&idp.entity_id));
+            say!("  SSO URL:                {}", printable(&idp.sso_url));
             for (i, der) in idp.certificates.iter().enumerate() {
-                println!(
+                say!(
                     "  Signing certificate {}:  SHA-256 {}",
                     i + 1,
                     metadata::fingerprint(der)
                 );
             }
         }
-        None => println!("  (none loaded)"),
+        None => say!("  (none loaded)"),
     }
-    println!(
+    say!(
         "  IdP-initiated login:    {}",
         if sp.settings.allow_idp_initiated {
             "allowed"
@@ -361,12 +431,16 @@ fn users_list(path: &Path, connection: Option<&str>, json: bool) -> anyhow::Resu
     let store = Store::open(&config.database)?;
     let users = store.read(|tx| tx.users(connection))?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&users)?);
+        say!("{}", serde_json::to_string_pretty(&users)?);
         return Ok(());
     }
-    println!(
+    say!(
         "{:<36}  {:<12}  {:<32}  {:<24}  {:<8}  SOURCE",
-        "ID", "CONNECTION", "EMAIL", "NAME", "ACTIVE"
+        "ID",
+        "CONNECTION",
+        "EMAIL",
+        "NAME",
+        "ACTIVE"
     );
     for user in &users {
         let name = [user.given_name.as_deref(), user.family_name.as_deref()]
@@ -374,7 +448,7 @@ fn users_list(path: &Path, connection: Option<&str>, json: bool) -> anyhow::Resu
             .flatten()
             .collect::<Vec<_>>()
             .join(" ");
-        println!(
+        say!(
             "{:<36}  {:<12}  {:<32}  {:<24}  {:<8}  {}",
             printable(&user.id),
             printable(&user.connection),
@@ -384,7 +458,7 @@ fn users_list(path: &Path, connection: Option<&str>, json: bool) -> anyhow::Resu
             printable(&user.source)
         );
     }
-    println!("{} user(s)", users.len());
+    say!("{} user(s)", users.len());
     Ok(())
 }
 
@@ -416,34 +490,38 @@ fn scim_token(path: &Path, command: ScimTokenCommand) -> anyhow::Result<()> {
                 format!("no connection named {connection:?} in {}", path.display())
             })?;
             let issued = crate::scim::tokens::create_token(&store, &connection, &label, now)?;
-            println!(
+            say!(
                 "SCIM token {} for connection {connection}",
                 issued.record.id
             );
-            println!();
-            println!(
+            say!();
+            say!(
                 "Paste into the IdP (Entra ID: Enterprise app > Provisioning > Admin Credentials):"
             );
-            println!(
+            say!(
                 "  Tenant URL:    {}/scim/v2/{connection}",
                 config.server.base()
             );
-            println!("  Secret Token:  {}", issued.token);
-            println!();
-            println!("The token is shown only now; provisiond keeps a hash of it.");
+            say!("  Secret Token:  {}", issued.token);
+            say!();
+            say!("The token is shown only now; provisiond keeps a hash of it.");
         }
         ScimTokenCommand::List { connection } => {
             let tokens = store.read(|tx| tx.scim_tokens(connection.as_deref()))?;
-            println!(
+            say!(
                 "{:<36}  {:<12}  {:<20}  {:<19}  {:<19}  REVOKED",
-                "ID", "CONNECTION", "LABEL", "CREATED", "LAST USED"
+                "ID",
+                "CONNECTION",
+                "LABEL",
+                "CREATED",
+                "LAST USED"
             );
             let time = |t: Option<chrono::NaiveDateTime>| {
                 t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
                     .unwrap_or_else(|| "-".to_string())
             };
             for token in &tokens {
-                println!(
+                say!(
                     "{:<36}  {:<12}  {:<20}  {:<19}  {:<19}  {}",
                     token.id,
                     token.connection,
@@ -453,14 +531,14 @@ fn scim_token(path: &Path, command: ScimTokenCommand) -> anyhow::Result<()> {
                     time(token.revoked_at),
                 );
             }
-            println!("{} token(s)", tokens.len());
+            say!("{} token(s)", tokens.len());
         }
         ScimTokenCommand::Revoke { id } => {
             let revoked = store.write(|tx| tx.revoke_scim_token(&id, now.naive_utc()))?;
             if !revoked {
                 anyhow::bail!("no unrevoked SCIM token has id {id:?}");
             }
-            println!(
+            say!(
                 "revoked SCIM token {id}; running servers refuse it within {} seconds",
                 crate::scim::tokens::TOKEN_CACHE_SECONDS
             );

@@ -10,11 +10,11 @@ use anyhow::Context;
 use clap::Args;
 use serde_json::Value;
 
-use crate::config::{Config, Problem};
+use crate::config::{AdapterCheck, Problem};
 use crate::plugins::LoadedAdapter;
 use crate::store::Store;
 use crate::sync::report::{plan_lines, summary};
-use crate::sync::run::RunStatus;
+use crate::sync::run::{RunReport, RunStatus};
 use crate::sync::{Progress, RunRequest, SyncContext, Trigger};
 
 /// `provisiond sync CONNECTION`.
@@ -104,15 +104,17 @@ pub fn groups_list(path: &Path, connection: Option<&str>, json: bool) -> anyhow:
                 value
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&values)?);
+        say!("{}", serde_json::to_string_pretty(&values)?);
         return Ok(());
     }
-    println!(
+    say!(
         "{:<12}  {:<24}  {:<8}  MEMBERS",
-        "CONNECTION", "NAME", "SOURCE"
+        "CONNECTION",
+        "NAME",
+        "SOURCE"
     );
     for (group, members) in &rows {
-        println!(
+        say!(
             "{:<12}  {:<24}  {:<8}  {}",
             group.connection,
             group.display_name,
@@ -120,7 +122,7 @@ pub fn groups_list(path: &Path, connection: Option<&str>, json: bool) -> anyhow:
             members.join(", ")
         );
     }
-    println!("{} group(s)", rows.len());
+    say!("{} group(s)", rows.len());
     Ok(())
 }
 
@@ -154,19 +156,25 @@ pub async fn sync(path: &Path, args: SyncArgs) -> anyhow::Result<()> {
     .await
     .context("the sync task stopped")??;
 
-    if args.dry_run {
-        println!("Dry run of {}: nothing was changed.", report.connection);
-    }
-    println!("{}", summary(&report));
-    if let Some(plan) = &report.plan {
-        print!("{}", plan_lines(plan, args.show));
-    }
+    // The run's outcome decides the exit status even when the output could not be written.
+    let printed = print_report(&report, &args);
     match report.status {
-        RunStatus::Succeeded => Ok(()),
+        RunStatus::Succeeded => printed,
         RunStatus::Blocked => anyhow::bail!("the run was blocked by the mass-deactivation guard"),
         RunStatus::Skipped => anyhow::bail!("the run was skipped"),
         RunStatus::Failed => anyhow::bail!("the run failed"),
     }
+}
+
+fn print_report(report: &RunReport, args: &SyncArgs) -> anyhow::Result<()> {
+    if args.dry_run {
+        say!("Dry run of {}: nothing was changed.", report.connection);
+    }
+    say!("{}", summary(report));
+    if let Some(plan) = &report.plan {
+        super::write_out(format_args!("{}", plan_lines(plan, args.show)))?;
+    }
+    Ok(())
 }
 
 /// Prints the sync run history.
@@ -183,12 +191,17 @@ pub fn sync_runs(path: &Path, args: &SyncRunsArgs) -> anyhow::Result<()> {
                 value
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        say!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
     }
-    println!(
+    say!(
         "{:<19}  {:<12}  {:<8}  {:<11}  {:<9}  {:>8}  COUNTS / MESSAGE",
-        "STARTED (UTC)", "CONNECTION", "TRIGGER", "MODE", "STATUS", "SECONDS"
+        "STARTED (UTC)",
+        "CONNECTION",
+        "TRIGGER",
+        "MODE",
+        "STATUS",
+        "SECONDS"
     );
     for run in &runs {
         let seconds = run
@@ -201,7 +214,7 @@ pub fn sync_runs(path: &Path, args: &SyncRunsArgs) -> anyhow::Result<()> {
             })
             .unwrap_or_else(|| "-".to_owned());
         let detail = run.message.clone().unwrap_or_else(|| run.counts.clone());
-        println!(
+        say!(
             "{:<19}  {:<12}  {:<8}  {:<11}  {:<9}  {:>8}  {detail}",
             run.started_at.format("%Y-%m-%d %H:%M:%S"),
             run.connection,
@@ -211,56 +224,91 @@ pub fn sync_runs(path: &Path, args: &SyncRunsArgs) -> anyhow::Result<()> {
             seconds
         );
     }
-    println!("{} run(s)", runs.len());
+    say!("{} run(s)", runs.len());
     Ok(())
 }
 
-/// Loads each connection's adapter and asks it to check its `adapter_config`; every problem
-/// is named `connections[i].adapter_config.<path>` (or `connections[i].adapter` when the
-/// library itself is the problem).
-pub fn adapter_problems(config: &Config) -> Vec<Problem> {
+/// Loads each adapter and asks it to check its settings; every problem is named
+/// `connections[i].adapter_config.<path>` (or `connections[i].adapter` when the library itself
+/// is the problem).
+///
+/// The daemon cannot tell which settings are secret, and an adapter may quote a value despite
+/// the API's rule: any setting's value found in a message is replaced by `[redacted]`.
+pub fn adapter_problems(adapters: &[AdapterCheck]) -> Vec<Problem> {
     let mut problems = Vec::new();
-    for (index, connection) in config.connections.iter().enumerate() {
-        let Some(adapter) = &connection.adapter else {
+    for adapter in adapters {
+        let settings: Option<Value> = adapter
+            .settings
+            .as_ref()
+            .and_then(|settings| serde_json::from_str(settings.expose()).ok());
+        let values = settings.as_ref().map(setting_values).unwrap_or_default();
+        let mut report = |key: String, message: String| {
+            problems.push(Problem {
+                key,
+                message: redact(message, &values),
+            });
+        };
+
+        // An unusable adapters_dir is reported already.
+        let Some(dir) = &adapter.dir else {
             continue;
         };
-        let key = format!("connections[{index}]");
-        let loaded = match LoadedAdapter::load(&config.adapters_dir, &adapter.name) {
+        let key = &adapter.key;
+        let loaded = match LoadedAdapter::load(dir, &adapter.name) {
             Ok(loaded) => loaded,
             Err(err) => {
-                problems.push(Problem {
-                    key: format!("{key}.adapter"),
-                    message: err.to_string(),
-                });
+                report(format!("{key}.adapter"), err.to_string());
                 continue;
             }
         };
-        let settings: Value = match serde_json::from_str(adapter.settings.expose()) {
-            Ok(settings) => settings,
-            Err(err) => {
-                problems.push(Problem {
-                    key: format!("{key}.adapter_config"),
-                    message: format!("not valid JSON: {err}"),
-                });
-                continue;
-            }
+        // Settings that are not a mapping are reported already.
+        let Some(settings) = &settings else {
+            continue;
         };
-        match loaded.validate_config(&settings) {
-            Ok(found) => problems.extend(found.into_iter().map(|problem| Problem {
-                key: if problem.path.is_empty() {
-                    format!("{key}.adapter_config")
-                } else {
-                    format!("{key}.adapter_config.{}", problem.path)
-                },
-                message: problem.message,
-            })),
-            Err(err) => problems.push(Problem {
-                key: format!("{key}.adapter"),
-                message: err.to_string(),
-            }),
+        match loaded.validate_config(settings) {
+            Ok(found) => {
+                for problem in found {
+                    let path = match problem.path.as_str() {
+                        "" => format!("{key}.adapter_config"),
+                        path => format!("{key}.adapter_config.{path}"),
+                    };
+                    report(path, problem.message);
+                }
+            }
+            Err(err) => report(format!("{key}.adapter"), err.to_string()),
         }
     }
     problems
+}
+
+/// The values of the settings (text and numbers, at least 4 characters long: shorter ones
+/// would blank out ordinary words and are no secret worth the name), longest first.
+fn setting_values(settings: &Value) -> Vec<String> {
+    fn walk(value: &Value, found: &mut Vec<String>) {
+        match value {
+            Value::String(text) => found.push(text.clone()),
+            Value::Number(number) => found.push(number.to_string()),
+            Value::Array(items) => items.iter().for_each(|item| walk(item, found)),
+            Value::Object(map) => map.values().for_each(|item| walk(item, found)),
+            Value::Null | Value::Bool(_) => {}
+        }
+    }
+    let mut found = Vec::new();
+    walk(settings, &mut found);
+    found.retain(|value| value.chars().count() >= 4);
+    found.sort_by_key(|value| std::cmp::Reverse(value.len()));
+    found.dedup();
+    found
+}
+
+fn redact(message: String, values: &[String]) -> String {
+    values.iter().fold(message, |message, value| {
+        if message.contains(value.as_str()) {
+            message.replace(value.as_str(), "[redacted]")
+        } else {
+            message
+        }
+    })
 }
 
 /// A one-line progress display on stderr, only when stderr is a terminal.
@@ -308,5 +356,28 @@ impl ProgressDisplay {
         if self.shown {
             let _ = write!(std::io::stderr(), "\r\x1b[2K");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adapter_messages_never_carry_a_setting_value() {
+        let settings = serde_json::json!({
+            "client_secret": "s3cr3t-from-the-environment",
+            "pin": 918273645546372819_u64,
+            "nested": [{ "token": "abcd" }],
+            "short": "abc",
+            "flag": true,
+        });
+        let values = setting_values(&settings);
+        let message = "client_secret s3cr3t-from-the-environment is not 918273645546372819 \
+                       (abcd, abc, true)";
+        assert_eq!(
+            redact(message.to_owned(), &values),
+            "client_secret [redacted] is not [redacted] ([redacted], abc, true)"
+        );
     }
 }

@@ -7,30 +7,23 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::Problem;
+use super::adapter::build_adapter;
 use super::raw::{RawConfig, RawConnection, RawSaml, RawSync};
+use super::schedule::Schedule;
 use super::secret::{Secret, resolve};
 use super::typed::*;
+use super::yaml::{Node, Scalar};
+use super::{AdapterCheck, Checker};
 use crate::saml::metadata;
 
-struct Checker {
-    problems: Vec<Problem>,
-}
-
-impl Checker {
-    fn add(&mut self, key: impl Into<String>, message: impl Into<String>) {
-        self.problems.push(Problem {
-            key: key.into(),
-            message: message.into(),
-        });
-    }
-}
-
-pub(super) fn build(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Problem>> {
-    let mut check = Checker {
-        problems: Vec::new(),
-    };
-
+/// Builds the typed configuration; `None` when anything is wrong (every problem is in
+/// `check`). The adapters of every connection whose adapter could be read are returned for
+/// `check-config` either way.
+pub(super) fn build(
+    raw: RawConfig,
+    base_dir: &Path,
+    check: &mut Checker,
+) -> (Option<Config>, Vec<AdapterCheck>) {
     let server = raw.server.unwrap_or_default();
     let listen = server.listen.as_deref().unwrap_or("127.0.0.1:8080");
     let listen = listen.parse::<SocketAddr>().map_err(|_| {
@@ -124,7 +117,7 @@ pub(super) fn build(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Probl
     };
     let webhook = raw
         .webhook
-        .and_then(|webhook| build_webhook(webhook, &mut check));
+        .and_then(|webhook| build_webhook(webhook, check));
 
     let database = raw.database.unwrap_or_default();
     let db_url = database.url.as_deref().unwrap_or("sqlite://provisiond.db");
@@ -138,13 +131,17 @@ pub(super) fn build(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Probl
         .adapters_dir
         .map(|dir| base_dir.join(dir))
         .unwrap_or_else(|| base_dir.join("adapters"));
+    let usable_adapters_dir = (!check.is_unusable("adapters_dir")).then_some(&*adapters_dir);
 
     let mut names = BTreeSet::new();
     let mut domain_owner: BTreeMap<String, String> = BTreeMap::new();
     let mut connections = Vec::new();
-    for (i, conn) in raw.connections.into_iter().enumerate() {
-        let key = format!("connections[{i}]");
-        if let Some(conn) = build_connection(conn, &key, base_dir, &mut check) {
+    let mut adapter_checks = Vec::new();
+    for conn in raw.connections {
+        let key = conn.key.clone();
+        let (conn, adapter_check) = build_connection(conn, base_dir, usable_adapters_dir, check);
+        adapter_checks.extend(adapter_check);
+        if let Some(conn) = conn {
             if !names.insert(conn.name.clone()) {
                 check.add(
                     format!("{key}.name"),
@@ -163,9 +160,9 @@ pub(super) fn build(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Probl
         }
     }
 
-    match (listen, base_url, session_key, db_url) {
+    let config = match (listen, base_url, session_key, db_url) {
         (Ok(listen), Ok(base_url), Ok(session_key), Ok(url)) if check.problems.is_empty() => {
-            Ok(Config {
+            Some(Config {
                 server: ServerConfig {
                     listen,
                     base_url,
@@ -177,15 +174,17 @@ pub(super) fn build(raw: RawConfig, base_dir: &Path) -> Result<Config, Vec<Probl
                 },
                 database: DatabaseConfig {
                     url,
-                    max_connections,
+                    // At most 256, checked above.
+                    max_connections: max_connections as u32,
                 },
                 connections,
                 adapters_dir,
                 webhook,
             })
         }
-        _ => Err(check.problems),
-    }
+        _ => None,
+    };
+    (config, adapter_checks)
 }
 
 fn build_webhook(webhook: super::raw::RawWebhook, check: &mut Checker) -> Option<WebhookConfig> {
@@ -262,10 +261,11 @@ fn parse_database_url(url: &str, base_dir: &Path) -> Result<DatabaseUrl, String>
 
 fn build_connection(
     conn: RawConnection,
-    key: &str,
     base_dir: &Path,
+    adapters_dir: Option<&Path>,
     check: &mut Checker,
-) -> Option<ConnectionConfig> {
+) -> (Option<ConnectionConfig>, Option<AdapterCheck>) {
+    let key = conn.key.as_str();
     let name = conn.name.unwrap_or_default();
     let valid_name = !name.is_empty()
         && name.len() <= 64
@@ -305,13 +305,15 @@ fn build_connection(
     let saml = conn
         .saml
         .and_then(|saml| build_saml(saml, &format!("{key}.saml"), base_dir, check));
-    let adapter = match (conn.adapter, conn.adapter_config) {
-        (Some(adapter), config) => build_adapter(adapter, config, key, check),
+    let (adapter, adapter_check) = match (&conn.adapter, &conn.adapter_config) {
+        (Some(name), settings) => {
+            build_adapter(name, settings.as_ref(), key, adapters_dir, check).unzip()
+        }
         (None, Some(_)) => {
             check.add(format!("{key}.adapter_config"), "given without `adapter`");
-            None
+            (None, None)
         }
-        (None, None) => None,
+        (None, None) => (None, None),
     };
     let wants_sync = conn.sync.is_some();
     let sync = conn
@@ -321,13 +323,14 @@ fn build_connection(
         check.add(format!("{key}.sync"), "scheduled sync needs an `adapter`");
     }
 
-    valid_name.then_some(ConnectionConfig {
+    let connection = valid_name.then_some(ConnectionConfig {
         name,
         domains,
         saml,
         adapter,
         sync,
-    })
+    });
+    (connection, adapter_check)
 }
 
 fn build_saml(
@@ -477,67 +480,18 @@ fn idp_source(
     }
 }
 
-fn build_adapter(
-    name: String,
-    config: Option<serde_yaml::Value>,
-    key: &str,
-    check: &mut Checker,
-) -> Option<AdapterConfig> {
-    let valid = !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if !valid {
-        check.add(
-            format!("{key}.adapter"),
-            format!("{name:?} must be lower-case letters, digits or '_'"),
-        );
-        return None;
-    }
-    let yaml = config.unwrap_or(serde_yaml::Value::Mapping(Default::default()));
-    let mut json = match serde_json::to_value(&yaml) {
-        Ok(json) => json,
-        Err(err) => {
+fn build_sync(sync: RawSync, key: &str, check: &mut Checker) -> Option<SyncConfig> {
+    let schedule_text = sync.schedule.clone().unwrap_or_default();
+    let schedule = match &sync.schedule {
+        Some(text) => Schedule::parse(text).map_err(|m| check.add(format!("{key}.schedule"), m)),
+        None => {
             check.add(
-                format!("{key}.adapter_config"),
-                format!("cannot be expressed as JSON: {err}"),
+                format!("{key}.schedule"),
+                "missing; give a crontab such as \"*/30 * * * *\" (UTC)",
             );
-            return None;
+            Err(())
         }
     };
-    resolve_secrets(&mut json, &format!("{key}.adapter_config"), check);
-    Some(AdapterConfig {
-        name,
-        settings: Secret::new(json.to_string()),
-    })
-}
-
-fn resolve_secrets(value: &mut serde_json::Value, key: &str, check: &mut Checker) {
-    match value {
-        serde_json::Value::String(text) if text.starts_with("${") || text.starts_with("file:") => {
-            match resolve(text) {
-                Ok(resolved) => *text = resolved,
-                Err(message) => check.add(key, message),
-            }
-        }
-        serde_json::Value::Object(map) => {
-            for (name, child) in map.iter_mut() {
-                resolve_secrets(child, &format!("{key}.{name}"), check);
-            }
-        }
-        serde_json::Value::Array(items) => {
-            for (i, child) in items.iter_mut().enumerate() {
-                resolve_secrets(child, &format!("{key}[{i}]"), check);
-            }
-        }
-        _ => {}
-    }
-}
-
-fn build_sync(sync: RawSync, key: &str, check: &mut Checker) -> Option<SyncConfig> {
-    let schedule_text = sync.schedule.unwrap_or_default();
-    let schedule =
-        parse_schedule(&schedule_text).map_err(|m| check.add(format!("{key}.schedule"), m));
     let mode = match sync.mode.as_deref() {
         None | Some("incremental") => SyncMode::Incremental,
         Some("full") => SyncMode::Full,
@@ -551,10 +505,14 @@ fn build_sync(sync: RawSync, key: &str, check: &mut Checker) -> Option<SyncConfi
     };
     let max_deactivate = match sync.max_deactivate {
         None => MaxDeactivate::Percent(10.0),
-        Some(serde_yaml::Value::Number(n)) if n.as_u64().is_some() => {
-            MaxDeactivate::Count(n.as_u64().unwrap_or_default())
-        }
-        Some(serde_yaml::Value::String(text)) => match parse_percent(&text) {
+        Some(Node::Scalar {
+            kind: Scalar::Int(count),
+            ..
+        }) if count >= 0 => MaxDeactivate::Count(u64::try_from(count).unwrap_or(u64::MAX)),
+        Some(Node::Scalar {
+            kind: Scalar::Text,
+            text,
+        }) => match parse_percent(&text) {
             Some(pct) => MaxDeactivate::Percent(pct),
             None => {
                 check.add(

@@ -253,8 +253,199 @@ connections:
 "#,
         cert_base64(&cert)
     );
-    let value: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
-    assert!(raw::unknown_keys(&value).is_empty());
+    // No problem at all, so no unknown key either.
     load_str(&text, &base.join("provisiond.yaml")).unwrap();
+    std::fs::remove_dir_all(base).unwrap();
+}
+
+#[test]
+fn unknown_keys_wrong_kinds_and_wrong_values_are_listed_in_one_run() {
+    let base = dir();
+    let text = r#"
+server:
+  listen: "not an address"
+  session_key: short
+  session_ttl_minutes: "60"
+  bogus: 1
+databse: {}
+database:
+  max_connections: [4]
+webhook:
+  url: http://127.0.0.1:9/hook
+  secret: ${PROVISIOND_TEST_SURELY_UNSET_WEBHOOK_SECRET}
+  timeout_seconds: 0
+connections:
+  - name: acme
+    domains: [acme.example]
+    extra: x
+    adapter: entra
+    adapter_config:
+      tenant_id: t
+      client_secret: ${PROVISIOND_TEST_SURELY_UNSET_CLIENT_SECRET}
+    sync:
+      schedule: "0 3 * * 8"
+      lease_seconds: -1
+  - name: beta
+    domains: [beta.example]
+    saml:
+      metadata_file: missing.xml
+      allow_sha1: "yes"
+      unknown_saml_key: 1
+    sync: { schedule: "@daily", mode: sometimes }
+"#;
+    let checked = check_str(text, &base.join("provisiond.yaml")).unwrap();
+    let keys: Vec<&str> = checked.problems.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "databse",
+            "server.bogus",
+            "server.session_ttl_minutes",
+            "server.listen",
+            "server.session_key",
+            "database.max_connections",
+            "webhook.secret",
+            "webhook.timeout_seconds",
+            "connections[0].extra",
+            "connections[0].sync.lease_seconds",
+            "connections[0].adapter_config.client_secret",
+            "connections[0].sync.schedule",
+            "connections[1].saml.unknown_saml_key",
+            "connections[1].saml.allow_sha1",
+            "connections[1].saml.metadata_file",
+            "connections[1].sync.mode",
+            "connections[1].sync",
+        ],
+        "{:#?}",
+        checked.problems
+    );
+    let message = |key: &str| {
+        let problem = checked.problems.iter().find(|p| p.key == key).unwrap();
+        problem.message.clone()
+    };
+    assert_eq!(
+        message("server.session_ttl_minutes"),
+        "expected a whole number, found text (write it without quotes)"
+    );
+    assert_eq!(
+        message("database.max_connections"),
+        "expected a whole number, found a list"
+    );
+    assert_eq!(
+        message("connections[0].sync.lease_seconds"),
+        "must not be negative"
+    );
+    assert!(message("connections[0].sync.schedule").contains("day-of-week 8"));
+    assert!(checked.config.is_none());
+
+    // The adapter is still there to be asked about its settings, without the one that could
+    // not be resolved.
+    let [adapter] = &checked.adapters[..] else {
+        panic!("{:?}", checked.adapters)
+    };
+    assert_eq!(
+        (adapter.key.as_str(), adapter.name.as_str()),
+        ("connections[0]", "entra")
+    );
+    assert_eq!(adapter.dir.as_deref(), Some(&*base.join("adapters")));
+    let settings = adapter.settings.as_ref().unwrap().expose().to_owned();
+    assert_eq!(settings, r#"{"tenant_id":"t"}"#);
+    std::fs::remove_dir_all(base).unwrap();
+}
+
+#[test]
+fn a_value_of_the_wrong_kind_hides_only_what_follows_from_it() {
+    let base = dir();
+    let text = "server:\n  session_key: [a, b]\n  admin_token: short\nconnections: 5\n";
+    let found = problems(text, &base);
+    let shown: Vec<String> = found.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        shown,
+        [
+            "server.session_key: expected text, found a list",
+            "server.admin_token: too short; use at least 24 random characters",
+            "connections: expected a list of connections, found a number",
+        ]
+    );
+    std::fs::remove_dir_all(base).unwrap();
+}
+
+/// Values in positions that hold, or may hold, a secret: the message of every problem of these
+/// files must not contain them, whatever their YAML kind.
+#[test]
+fn no_value_in_a_secret_position_appears_in_any_message() {
+    let base = dir();
+    let files: &[(&str, &[&str])] = &[
+        (
+            "server:\n  session_key: 918273645546372819283746556473\n  admin_token: true\n\
+             database: { url: 27182818284590452353602874713527 }\n\
+             webhook: { url: \"http://127.0.0.1:9/h\", secret: 31415926535 }\n\
+             connections:\n  - name: a\n    adapter: entra\n    adapter_config:\n      \
+             client_secret: 918273645546372819283746556479\n      \
+             huge: 340282366920938463463374607431768211455\n      \
+             float: 6.02214076e999\n      \
+             tagged: !secret s3cr3t-tagged-value\n      \
+             list: [fine, !x s3cr3t-in-a-list]\n      \
+             flag: !flag false\n",
+            &[
+                "918273645546372819283746556473",
+                "27182818284590452353602874713527",
+                "31415926535",
+                "918273645546372819283746556479",
+                "340282366920938463463374607431768211455",
+                "6.02214076",
+                "s3cr3t-tagged-value",
+                "s3cr3t-in-a-list",
+            ],
+        ),
+        (
+            "server:\n  session_key: [s3cr3t-in-a-list-0123456789abcdef-0123]\n  \
+             admin_token: { nested: s3cr3t-nested-0123456789abcdef }\n\
+             webhook: { url: \"http://127.0.0.1:9/h\", secret: [s3cr3t-webhook-0123456789] }\n",
+            &["s3cr3t-in-a-list", "s3cr3t-nested", "s3cr3t-webhook"],
+        ),
+        (
+            "server:\n  session_key: s3cr3t-first-0123456789abcdef0123456\n  \
+             session_key: s3cr3t-second-0123456789abcdef012345\n",
+            &["s3cr3t-first", "s3cr3t-second"],
+        ),
+        (
+            "server:\n  session_key: !!int s3cr3t-not-a-number\n",
+            &["s3cr3t-not-a-number"],
+        ),
+        (
+            "server:\n  session_key: !!bool s3cr3t-not-a-flag\n",
+            &["s3cr3t-not-a-flag"],
+        ),
+    ];
+    for (text, secrets) in files {
+        let err = load_str(text, &base.join("provisiond.yaml")).unwrap_err();
+        let shown = err.to_string();
+        assert!(
+            matches!(
+                err,
+                ConfigError::Invalid { .. } | ConfigError::Syntax { .. }
+            ),
+            "{shown}"
+        );
+        for secret in *secrets {
+            assert!(!shown.contains(secret), "{secret} shown in:\n{shown}");
+        }
+    }
+
+    // Booleans and short numbers: the messages of the secret keys themselves.
+    let found = problems(
+        "server:\n  session_key: false\n  admin_token: 1234567\n\
+         webhook: { url: \"http://127.0.0.1:9/h\", secret: true }\n",
+        &base,
+    );
+    for (key, value) in [
+        ("server.session_key", "false"),
+        ("server.admin_token", "1234567"),
+        ("webhook.secret", "true"),
+    ] {
+        let problem = found.iter().find(|p| p.key == key).unwrap();
+        assert!(!problem.message.contains(value), "{problem}");
+    }
     std::fs::remove_dir_all(base).unwrap();
 }

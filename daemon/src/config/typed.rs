@@ -2,11 +2,11 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Duration;
 
 use url::Url;
 
+use super::schedule::Schedule;
 use super::secret::Secret;
 use crate::saml::metadata::IdpDescriptor;
 
@@ -210,8 +210,8 @@ pub struct AdapterConfig {
 pub struct SyncConfig {
     /// The schedule as written.
     pub schedule_text: String,
-    /// The parsed schedule (seconds field added to 5-field crontabs).
-    pub schedule: cron::Schedule,
+    /// The parsed schedule, read with crontab's meaning; its times are UTC.
+    pub schedule: Schedule,
     /// Full snapshot each run, or incremental where the adapter supports it.
     pub mode: SyncMode,
     /// Most users one run may deactivate before it stops for an admin.
@@ -261,19 +261,4 @@ impl MaxDeactivate {
             Self::Percent(pct) => (count as f64) <= (active as f64) * pct / 100.0,
         }
     }
-}
-
-/// Parses a schedule: a 5-field crontab gets a seconds field, 6/7 fields and `@hourly`-style
-/// shortcuts pass through.
-pub fn parse_schedule(text: &str) -> Result<cron::Schedule, String> {
-    let trimmed = text.trim();
-    let fields = trimmed.split_whitespace().count();
-    let full = if fields == 5 {
-        format!("0 {trimmed}")
-    } else {
-        trimmed.to_string()
-    };
-    cron::Schedule::from_str(&full).map_err(|err| {
-        format!("invalid schedule {trimmed:?} ({err}); use a crontab like \"*/30 * * * *\"")
-    })
 }

@@ -247,6 +247,63 @@ fn check_config_lists_adapter_and_schedule_problems() {
     assert!(!printed.contains("hunter2-secret"));
 }
 
+#[test]
+fn check_config_lists_every_kind_of_problem_in_one_run() {
+    let dir = TempDir::new("check-all");
+    let path = dir.0.join("provisiond.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "server:\n  listen: 127.0.0.1:0\n  session_key: short\n  bogus: 1\n\
+             database:\n  url: \"{}\"\n  max_connections: \"8\"\nadapters_dir: {}\n\
+             connections:\n  - name: acme\n    adapter: entra\n    extra: 1\n    \
+             adapter_config:\n      tenant_id: \"not a tenant\"\n      \
+             client_secret: 918273645546372819283746556473\n      \
+             app_id: ${{PROVISIOND_TEST_SURELY_UNSET_APP_ID}}\n    \
+             sync: {{schedule: \"0 3 * * 8\", mode: sometimes}}\n  \
+             - name: other\n    adapter: no_such_adapter\n    \
+             sync: {{schedule: \"0 3 * * 1-5\"}}\n",
+            provisiond::testing::fresh_database_url(&dir.0),
+            crate::support::library_dir("provisiond_adapter_entra").display()
+        ),
+    )
+    .unwrap();
+
+    let result = output(&path, &["check-config"]);
+    let printed = text(&result);
+    assert!(!result.status.success());
+    for key in [
+        // Unknown keys, values of the wrong kind, wrong values.
+        "server.bogus:",
+        "database.max_connections: expected a whole number",
+        "server.session_key: too short",
+        "connections[0].extra:",
+        "connections[0].sync.schedule:",
+        "connections[0].sync.mode:",
+        // Settings the daemon could not pass on or resolve.
+        "connections[0].adapter_config.client_secret: a number",
+        "connections[0].adapter_config.app_id: environment variable",
+        // The adapter's own checks, and a library that is not there.
+        "connections[0].adapter_config.tenant_id:",
+        "connections[0].adapter_config.client_id: required",
+        "connections[1].adapter:",
+    ] {
+        assert!(printed.contains(key), "{key} missing from:\n{printed}");
+    }
+    // The settings the daemon left out are not reported again by the adapter as missing.
+    assert_eq!(
+        printed
+            .matches("connections[0].adapter_config.app_id")
+            .count(),
+        1,
+        "{printed}"
+    );
+    assert!(
+        !printed.contains("918273645546372819283746556473"),
+        "{printed}"
+    );
+}
+
 /// Migrates the database of `path`, then starts two `serve` replicas of it.
 fn start_replicas(dir: &TempDir, path: &Path) -> (Store, Vec<Running>) {
     let migrated = output(path, &["migrate"]);

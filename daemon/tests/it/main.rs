@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod admin_api;
+mod cli;
 mod e2e;
 mod metadata_refresh;
 mod refusals;

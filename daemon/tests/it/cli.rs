@@ -1,0 +1,99 @@
+//! The command line as a shell user meets it: output cut short by a reader such as `head`,
+//! and log lines written to a file rather than a terminal.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use idp_sim::IdpKeys;
+
+use super::e2e::free_port;
+use super::support::TempDir;
+
+/// A config with one SAML connection entered by hand, and SQLite (or the test PostgreSQL).
+fn write_config(dir: &TempDir, port: u16) -> PathBuf {
+    let keys = IdpKeys::generate(1).unwrap();
+    let path = dir.0.join("provisiond.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "server:\n  listen: 127.0.0.1:{port}\n  base_url: http://127.0.0.1:{port}\n  \
+             session_key: \"cli-test-session-key-0123456789abcdef\"\n\
+             database:\n  url: \"{}\"\nconnections:\n  - name: acme\n    \
+             domains: [acme.example]\n    saml:\n      idp_entity_id: https://idp.example/\n      \
+             sso_url: http://127.0.0.1:9/saml2\n      certificates: [\"{}\"]\n",
+            provisiond::testing::fresh_database_url(&dir.0),
+            keys.key(0).cert_base64()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn provisiond(config: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_provisiond"));
+    command.arg("--config").arg(config).args(args);
+    command
+}
+
+#[test]
+fn commands_end_quietly_when_the_reader_of_their_output_has_gone() {
+    let dir = TempDir::new("closed-pipe");
+    let path = write_config(&dir, free_port());
+    let migrated = provisiond(&path, &["migrate"]).output().unwrap();
+    assert!(migrated.status.success(), "{migrated:?}");
+
+    for args in [
+        &["check-config"][..],
+        &["connection", "show", "acme"],
+        &["migrate"],
+        &["users", "list"],
+        &["users", "list", "--json"],
+        &["groups", "list"],
+        &["sync-runs"],
+        &["scim-token", "list"],
+    ] {
+        // A pipe whose reading end is closed before the command starts: its first write fails
+        // with EPIPE, as with `| head` once head has exited.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = provisiond(&path, args)
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && stderr.is_empty(),
+            "{args:?}: {:?}\n{stderr}",
+            out.status
+        );
+    }
+}
+
+#[test]
+fn logs_written_to_a_file_have_no_colour_codes() {
+    let dir = TempDir::new("plain-log");
+    let path = write_config(&dir, free_port());
+    let log_path = dir.0.join("provisiond.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut serve = provisiond(&path, &["serve"])
+        .env("RUST_LOG", "info")
+        .env_remove("NO_COLOR")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut text = String::new();
+    while !text.contains("provisiond started") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        text = std::fs::read_to_string(&log_path).unwrap();
+    }
+    serve.kill().unwrap();
+    serve.wait().unwrap();
+
+    assert!(text.contains("provisiond started"), "{text}");
+    assert!(!text.contains('\u{1b}'), "{text}");
+}
