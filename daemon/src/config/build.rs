@@ -295,11 +295,19 @@ fn build_connection(
             );
         }
     }
-    if domains.is_empty() && conn.saml.is_some() {
-        check.add(
-            format!("{key}.domains"),
-            "a SAML connection needs at least one email domain",
-        );
+    if domains.is_empty() && conn.domains.is_empty() {
+        if conn.saml.is_some() {
+            check.add(
+                format!("{key}.domains"),
+                "a SAML connection needs at least one email domain",
+            );
+        } else if conn.adapter.is_some() {
+            check.add(
+                format!("{key}.domains"),
+                "a connection that syncs needs at least one email domain: listed users whose \
+                 email is outside the connection's domains are rejected",
+            );
+        }
     }
 
     let saml = conn

@@ -167,6 +167,20 @@ fn the_listing_bound_defaults_to_a_large_tenant_and_refuses_zero() {
 }
 
 #[test]
+fn a_connection_that_syncs_needs_its_email_domains() {
+    let base = dir();
+    let text = "server:\n  session_key: \"0123456789abcdef0123456789abcdef\"\nconnections:\n  \
+                - name: acme\n    adapter: entra\n    sync: {schedule: \"@hourly\"}\n";
+    let found = problems(text, &base);
+    let domains = found
+        .iter()
+        .find(|p| p.key == "connections[0].domains")
+        .unwrap_or_else(|| panic!("{found:?}"));
+    assert!(domains.to_string().contains("rejected"), "{domains}");
+    std::fs::remove_dir_all(base).unwrap();
+}
+
+#[test]
 fn schedules_accept_five_six_and_shortcut_forms() {
     assert!(parse_schedule("*/30 * * * *").is_ok());
     assert!(parse_schedule("0 */30 * * * *").is_ok());
