@@ -150,10 +150,12 @@ pub(super) fn build(
             }
             for domain in &conn.domains {
                 if let Some(owner) = domain_owner.insert(domain.clone(), conn.name.clone()) {
-                    check.add(
-                        format!("{key}.domains"),
-                        format!("{domain} is already registered on connection {owner:?}"),
-                    );
+                    let problem = if owner == conn.name {
+                        format!("{domain} is listed twice; list each domain once")
+                    } else {
+                        format!("{domain} is already registered on connection {owner:?}")
+                    };
+                    check.add(format!("{key}.domains"), problem);
                 }
             }
             connections.push(conn);

@@ -181,6 +181,20 @@ fn a_connection_that_syncs_needs_its_email_domains() {
 }
 
 #[test]
+fn a_domain_listed_twice_on_one_connection_is_told_as_such() {
+    let base = dir();
+    let text = "server:\n  session_key: \"0123456789abcdef0123456789abcdef\"\nconnections:\n  \
+                - name: acme\n    domains: [acme.example, ACME.example]\n";
+    let found = problems(text, &base);
+    let twice = found
+        .iter()
+        .find(|p| p.key == "connections[0].domains")
+        .unwrap_or_else(|| panic!("{found:?}"));
+    assert!(twice.to_string().contains("listed twice"), "{twice}");
+    std::fs::remove_dir_all(base).unwrap();
+}
+
+#[test]
 fn schedules_accept_five_six_and_shortcut_forms() {
     assert!(parse_schedule("*/30 * * * *").is_ok());
     assert!(parse_schedule("0 */30 * * * *").is_ok());

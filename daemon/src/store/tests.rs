@@ -535,7 +535,14 @@ fn a_sync_run_message_with_a_nul_is_stored_on_every_backend() {
     store
         .write(|tx| {
             tx.insert_sync_run(&run)?;
-            tx.finish_sync_run(&run.id, "full", "failed", "{}", Some("adapter said \0x"), at)
+            tx.finish_sync_run(
+                &run.id,
+                "full",
+                "failed",
+                "{}",
+                Some("adapter said \0x"),
+                at,
+            )
         })
         .unwrap();
     let stored = store.read(|tx| tx.sync_runs(Some("acme"), 5)).unwrap();

@@ -348,7 +348,10 @@ fn delta_round(
         // A token no store can keep (PostgreSQL refuses NUL in text) is dropped: the next run
         // reads everything again instead of failing to save this one's work.
         let delta_token = if delta_token.contains('\0') {
-            tracing::warn!(connection, "the adapter's delta token holds a NUL; not kept");
+            tracing::warn!(
+                connection,
+                "the adapter's delta token holds a NUL; not kept"
+            );
             None
         } else {
             Some(delta_token)
