@@ -1,6 +1,6 @@
 //! The SCIM server through its routes (`warp::test`), with the bodies Microsoft Entra ID's
 //! provisioning service sends (with and without the `aadOptscim062020` flag), and the
-//! SCIM-then-SAML same-account path; `keys` holds the identity key cases.
+//! SCIM-then-SAML same-account path; `keys` holds the identity key and NUL character cases.
 
 use std::sync::Arc;
 

@@ -214,6 +214,14 @@ fn strings_ignore_the_case_of_ascii_letters_only() {
     assert!(filter.matches(&resource, ResourceKind::User));
 }
 
+#[test]
+fn a_nul_character_is_an_invalid_filter_or_path() {
+    let err = Filter::parse("userName eq \"a\u{0}b\"").unwrap_err();
+    assert_eq!(err.scim_type(), Some(crate::scim::ScimType::InvalidFilter));
+    let err = parse_patch_path("emails[value eq \"\u{0}\"]").unwrap_err();
+    assert_eq!(err.scim_type(), Some(crate::scim::ScimType::InvalidPath));
+}
+
 fn arb_path() -> impl Strategy<Value = AttrPath> {
     prop_oneof![
         Just(AttrPath::new("userName")),

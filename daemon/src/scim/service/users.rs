@@ -5,7 +5,7 @@ use serde_json::Value;
 use super::columns::{user_columns, work_email};
 use super::list::{ListParams, list_response};
 use super::render::{add_groups, user_base, user_full};
-use super::{Answer, Scope, ServiceError, check_if_match, not_found, version};
+use super::{Answer, Scope, ServiceError, check_if_match, may_exist, not_found, version};
 use crate::fold::fold_case;
 use crate::scim::error::{ScimError, ScimType};
 use crate::scim::filter::{Filter, IndexedAttribute};
@@ -340,8 +340,12 @@ fn filtered(
 }
 
 fn visible_user(tx: &mut Tx<'_>, scope: Scope<'_>, id: &str) -> Result<ScimUserRow, ServiceError> {
-    tx.scim_user(scope.connection, id, Visibility::Visible)?
-        .ok_or_else(|| not_found("User", id).into())
+    let row = if may_exist(id) {
+        tx.scim_user(scope.connection, id, Visibility::Visible)?
+    } else {
+        None
+    };
+    row.ok_or_else(|| not_found("User", id).into())
 }
 
 fn answer(

@@ -1,6 +1,6 @@
 //! Identity keys through the SCIM routes and sign-in, on the test backend: letters that only
-//! look alike are different people, and an index answers a filter exactly as full evaluation
-//! does.
+//! look alike are different people, an index answers a filter exactly as full evaluation
+//! does, and a NUL character is refused the same way on SQLite and PostgreSQL.
 
 use std::collections::BTreeSet;
 
@@ -9,7 +9,7 @@ use provisiond::store::NewGroup;
 use serde_json::{Value, json};
 use warp::http::StatusCode;
 
-use super::{GROUP, Scim, USER, entra_user, urlencode};
+use super::{BASE, ENTERPRISE, GROUP, PATCH, Scim, USER, entra_user, urlencode};
 use crate::support::fixed_now;
 
 /// `kim@acme.example` with a KELVIN SIGN (U+212A) for its first letter.
@@ -276,4 +276,152 @@ async fn indexed_lookups_answer_what_full_evaluation_answers() {
         matched > values.len(),
         "the probes must find something: {matched}"
     );
+}
+
+#[tokio::test]
+async fn a_nul_character_anywhere_in_a_body_is_an_invalid_value_naming_the_attribute() {
+    let scim = Scim::new();
+    let id = scim.create_entra_user("kim@acme.example", "kim").await;
+    let group = scim
+        .call(
+            "POST",
+            "/Groups",
+            Some(json!({ "schemas": [GROUP], "displayName": "Staff" })),
+        )
+        .await;
+    let group = group.body["id"].as_str().unwrap().to_string();
+
+    let user = |extra: Value| {
+        let mut body = json!({ "schemas": [USER, ENTERPRISE], "userName": "nul@acme.example" });
+        for (key, value) in extra.as_object().unwrap() {
+            body[key] = value.clone();
+        }
+        body
+    };
+    let patch = |operation: Value| json!({ "schemas": [PATCH], "Operations": [operation] });
+    let cases = [
+        (
+            "POST",
+            "/Users".to_string(),
+            user(json!({ "userName": "nul\u{0}x" })),
+            "`userName`",
+        ),
+        (
+            "POST",
+            "/Users".to_string(),
+            user(json!({ "displayName": "a\u{0}b" })),
+            "`displayName`",
+        ),
+        (
+            "POST",
+            "/Users".to_string(),
+            user(json!({ "title": "a\u{0}b" })),
+            "`title`",
+        ),
+        (
+            "POST",
+            "/Users".to_string(),
+            user(json!({ "emails": [{ "type": "work", "value": "a\u{0}@acme.example" }] })),
+            "`emails.value`",
+        ),
+        (
+            "POST",
+            "/Users".to_string(),
+            user(json!({ ENTERPRISE: { "department": "\u{0}" } })),
+            "`urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department`",
+        ),
+        (
+            "POST",
+            "/Users".to_string(),
+            user(json!({ "x\u{0}": "y" })),
+            "`x\\0`",
+        ),
+        (
+            "POST",
+            "/Groups".to_string(),
+            json!({ "schemas": [GROUP], "displayName": "g\u{0}" }),
+            "`displayName`",
+        ),
+        (
+            "PUT",
+            format!("/Users/{id}"),
+            user(json!({ "nickName": "\u{0}" })),
+            "`nickName`",
+        ),
+        (
+            "PATCH",
+            format!("/Users/{id}"),
+            patch(json!({ "op": "replace", "path": "displayName", "value": "a\u{0}b" })),
+            "operation 0: `displayName`",
+        ),
+        (
+            "PATCH",
+            format!("/Users/{id}"),
+            patch(json!({ "op": "replace", "value": { "name.givenName": "\u{0}" } })),
+            "operation 0: `name.givenName`",
+        ),
+        (
+            "PATCH",
+            format!("/Users/{id}"),
+            patch(json!({ "op": "add", "path": "name", "value": { "familyName": "\u{0}" } })),
+            "operation 0: `name.familyName`",
+        ),
+        (
+            "PATCH",
+            format!("/Groups/{group}"),
+            patch(json!({ "op": "add", "path": "members", "value": [{ "value": "\u{0}" }] })),
+            "operation 0: `members.value`",
+        ),
+    ];
+    for (method, path, body, named) in cases {
+        let reply = scim.call(method, &path, Some(body)).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{method} {path}: {}",
+            reply.body
+        );
+        assert_eq!(reply.body["scimType"], "invalidValue", "{method} {path}");
+        let detail = reply.body["detail"].as_str().unwrap();
+        assert!(detail.contains(named) && detail.contains("NUL"), "{detail}");
+        assert!(!detail.contains('\u{0}'), "{detail:?}");
+    }
+
+    let reply = scim
+        .call(
+            "GET",
+            &format!("/Users?filter={}", urlencode("userName eq \"a\u{0}b\"")),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert_eq!(reply.body["scimType"], "invalidFilter");
+    let search = json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+        "filter": "displayName eq \"\u{0}\"" });
+    let reply = scim.call("POST", "/Groups/.search", Some(search)).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert_eq!(reply.body["scimType"], "invalidFilter");
+
+    // Nothing was written: the user and the group are as they were.
+    let users = scim.call("GET", "/Users", None).await;
+    assert_eq!(users.body["totalResults"], 1);
+    assert_eq!(users.body["Resources"][0]["userName"], "kim@acme.example");
+    let group = scim.call("GET", &format!("/Groups/{group}"), None).await;
+    assert_eq!(group.body["displayName"], "Staff");
+    assert_eq!(group.body["members"], json!([]), "{}", group.body);
+}
+
+#[tokio::test]
+async fn a_resource_id_with_a_nul_character_is_not_found() {
+    let scim = Scim::new();
+    for endpoint in ["Users", "Groups"] {
+        let path = format!("{BASE}/{endpoint}/a%00b");
+        let response = warp::test::request()
+            .method("GET")
+            .path(&path)
+            .header("authorization", format!("Bearer {}", scim.token))
+            .reply(&provisiond::http::routes(scim.state.clone()))
+            .await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+    }
 }
