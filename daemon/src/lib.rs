@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod config;
 pub mod events;
+pub mod fold;
 pub mod http;
 pub mod metrics;
 pub mod plugins;

@@ -17,7 +17,7 @@ pub fn new_user(source: &str, external_id: Option<&str>, email: &str) -> crate::
         connection: "acme".into(),
         external_id: external_id.map(str::to_owned),
         email: email.into(),
-        email_key: email.to_lowercase(),
+        email_key: crate::store::email_key(email),
         user_name: None,
         given_name: None,
         family_name: None,

@@ -283,7 +283,7 @@ fn build_connection(
 
     let mut domains = Vec::new();
     for (j, domain) in conn.domains.iter().enumerate() {
-        let domain = domain.trim().trim_start_matches('@').to_ascii_lowercase();
+        let domain = crate::fold::fold_case(domain.trim().trim_start_matches('@'));
         let valid = domain.contains('.')
             && domain.split('.').all(|label| {
                 !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')

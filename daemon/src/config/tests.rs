@@ -45,6 +45,13 @@ connections:
     assert_eq!(conn.domains, vec!["acme.example"]);
     assert!(conn.owns_email("Alice@Acme.Example"));
     assert!(!conn.owns_email("alice@acme.example.evil"));
+    // A domain matches in any ASCII letter case only: a look-alike letter (fullwidth `a`,
+    // dotted capital I) is not the domain's.
+    assert!(conn.owns_email("alice@ACME.example"));
+    for domain in ["\u{FF41}cme.example", "acme.\u{130}xample"] {
+        assert!(!conn.owns_email(&format!("alice@{domain}")), "{domain}");
+        assert!(config.connection_for_domain(domain).is_none(), "{domain}");
+    }
     let saml = conn.saml.as_ref().unwrap();
     assert_eq!(saml.clock_skew.num_seconds(), 180);
     assert!(!saml.allow_sha1 && !saml.allow_idp_initiated);

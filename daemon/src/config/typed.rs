@@ -42,9 +42,10 @@ impl Config {
         self.connections.iter().find(|c| c.name == name)
     }
 
-    /// The connection that owns an email domain (case-insensitive).
+    /// The connection that owns an email domain: one of its domains in any ASCII letter case
+    /// ([`crate::fold::fold_case`]); no other character matches a domain's letters.
     pub fn connection_for_domain(&self, domain: &str) -> Option<&ConnectionConfig> {
-        let domain = domain.to_ascii_lowercase();
+        let domain = crate::fold::fold_case(domain);
         self.connections
             .iter()
             .find(|c| c.domains.contains(&domain))
@@ -125,11 +126,13 @@ pub struct ConnectionConfig {
 }
 
 impl ConnectionConfig {
-    /// Whether an email address belongs to one of this connection's domains.
+    /// Whether an email address belongs to one of this connection's domains: its domain is
+    /// one of them in any ASCII letter case ([`crate::fold::fold_case`]), so a look-alike
+    /// character never passes for a domain's letter.
     pub fn owns_email(&self, email: &str) -> bool {
         match email.rsplit_once('@') {
             Some((local, domain)) if !local.is_empty() => {
-                let domain = domain.to_ascii_lowercase();
+                let domain = crate::fold::fold_case(domain);
                 self.domains.contains(&domain)
             }
             _ => false,

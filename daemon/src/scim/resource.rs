@@ -46,12 +46,16 @@ pub fn parse_etag(value: &str) -> Option<u64> {
 ///
 /// Fails with `invalidSyntax` when `schemas` does not name the core schema,
 /// and `invalidValue` for a missing `userName`/`displayName`, a value of
-/// the wrong type, or more than one `primary` value.
+/// the wrong type, more than one `primary` value, or a NUL character
+/// anywhere in the body (in any string or key; PostgreSQL cannot store it).
 pub fn normalize(kind: ResourceKind, body: &Value) -> Result<Value, ScimError> {
     let object = body
         .as_object()
         .ok_or_else(|| ScimError::invalid_syntax("the request body must be a JSON object"))?;
     check_schemas(kind, object)?;
+    if let Some(at) = nul_location(body) {
+        return Err(ScimError::invalid_value(nul_detail(&attribute_name(&at))));
+    }
 
     let mut out = Map::new();
     for (key, value) in object {
@@ -137,6 +141,71 @@ pub fn with_meta(mut resource: Value, kind: ResourceKind, id: &str, meta: &MetaI
         );
     }
     resource
+}
+
+/// One step from a JSON value into a part of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step<'a> {
+    /// A member of an object.
+    Key(&'a str),
+    /// An element of an array.
+    Index(usize),
+}
+
+/// Where the first string or object key holding a NUL character (U+0000) is in `value`, as
+/// the steps to it from the top; `None` when there is none.
+///
+/// Bodies with one are refused whatever attribute holds it: PostgreSQL cannot store the
+/// character in text, SQLite could, and both backends must answer alike; no SCIM attribute
+/// needs it. (serde_json's parser limits nesting, so the walk's recursion is bounded.)
+pub(crate) fn nul_location(value: &Value) -> Option<Vec<Step<'_>>> {
+    fn walk<'a>(value: &'a Value, at: &mut Vec<Step<'a>>) -> bool {
+        match value {
+            Value::String(text) => text.contains('\0'),
+            Value::Array(items) => items.iter().enumerate().any(|(index, item)| {
+                at.push(Step::Index(index));
+                let found = walk(item, at);
+                if !found {
+                    at.pop();
+                }
+                found
+            }),
+            Value::Object(object) => object.iter().any(|(key, item)| {
+                at.push(Step::Key(key));
+                let found = key.contains('\0') || walk(item, at);
+                if !found {
+                    at.pop();
+                }
+                found
+            }),
+            _ => false,
+        }
+    }
+    let mut at = Vec::new();
+    walk(value, &mut at).then_some(at)
+}
+
+/// The attribute the object keys among `steps` name: `name.givenName`, `emails.value`, or
+/// `urn:…:User:department` inside an extension (array positions are left out).
+pub(crate) fn attribute_name(steps: &[Step<'_>]) -> String {
+    let mut name = String::new();
+    let mut in_extension = false;
+    for step in steps {
+        let Step::Key(key) = step else { continue };
+        if !name.is_empty() {
+            name.push(if in_extension { ':' } else { '.' });
+        }
+        let is_urn = key.get(..4).is_some_and(|s| s.eq_ignore_ascii_case("urn:"));
+        in_extension = name.is_empty() && is_urn;
+        name.push_str(key);
+    }
+    name
+}
+
+/// What an `invalidValue` error for a NUL character in `attribute` says.
+pub(crate) fn nul_detail(attribute: &str) -> String {
+    let shown: String = attribute.escape_debug().take(100).collect();
+    format!("`{shown}` contains a NUL character (U+0000), which no value may hold")
 }
 
 fn check_schemas(kind: ResourceKind, object: &Map<String, Value>) -> Result<(), ScimError> {

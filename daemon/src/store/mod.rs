@@ -29,6 +29,7 @@ mod audit;
 mod bulk;
 mod connection;
 mod events;
+mod fold;
 mod groups;
 mod identities;
 mod leases;
@@ -445,5 +446,7 @@ fn run_slots(kind: Backend, pool_size: u32) -> usize {
     }
 }
 
+#[cfg(test)]
+mod key_tests;
 #[cfg(test)]
 pub(crate) mod tests;

@@ -18,7 +18,7 @@ pub struct User {
     pub external_id: Option<String>,
     /// Email address as the IdP last gave it.
     pub email: String,
-    /// Lower-cased email, unique per connection.
+    /// The email's key ([`email_key`]), unique per connection.
     #[serde(skip)]
     pub email_key: String,
     /// The IdP's user name (Entra UPN, SCIM userName), when known.
@@ -119,9 +119,10 @@ impl UserChanges {
     }
 }
 
-/// Normalises an email for uniqueness and matching.
+/// Normalises an email for uniqueness and matching: trimmed, ASCII letters lowercased
+/// ([`crate::fold::fold_case`]).
 pub fn email_key(email: &str) -> String {
-    email.trim().to_lowercase()
+    crate::fold::fold_case(email.trim())
 }
 
 /// `now` as both backends store it (PostgreSQL keeps microseconds), so a row built in memory

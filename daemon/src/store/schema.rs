@@ -21,6 +21,7 @@ diesel::table! {
         scim_deleted_at -> Nullable<Timestamp>,
         scim_external_id -> Nullable<Text>,
         scim_user_name_key -> Nullable<Text>,
+        scim_work_email_key -> Nullable<Text>,
     }
 }
 

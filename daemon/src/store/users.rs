@@ -32,7 +32,7 @@ impl Tx<'_> {
             .optional()?)
     }
 
-    /// The user a connection knows by this email (case-insensitive).
+    /// The user a connection knows by this email's key ([`email_key`]).
     pub fn user_by_email(
         &mut self,
         connection: &str,
@@ -46,7 +46,7 @@ impl Tx<'_> {
             .optional()?)
     }
 
-    /// The users a connection knows by this external id or by this email (case-insensitive),
+    /// The users a connection knows by this external id or by this email's key ([`email_key`]),
     /// in one query: at most two rows.
     pub fn users_by_external_id_or_email(
         &mut self,

@@ -3,8 +3,9 @@
 //!
 //! Matching: a listed user is the stored user with the same external id (the IdP's object id;
 //! accounts created by a SAML login carry it too), else the stored user with the same email
-//! (case-insensitive) that has no external id yet. Nothing is ever duplicated: an email already
-//! used by another account is a [`Conflict`], reported and left alone.
+//! (ignoring the case of ASCII letters) that has no external id yet. Nothing is ever
+//! duplicated: an email already used by another account is a [`Conflict`], reported and left
+//! alone.
 //!
 //! Listed but rejected: an object that failed the listing checks (see
 //! [`listing`](super::listing)) is skipped, yet it was listed. A complete listing therefore

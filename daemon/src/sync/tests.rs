@@ -377,6 +377,35 @@ fn ids_listed_twice_in_one_listing_are_reported_and_the_last_entry_is_used() {
     assert_eq!(groups[0].display_name, "Staff");
 }
 
+/// A KELVIN SIGN (U+212A) is not the letter K: an address written with one is another
+/// person's, neither a conflict with the ASCII address nor a match for its account.
+#[test]
+fn an_address_with_a_look_alike_letter_is_a_different_person() {
+    let store = memory_store();
+    let kelvin = "\u{212A}im@x.test";
+    let planned = run(
+        &store,
+        &snapshot(
+            vec![person("k1", kelvin, true), person("k2", "kim@x.test", true)],
+            vec![],
+        ),
+    );
+    assert!(planned.conflicts.is_empty(), "{:?}", planned.conflicts);
+    assert_eq!(planned.create_users.len(), 2);
+
+    // An account with no IdP id yet is matched by its own address only.
+    let store = memory_store();
+    let kim = saml_user(&store, None, "kim@x.test");
+    let planned = run(&store, &snapshot(vec![person("k1", kelvin, true)], vec![]));
+    assert!(planned.conflicts.is_empty(), "{:?}", planned.conflicts);
+    assert_eq!(planned.create_users.len(), 1);
+    let users = state(&store).users;
+    let kim_after = users.iter().find(|u| u.id == kim.id).unwrap();
+    assert_eq!(kim_after.external_id, None);
+    assert_eq!(kim_after.email, "kim@x.test");
+    assert!(users.iter().any(|u| u.email == kelvin));
+}
+
 #[derive(Debug, Clone)]
 struct World {
     existing: Vec<(Option<u8>, u8)>,
@@ -429,7 +458,10 @@ fn assert_unique(store: &Store) {
         external.len(),
         external.iter().collect::<HashSet<_>>().len()
     );
-    let emails: HashSet<_> = users.iter().map(|u| u.email.to_lowercase()).collect();
+    let emails: HashSet<_> = users
+        .iter()
+        .map(|u| crate::store::email_key(&u.email))
+        .collect();
     assert_eq!(emails.len(), users.len());
     let ids: HashSet<_> = users.iter().map(|u| u.id.clone()).collect();
     for (_, user) in store.read(|tx| tx.memberships(CONNECTION)).unwrap() {

@@ -1,6 +1,6 @@
 //! The SCIM server through its routes (`warp::test`), with the bodies Microsoft Entra ID's
 //! provisioning service sends (with and without the `aadOptscim062020` flag), and the
-//! SCIM-then-SAML same-account path.
+//! SCIM-then-SAML same-account path; `keys` holds the identity key and NUL character cases.
 
 use std::sync::Arc;
 
@@ -10,6 +10,8 @@ use serde_json::{Value, json};
 use warp::http::StatusCode;
 
 use super::support::{Fixture, fixed_now};
+
+mod keys;
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";

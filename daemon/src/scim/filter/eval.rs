@@ -1,12 +1,14 @@
 //! Evaluating a [`Filter`] against one JSON resource.
 //!
 //! Semantics (RFC 7644 §3.4.2.2): attribute names ignore case; strings
-//! compare ignoring case unless the schema marks the attribute `caseExact`;
-//! `dateTime` attributes compare as instants; a multi-valued attribute
-//! matches when any of its values does; a comparison on a multi-valued
-//! complex attribute without a sub-attribute applies to its `value`. `ne`
-//! is the negation of `eq`, so `ne` matches a resource lacking the
-//! attribute; `eq null` matches exactly when `pr` does not.
+//! compare ignoring the case of ASCII letters unless the schema marks the
+//! attribute `caseExact` (with [`fold_case`], as the stored keys of the
+//! indexed lookups are made; other characters compare exactly); `dateTime`
+//! attributes compare as instants; a multi-valued attribute matches when any
+//! of its values does; a comparison on a multi-valued complex attribute
+//! without a sub-attribute applies to its `value`. `ne` is the negation of
+//! `eq`, so `ne` matches a resource lacking the attribute; `eq null` matches
+//! exactly when `pr` does not.
 
 use std::cmp::Ordering;
 
@@ -14,6 +16,7 @@ use chrono::DateTime;
 use serde_json::{Map, Value};
 
 use super::{CompValue, CompareOp, Filter, Test, ValuePath};
+use crate::fold::fold_case;
 use crate::scim::path::{AttrPath, Target, get_ci};
 use crate::scim::schema::{AttrType, AttributeDef, ResourceKind};
 
@@ -214,7 +217,7 @@ fn compare_str(op: CompareOp, actual: &str, expected: &str, case_exact: bool) ->
     let (a, e) = if case_exact {
         (actual.to_string(), expected.to_string())
     } else {
-        (actual.to_lowercase(), expected.to_lowercase())
+        (fold_case(actual), fold_case(expected))
     };
     match op {
         CompareOp::Co => a.contains(&e),

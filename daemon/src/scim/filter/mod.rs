@@ -160,11 +160,11 @@ pub enum IndexedAttribute {
     Id,
     /// `externalId eq "…"`, case-exact.
     ExternalId,
-    /// `userName eq "…"`, case-insensitive.
+    /// `userName eq "…"`, ignoring the case of ASCII letters.
     UserName,
-    /// `displayName eq "…"`, case-insensitive.
+    /// `displayName eq "…"`, ignoring the case of ASCII letters.
     DisplayName,
-    /// `emails[type eq "work"].value eq "…"`, case-insensitive.
+    /// `emails[type eq "work"].value eq "…"`, ignoring the case of ASCII letters.
     WorkEmail,
 }
 

@@ -6,7 +6,8 @@
 //! followed by a sub-attribute comparison), and needs a space after `not`.
 //! Operators, `and`/`or`/`not` and the JSON literals are matched without
 //! regard to case. String values must be quoted, as the RFC requires.
-//! Nesting and size are bounded so hostile input cannot exhaust the stack.
+//! Nesting and size are bounded so hostile input cannot exhaust the stack;
+//! a NUL character is refused.
 
 use serde_json::Number;
 
@@ -80,6 +81,10 @@ impl Parser {
     fn new(input: &str, error: fn(String) -> ScimError) -> Result<Self, ScimError> {
         if input.len() > MAX_LEN {
             return Err(error(format!("longer than {MAX_LEN} bytes")));
+        }
+        // PostgreSQL cannot compare text with one; both backends answer alike.
+        if input.contains('\0') {
+            return Err(error("a NUL character (U+0000) is not allowed".into()));
         }
         let tokens = lex(input).map_err(error)?;
         Ok(Parser {

@@ -200,6 +200,28 @@ fn hostile_nesting_is_refused_without_overflow() {
     assert!(Filter::parse(&nots).is_err());
 }
 
+#[test]
+fn strings_ignore_the_case_of_ascii_letters_only() {
+    assert!(matches(r#"userName eq "BJENSEN@example.COM""#));
+    // KELVIN SIGN and a fullwidth letter are not `k`; an accented capital is not its
+    // lower-case letter.
+    assert!(!matches("name.familyName eq \"\u{212A}ensen\""));
+    assert!(!matches("name.familyName sw \"\u{FF2A}\""));
+    let resource = json!({ "userName": "\u{C9}mile" });
+    let filter = Filter::parse_for("userName eq \"\u{E9}mile\"", ResourceKind::User).unwrap();
+    assert!(!filter.matches(&resource, ResourceKind::User));
+    let filter = Filter::parse_for("userName eq \"\u{C9}MILE\"", ResourceKind::User).unwrap();
+    assert!(filter.matches(&resource, ResourceKind::User));
+}
+
+#[test]
+fn a_nul_character_is_an_invalid_filter_or_path() {
+    let err = Filter::parse("userName eq \"a\u{0}b\"").unwrap_err();
+    assert_eq!(err.scim_type(), Some(crate::scim::ScimType::InvalidFilter));
+    let err = parse_patch_path("emails[value eq \"\u{0}\"]").unwrap_err();
+    assert_eq!(err.scim_type(), Some(crate::scim::ScimType::InvalidPath));
+}
+
 fn arb_path() -> impl Strategy<Value = AttrPath> {
     prop_oneof![
         Just(AttrPath::new("userName")),

@@ -19,7 +19,9 @@ use serde_json::Value;
 use super::error::ScimError;
 use super::filter::{Filter, parse_patch_path};
 use super::path::{AttrPath, get_ci};
-use super::resource::{check_required, tidy_extensions};
+use super::resource::{
+    Step, attribute_name, check_required, nul_detail, nul_location, tidy_extensions,
+};
 use super::schema::{PATCH_OP_SCHEMA, ResourceKind};
 
 /// A PATCH `path` (RFC 7644 §3.5.2).
@@ -116,6 +118,9 @@ pub fn parse_patch_body(body: &Value) -> Result<Vec<PatchOperation>, ScimError> 
             "`schemas` must contain {PATCH_OP_SCHEMA}"
         )));
     }
+    if let Some(at) = nul_location(body) {
+        return Err(nul_in_patch(object, &at));
+    }
 
     let operations = get_ci(object, "Operations")
         .and_then(Value::as_array)
@@ -125,6 +130,38 @@ pub fn parse_patch_body(body: &Value) -> Result<Vec<PatchOperation>, ScimError> 
         .enumerate()
         .map(|(i, op)| parse_operation(i, op))
         .collect()
+}
+
+/// The error for a NUL character in a PatchOp body, naming the attribute it was for: the
+/// operation's `path` followed by the keys inside its `value` (or those keys alone without a
+/// path), or the member of the operation holding it.
+fn nul_in_patch(body: &serde_json::Map<String, Value>, at: &[Step<'_>]) -> ScimError {
+    let [
+        Step::Key(_),
+        Step::Index(index),
+        Step::Key(member),
+        inside @ ..,
+    ] = at
+    else {
+        return ScimError::invalid_value(nul_detail(&attribute_name(at)));
+    };
+    let operation = get_ci(body, "Operations")
+        .and_then(|ops| ops.get(*index))
+        .and_then(Value::as_object);
+    let attribute = if member.eq_ignore_ascii_case("value") {
+        let path = operation
+            .and_then(|op| get_ci(op, "path"))
+            .and_then(Value::as_str)
+            .filter(|path| !path.trim().is_empty());
+        match (path, attribute_name(inside)) {
+            (Some(path), inner) if inner.is_empty() => path.to_string(),
+            (Some(path), inner) => format!("{path}.{inner}"),
+            (None, inner) => inner,
+        }
+    } else {
+        attribute_name(&at[2..])
+    };
+    ScimError::invalid_value(format!("operation {index}: {}", nul_detail(&attribute)))
 }
 
 fn parse_operation(index: usize, op: &Value) -> Result<PatchOperation, ScimError> {

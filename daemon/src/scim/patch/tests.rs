@@ -341,6 +341,33 @@ fn arb_op() -> impl Strategy<Value = Value> {
     (op, path, value).prop_map(|(op, path, value)| json!({"op": op, "path": path, "value": value}))
 }
 
+#[test]
+fn a_nul_character_in_a_patch_is_an_invalid_value_naming_the_attribute() {
+    let detail = |ops: Value| match apply(&user(), ResourceKind::User, ops) {
+        Err(ScimError::Bad { scim_type, detail }) => {
+            assert_eq!(scim_type, ScimType::InvalidValue);
+            detail
+        }
+        other => panic!("{other:?}"),
+    };
+    let ok = json!({"op": "replace", "path": "title", "value": "t"});
+    let named = detail(json!([ok, {"op": "add", "path": "name", "value": {"givenName": "\u{0}"}}]));
+    assert!(
+        named.starts_with("operation 1: `name.givenName` contains a NUL"),
+        "{named}"
+    );
+    let named = detail(json!([{"op": "replace", "value": {"displayName": ["a", "\u{0}"]}}]));
+    assert!(named.starts_with("operation 0: `displayName`"), "{named}");
+    let path = r#"emails[type eq "work"].value"#;
+    let named = detail(json!([{"op": "replace", "path": path, "value": "\u{0}"}]));
+    assert!(
+        named.starts_with(&format!("operation 0: `{}`", path.escape_debug())),
+        "{named}"
+    );
+    let named = detail(json!([{"op": "remove", "path": "title\u{0}"}]));
+    assert!(named.starts_with("operation 0: `path`"), "{named}");
+}
+
 proptest! {
     #[test]
     fn patch_engine_never_panics(ops in prop::collection::vec(arb_op(), 0..5)) {

@@ -5,6 +5,7 @@ use serde_json::json;
 
 use super::*;
 use crate::scim::ScimType;
+use crate::scim::schema::{ENTERPRISE_USER_SCHEMA, USER_SCHEMA};
 
 /// The create-user request Entra ID's provisioning service sends.
 fn entra_create_user() -> Value {
@@ -178,4 +179,36 @@ fn meta_is_built_from_the_arguments() {
     assert_eq!(parse_etag("W/\"3\""), Some(3));
     assert_eq!(parse_etag("\"12\""), Some(12));
     assert_eq!(parse_etag("3"), None);
+}
+
+#[test]
+fn a_nul_character_anywhere_is_an_invalid_value_naming_its_attribute() {
+    let named = |extra: Value| {
+        let mut body = json!({ "schemas": [USER_SCHEMA], "userName": "a" });
+        for (key, value) in extra.as_object().unwrap() {
+            body[key] = value.clone();
+        }
+        match normalize(ResourceKind::User, &body) {
+            Err(ScimError::Bad { scim_type, detail }) => {
+                assert_eq!(scim_type, ScimType::InvalidValue);
+                assert!(!detail.contains('\0'), "{detail:?}");
+                detail
+            }
+            other => panic!("{other:?}"),
+        }
+    };
+    assert!(named(json!({ "userName": "a\u{0}" })).starts_with("`userName` contains a NUL"));
+    assert!(named(json!({ "name": { "givenName": "\u{0}" } })).starts_with("`name.givenName`"));
+    assert!(
+        named(json!({ "emails": [{ "value": "x" }, { "display": "\u{0}" }] }))
+            .starts_with("`emails.display`")
+    );
+    let department = named(json!({ ENTERPRISE_USER_SCHEMA: { "manager": { "value": "\u{0}" } } }));
+    assert!(
+        department.starts_with(&format!("`{ENTERPRISE_USER_SCHEMA}:manager.value`")),
+        "{department}"
+    );
+    // Unknown attributes and keys are checked too, and the key is shown escaped.
+    assert!(named(json!({ "x": ["\u{0}"] })).starts_with("`x`"));
+    assert!(named(json!({ "a\u{0}b": 1 })).starts_with("`a\\0b`"));
 }

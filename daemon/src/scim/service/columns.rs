@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::fold::fold_case;
 use crate::scim::schema::USER_SCHEMA;
 use crate::store::{ScimGroupColumns, ScimUserColumns, User};
 
@@ -56,7 +57,8 @@ pub fn user_columns(
         family_name: name_part("familyName"),
         display_name: text("displayName"),
         active,
-        user_name_key: user_name.to_lowercase(),
+        user_name_key: fold_case(&user_name),
+        work_email_key: work_email_key(resource),
         scim_external_id: text("externalId"),
         resource: stored_text(resource, &["id", "meta", "groups"]),
     }
@@ -70,7 +72,7 @@ pub fn group_columns(resource: &Value) -> ScimGroupColumns {
         .unwrap_or_default()
         .to_string();
     ScimGroupColumns {
-        display_name_key: display_name.to_lowercase(),
+        display_name_key: fold_case(&display_name),
         display_name,
         scim_external_id: resource
             .get("externalId")
@@ -102,6 +104,32 @@ pub fn work_email(resource: &Value) -> Option<String> {
         .map(str::trim)
         .filter(|v| !v.is_empty())
         .map(str::to_string)
+}
+
+/// The key the filter `emails[type eq "work"].value eq "…"` finds the resource by: the folded
+/// value of its work email ([`fold_case`], as the filter compares), `Some("")` when it has work
+/// emails with several different keys (every such lookup checks it), `None` when it has no
+/// work email. A resource matches that filter exactly when this is the folded filter value
+/// or `""`, so an index on it answers the filter completely.
+pub fn work_email_key(resource: &Value) -> Option<String> {
+    let emails: Vec<&Value> = match resource.get("emails")? {
+        Value::Array(items) => items.iter().collect(),
+        single => vec![single],
+    };
+    let mut keys = emails.into_iter().filter_map(|email| {
+        let is_work = email
+            .get("type")
+            .and_then(Value::as_str)
+            .is_some_and(|t| fold_case(t) == "work");
+        let value = email.get("value").and_then(Value::as_str);
+        value.filter(|_| is_work).map(fold_case)
+    });
+    let first = keys.next()?;
+    if keys.all(|key| key == first) {
+        Some(first)
+    } else {
+        Some(String::new())
+    }
 }
 
 /// Whether a value looks like the name Entra gives a soft-deleted user: its object id (32 hex
@@ -154,7 +182,86 @@ fn stored_text(resource: &Value, drop: &[&str]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+    use crate::scim::filter::Filter;
+    use crate::scim::resource::normalize;
+    use crate::scim::schema::{GROUP_SCHEMA, ResourceKind};
+
+    #[test]
+    fn the_work_email_key_is_the_one_folded_work_address_or_empty_for_several() {
+        let key = |emails: Value| work_email_key(&serde_json::json!({ "emails": emails }));
+        let work = |value: &str| serde_json::json!({ "value": value, "type": "Work" });
+        assert_eq!(
+            key(serde_json::json!([work("A@x"), work("a@X")])),
+            Some("a@x".into())
+        );
+        assert_eq!(
+            key(serde_json::json!([work("a@x"), work("\u{212A}@x")])),
+            Some("".into())
+        );
+        assert_eq!(
+            key(serde_json::json!([{ "value": "a@x", "type": "home" }])),
+            None
+        );
+        assert_eq!(key(serde_json::json!([{ "value": "a@x" }])), None);
+    }
+
+    /// Text from a few letters, with ASCII case variants and look-alikes (KELVIN SIGN, a
+    /// fullwidth k, an accented E in both cases).
+    fn text() -> impl Strategy<Value = String> {
+        let letters = prop::sample::select(vec![
+            "k", "K", "\u{212A}", "\u{FF4B}", "e", "\u{C9}", "\u{E9}",
+        ]);
+        prop::collection::vec(letters, 1..4).prop_map(|parts| parts.concat())
+    }
+
+    fn email() -> impl Strategy<Value = Value> {
+        let kind = prop::sample::select(vec!["work", "Work", "WORK", "home"]);
+        (text(), kind).prop_map(|(value, kind)| serde_json::json!({ "value": value, "type": kind }))
+    }
+
+    proptest! {
+        /// The stored keys answer the indexed lookups exactly: a resource matches the lookup
+        /// for a value when its key is that value's key (or, for work emails, `""`), and a
+        /// single-key resource matches whenever its key is the value's.
+        #[test]
+        fn stored_keys_agree_with_filter_evaluation(
+            user_name in text(),
+            emails in prop::collection::vec(email(), 0..4),
+            probe in text(),
+        ) {
+            let body = serde_json::json!({
+                "schemas": [USER_SCHEMA],
+                "userName": user_name,
+                "displayName": user_name,
+                "emails": emails,
+            });
+            let user = normalize(ResourceKind::User, &body).unwrap();
+            let columns = user_columns(&user, None, true);
+            let quoted = Value::from(probe.as_str());
+            let matches = |filter: String, kind: ResourceKind, resource: &Value| {
+                Filter::parse_for(&filter, kind).unwrap().matches(resource, kind)
+            };
+            let key = fold_case(&probe);
+
+            let by_name = matches(format!("userName eq {quoted}"), ResourceKind::User, &user);
+            prop_assert_eq!(by_name, columns.user_name_key == key);
+
+            let filter = format!("emails[type eq \"work\"].value eq {quoted}");
+            let by_email = matches(filter, ResourceKind::User, &user);
+            let candidate = matches!(&columns.work_email_key, Some(k) if *k == key || k.is_empty());
+            prop_assert!(!by_email || candidate);
+            prop_assert!(by_email || columns.work_email_key.as_deref() != Some(key.as_str()));
+
+            let group = serde_json::json!({ "schemas": [GROUP_SCHEMA], "displayName": user_name });
+            let group = normalize(ResourceKind::Group, &group).unwrap();
+            let filter = format!("displayName eq {quoted}");
+            let by_display_name = matches(filter, ResourceKind::Group, &group);
+            prop_assert_eq!(by_display_name, group_columns(&group).display_name_key == key);
+        }
+    }
 
     #[test]
     fn tombstones_are_recognised_and_ordinary_names_are_not() {

@@ -7,7 +7,8 @@ use serde_json::Value;
 use super::columns::group_columns;
 use super::list::{ListParams, list_response};
 use super::render::{group_base, group_full, member_values};
-use super::{Answer, Scope, ServiceError, check_if_match, not_found, version};
+use super::{Answer, Scope, ServiceError, check_if_match, may_exist, not_found, version};
+use crate::fold::fold_case;
 use crate::scim::error::ScimError;
 use crate::scim::filter::{Filter, IndexedAttribute};
 use crate::scim::patch::apply_patch;
@@ -257,14 +258,8 @@ fn filtered(
             tx.scim_groups_by(scope.connection, GroupKey::ExternalId(&eq.value))?
         }
         Some(eq) if eq.attribute == IndexedAttribute::DisplayName => {
-            let key = eq.value.to_lowercase();
-            tx.scim_groups_by(
-                scope.connection,
-                GroupKey::DisplayName {
-                    key: &key,
-                    raw: &eq.value,
-                },
-            )?
+            let key = fold_case(&eq.value);
+            tx.scim_groups_by(scope.connection, GroupKey::DisplayName(&key))?
         }
         _ => tx.scim_groups_all(scope.connection)?,
     };
@@ -294,8 +289,12 @@ fn visible_group(
     scope: Scope<'_>,
     id: &str,
 ) -> Result<ScimGroupRow, ServiceError> {
-    tx.scim_group(scope.connection, id)?
-        .ok_or_else(|| not_found("Group", id).into())
+    let row = if may_exist(id) {
+        tx.scim_group(scope.connection, id)?
+    } else {
+        None
+    };
+    row.ok_or_else(|| not_found("Group", id).into())
 }
 
 fn answer(

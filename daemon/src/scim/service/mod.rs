@@ -157,6 +157,12 @@ fn version(v: i64) -> u64 {
 fn not_found(kind: &str, id: &str) -> ScimError {
     ScimError::NotFound(format!(
         "{kind} {}",
-        id.chars().take(64).collect::<String>()
+        id.chars().take(64).collect::<String>().escape_debug()
     ))
+}
+
+/// Whether `id` can name a stored resource: ids are UUIDs and hold no NUL character, which
+/// PostgreSQL could not even compare (it would answer an error, not "no such row").
+fn may_exist(id: &str) -> bool {
+    !id.contains('\0')
 }

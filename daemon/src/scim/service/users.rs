@@ -5,7 +5,8 @@ use serde_json::Value;
 use super::columns::{user_columns, work_email};
 use super::list::{ListParams, list_response};
 use super::render::{add_groups, user_base, user_full};
-use super::{Answer, Scope, ServiceError, check_if_match, not_found, version};
+use super::{Answer, Scope, ServiceError, check_if_match, may_exist, not_found, version};
+use crate::fold::fold_case;
 use crate::scim::error::{ScimError, ScimType};
 use crate::scim::filter::{Filter, IndexedAttribute};
 use crate::scim::patch::apply_patch;
@@ -34,7 +35,8 @@ pub fn get_user(
 /// `GET /Users` and `POST /Users/.search`.
 ///
 /// The lookups Entra makes (`userName`, `externalId`, `id`, work email `eq`) are answered
-/// from an index and the few candidates checked against the whole filter; any other filter
+/// from an index and the few candidates checked against the whole filter (the index finds
+/// every resource full evaluation would, so the answer is the same); any other filter
 /// loads and evaluates every visible user of the connection, which costs time and memory in
 /// proportion to the connection's size.
 pub fn list_users(
@@ -245,25 +247,22 @@ fn write_over(
 }
 
 /// The account (other than `except`), SCIM-deleted or not, whose SCIM userName is
-/// `user_name` (compared without regard to case).
+/// `user_name` (compared without regard to the case of ASCII letters).
 fn same_user_name(
     tx: &mut Tx<'_>,
     scope: Scope<'_>,
     user_name: &str,
     except: Option<&User>,
 ) -> Result<Option<ScimUserRow>, ServiceError> {
-    let key = user_name.to_lowercase();
+    let key = fold_case(user_name);
     let candidates = tx.scim_users_by(
         scope.connection,
-        UserKey::UserName {
-            key: &key,
-            raw: user_name,
-        },
+        UserKey::UserName(&key),
         Visibility::IncludingDeleted,
     )?;
     Ok(candidates.into_iter().find(|row| {
         except.is_none_or(|e| e.id != row.user.id)
-            && text(&user_base(row), "userName").to_lowercase() == key
+            && fold_case(&text(&user_base(row), "userName")) == key
     }))
 }
 
@@ -314,34 +313,22 @@ fn filtered(
     filter: &Filter,
 ) -> Result<Vec<(ScimUserRow, Value)>, ServiceError> {
     let simple = filter.as_simple_eq();
-    let lowered = simple.as_ref().map(|s| s.value.to_lowercase());
-    let rows = match (&simple, &lowered) {
-        (Some(eq), Some(lower)) => match eq.attribute {
-            IndexedAttribute::Id => tx.scim_users_by(
-                scope.connection,
-                UserKey::Id(&eq.value),
-                Visibility::Visible,
-            )?,
-            IndexedAttribute::ExternalId => tx.scim_users_by(
-                scope.connection,
-                UserKey::ExternalId(&eq.value),
-                Visibility::Visible,
-            )?,
-            IndexedAttribute::UserName => tx.scim_users_by(
-                scope.connection,
-                UserKey::UserName {
-                    key: lower,
-                    raw: &eq.value,
-                },
-                Visibility::Visible,
-            )?,
-            IndexedAttribute::WorkEmail => {
-                let key = crate::store::email_key(&eq.value);
-                tx.scim_users_by(scope.connection, UserKey::Email(&key), Visibility::Visible)?
-            }
-            IndexedAttribute::DisplayName => tx.scim_users_all(scope.connection)?,
+    let keys = simple
+        .as_ref()
+        .map(|eq| (fold_case(&eq.value), crate::store::email_key(&eq.value)));
+    let lookup = match (&simple, &keys) {
+        (Some(eq), Some((key, email_key))) => match eq.attribute {
+            IndexedAttribute::Id => Some(UserKey::Id(&eq.value)),
+            IndexedAttribute::ExternalId => Some(UserKey::ExternalId(&eq.value)),
+            IndexedAttribute::UserName => Some(UserKey::UserName(key)),
+            IndexedAttribute::WorkEmail => Some(UserKey::WorkEmail { key, email_key }),
+            IndexedAttribute::DisplayName => None,
         },
-        _ => tx.scim_users_all(scope.connection)?,
+        _ => None,
+    };
+    let rows = match lookup {
+        Some(key) => tx.scim_users_by(scope.connection, key, Visibility::Visible)?,
+        None => tx.scim_users_all(scope.connection)?,
     };
     Ok(rows
         .into_iter()
@@ -353,8 +340,12 @@ fn filtered(
 }
 
 fn visible_user(tx: &mut Tx<'_>, scope: Scope<'_>, id: &str) -> Result<ScimUserRow, ServiceError> {
-    tx.scim_user(scope.connection, id, Visibility::Visible)?
-        .ok_or_else(|| not_found("User", id).into())
+    let row = if may_exist(id) {
+        tx.scim_user(scope.connection, id, Visibility::Visible)?
+    } else {
+        None
+    };
+    row.ok_or_else(|| not_found("User", id).into())
 }
 
 fn answer(

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::MemberRow;
 use crate::store::events::EventKind;
+use crate::store::fold::fold_case;
 use crate::store::groups::{Group, NewGroup};
 use crate::store::schema::{group_members, groups};
 use crate::store::{StoreError, Tx};
@@ -24,7 +25,7 @@ pub struct ScimGroupRow {
 pub struct ScimGroupColumns {
     /// Display name.
     pub display_name: String,
-    /// Lower-cased display name.
+    /// The display name's key ([`crate::fold::fold_case`]).
     pub display_name_key: String,
     /// SCIM's externalId.
     pub scim_external_id: Option<String>,
@@ -37,13 +38,9 @@ pub struct ScimGroupColumns {
 pub enum GroupKey<'a> {
     /// provisiond's id.
     Id(&'a str),
-    /// Display name: the lower-cased key and the value as sent.
-    DisplayName {
-        /// Lower-cased.
-        key: &'a str,
-        /// As sent (matched exactly against groups SCIM never wrote).
-        raw: &'a str,
-    },
+    /// Display name by its key ([`crate::fold::fold_case`]): the groups SCIM wrote with that
+    /// key, and those it never wrote whose display name column has it.
+    DisplayName(&'a str),
     /// SCIM externalId, case-exact.
     ExternalId(&'a str),
 }
@@ -71,34 +68,40 @@ impl Tx<'_> {
             .map(row))
     }
 
-    /// The live groups an indexed key finds; the caller checks each against the full filter.
-    /// Each query is one index search; a display-name lookup runs two.
+    /// The live groups an indexed key finds: every group the key can match, and maybe
+    /// others; the caller checks each against the full filter. No row limit: a lookup must
+    /// find every match full evaluation would. Each query is one index search; a
+    /// display-name lookup runs two.
     pub fn scim_groups_by(
         &mut self,
         connection: &str,
         key: GroupKey<'_>,
     ) -> Result<Vec<ScimGroupRow>, StoreError> {
-        let base = || {
-            groups::table
-                .filter(groups::connection.eq(connection))
-                .filter(groups::deleted_at.is_null())
-                .select((Group::as_select(), groups::scim_resource))
-                .limit(50)
-                .into_boxed()
-        };
+        macro_rules! base {
+            () => {
+                groups::table
+                    .filter(groups::connection.eq(connection))
+                    .filter(groups::deleted_at.is_null())
+                    .select((Group::as_select(), groups::scim_resource))
+            };
+        }
         let mut rows: Vec<RowTuple> = match key {
-            GroupKey::Id(id) => base().filter(groups::id.eq(id)).load(self.conn)?,
-            GroupKey::ExternalId(value) => base()
+            GroupKey::Id(id) => on_backend!(self.conn, c => base!()
+                .filter(groups::id.eq(id))
+                .load(c))?,
+            GroupKey::ExternalId(value) => on_backend!(self.conn, c => base!()
                 .filter(groups::scim_external_id.eq(value))
-                .load(self.conn)?,
-            GroupKey::DisplayName { key, raw } => {
-                let mut rows: Vec<RowTuple> = base()
+                .load(c))?,
+            // Groups SCIM never wrote (sync created them) have no key and show their display
+            // name column.
+            GroupKey::DisplayName(key) => {
+                let mut rows: Vec<RowTuple> = on_backend!(self.conn, c => base!()
                     .filter(groups::scim_display_name_key.eq(key))
-                    .load(self.conn)?;
-                let unkeyed: Vec<RowTuple> = base()
-                    .filter(groups::display_name.eq(raw))
+                    .load(c))?;
+                let unkeyed: Vec<RowTuple> = on_backend!(self.conn, c => base!()
+                    .filter(fold_case(groups::display_name).eq(key))
                     .filter(groups::scim_display_name_key.is_null())
-                    .load(self.conn)?;
+                    .load(c))?;
                 rows.extend(unkeyed);
                 rows
             }

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 
 use super::{MembershipRow, Visibility};
 use crate::store::events::EventKind;
+use crate::store::fold::fold_case;
 use crate::store::models::{NewUser, User};
 use crate::store::schema::{group_members, groups, sessions, users};
 use crate::store::{StoreError, Tx};
@@ -37,8 +38,11 @@ pub struct ScimUserColumns {
     pub display_name: Option<String>,
     /// Whether the account may sign in.
     pub active: bool,
-    /// Lower-cased SCIM userName, unique per connection.
+    /// The SCIM userName's key ([`crate::fold::fold_case`]), unique per connection.
     pub user_name_key: String,
+    /// The key of the resource's work email, `""` when it has several, `None` when none: the
+    /// column the filter `emails[type eq "work"].value eq "…"` is answered from.
+    pub work_email_key: Option<String>,
     /// SCIM's externalId (not the IdP object id).
     pub scim_external_id: Option<String>,
     /// The resource JSON, without `id`, `meta` and `groups`.
@@ -50,18 +54,22 @@ pub struct ScimUserColumns {
 pub enum UserKey<'a> {
     /// provisiond's id.
     Id(&'a str),
-    /// SCIM userName: the lower-cased key, and the value as sent (matched against the
-    /// user name column of accounts SCIM never wrote).
-    UserName {
-        /// Lower-cased.
-        key: &'a str,
-        /// As sent.
-        raw: &'a str,
-    },
+    /// SCIM userName by its key ([`crate::fold::fold_case`]): the accounts SCIM wrote with
+    /// that key, and those it never wrote whose user name column (else email) has it.
+    UserName(&'a str),
     /// SCIM externalId, case-exact.
     ExternalId(&'a str),
-    /// Email key (lower-cased email).
+    /// The account holding this email key ([`crate::store::email_key`]) in its email column.
     Email(&'a str),
+    /// Every account whose resource may have a work email with this key: the accounts whose
+    /// work email key is `key` or `""` (several), and the holder of `email_key` (whose
+    /// resource, if SCIM never wrote it, shows its email column as its work email).
+    WorkEmail {
+        /// The folded value ([`crate::fold::fold_case`]).
+        key: &'a str,
+        /// The value's email key ([`crate::store::email_key`]).
+        email_key: &'a str,
+    },
 }
 
 type RowTuple = (User, Option<String>, Option<NaiveDateTime>);
@@ -102,10 +110,12 @@ impl Tx<'_> {
         Ok(found.filter(|r| visibility.admits(r)))
     }
 
-    /// The users an indexed key finds; the caller checks each against the full filter.
+    /// The users an indexed key finds: every user the key can match, and maybe others; the
+    /// caller checks each against the full filter. No row limit: a lookup must find every
+    /// match full evaluation would.
     ///
     /// Every query here is a single index search (an `OR` across columns would make SQLite
-    /// scan the connection instead), so a userName lookup runs three.
+    /// scan the connection instead), so a userName or work email lookup runs three.
     pub fn scim_users_by(
         &mut self,
         connection: &str,
@@ -119,7 +129,6 @@ impl Tx<'_> {
                 users::table
                     .filter(users::connection.eq(connection))
                     .select(select_row!())
-                    .limit(50)
             };
         }
         let mut rows: Vec<RowTuple> = match key {
@@ -134,24 +143,31 @@ impl Tx<'_> {
                 .load(c))?,
             // Accounts SCIM never wrote have no key: their SCIM userName is the user name
             // column, else the email.
-            UserKey::UserName { key, raw } => {
-                let mut rows: Vec<RowTuple> = on_backend!(self.conn, c => base!()
+            UserKey::UserName(key) => {
+                let rows: Vec<RowTuple> = on_backend!(self.conn, c => base!()
                     .filter(users::scim_user_name_key.eq(key))
                     .load(c))?;
                 let by_email: Vec<RowTuple> = on_backend!(self.conn, c => base!()
-                    .filter(users::email_key.eq(key))
+                    .filter(users::email_key.eq(crate::store::email_key(key)))
                     .filter(users::scim_user_name_key.is_null())
                     .load(c))?;
                 let by_name: Vec<RowTuple> = on_backend!(self.conn, c => base!()
-                    .filter(users::user_name.eq(raw))
+                    .filter(fold_case(users::user_name).eq(key))
                     .filter(users::scim_user_name_key.is_null())
                     .load(c))?;
-                for extra in by_email.into_iter().chain(by_name) {
-                    if !rows.iter().any(|r| r.0.id == extra.0.id) {
-                        rows.push(extra);
-                    }
-                }
-                rows
+                union(rows, by_email.into_iter().chain(by_name))
+            }
+            UserKey::WorkEmail { key, email_key } => {
+                let rows: Vec<RowTuple> = on_backend!(self.conn, c => base!()
+                    .filter(users::scim_work_email_key.eq(key))
+                    .load(c))?;
+                let several: Vec<RowTuple> = on_backend!(self.conn, c => base!()
+                    .filter(users::scim_work_email_key.eq(""))
+                    .load(c))?;
+                let holder: Vec<RowTuple> = on_backend!(self.conn, c => base!()
+                    .filter(users::email_key.eq(email_key))
+                    .load(c))?;
+                union(rows, several.into_iter().chain(holder))
             }
         };
         rows.sort_by(|a, b| (a.0.created_at, &a.0.id).cmp(&(b.0.created_at, &b.0.id)));
@@ -254,6 +270,7 @@ impl Tx<'_> {
             users::scim_resource.eq(&columns.resource),
             users::scim_external_id.eq(&columns.scim_external_id),
             users::scim_user_name_key.eq(&columns.user_name_key),
+            users::scim_work_email_key.eq(&columns.work_email_key),
         ));
         on_backend!(self.conn, c => insert.execute(c))?;
 
@@ -308,6 +325,7 @@ impl Tx<'_> {
             users::scim_resource.eq(&columns.resource),
             users::scim_external_id.eq(&columns.scim_external_id),
             users::scim_user_name_key.eq(&columns.user_name_key),
+            users::scim_work_email_key.eq(&columns.work_email_key),
             users::scim_deleted_at.eq(None::<NaiveDateTime>),
             users::version.eq(current.version + 1),
             users::updated_at.eq(now),
@@ -418,6 +436,13 @@ impl Tx<'_> {
         }
         Ok(out)
     }
+}
+
+/// `rows` and those of `more` not among them.
+fn union(mut rows: Vec<RowTuple>, more: impl Iterator<Item = RowTuple>) -> Vec<RowTuple> {
+    let mut seen: HashSet<String> = rows.iter().map(|r| r.0.id.clone()).collect();
+    rows.extend(more.filter(|r| seen.insert(r.0.id.clone())));
+    rows
 }
 
 /// The event a change of an account makes.
