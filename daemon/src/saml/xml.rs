@@ -46,9 +46,9 @@ pub fn parse(text: &str) -> Result<roxmltree::Document<'_>, XmlError> {
     roxmltree::Document::parse(text).map_err(|err| XmlError::NotWellFormed(err.to_string()))
 }
 
-/// Checks depth, namespace declarations and attributes by a scan that reads markup the way an XML parser
-/// does (comments, CDATA, processing instructions and quoted attribute values hide `<` and
-/// `>`) without recursing. On a well-formed prefix it sees exactly what the parser will; past
+/// Checks depth, namespace declarations and attributes by a scan that reads markup the way an
+/// XML parser does (comments, CDATA, processing instructions and quoted attribute values hide
+/// `<` and `>`) without recursing. On a well-formed prefix it sees exactly what the parser will; past
 /// a syntax error the parser stops anyway.
 fn prescan(text: &str, max_depth: usize) -> Result<(), XmlError> {
     let mut depth = 0usize;

@@ -446,7 +446,8 @@ fn broken_adapters_fail_their_runs_with_a_clear_record() {
         ("malformed", "bad_adapter_malformed_json"),
     ] {
         connections.push_str(&format!(
-            "  - name: {name}\n    adapter: {adapter}\n    sync: {{schedule: \"@hourly\"}}\n"
+            "  - name: {name}\n    domains: [{name}.example]\n    adapter: {adapter}\n    \
+             sync: {{schedule: \"@hourly\"}}\n"
         ));
     }
     let path = write_config(&dir.0, &connections);

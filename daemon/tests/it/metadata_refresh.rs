@@ -23,40 +23,13 @@ async fn a_failed_refresh_keeps_the_last_good_metadata_and_a_rollover_is_picked_
     .unwrap();
     let two_certs = Simulator::new(tenant, keys.clone()).unwrap();
 
-    // What the fake metadata endpoint serves: Some(xml), or None for an HTTP 500.
-    let served: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(Some(
+    // What the fake metadata endpoint serves: Some(xml), or None for an error.
+    let served = Arc::new(Mutex::new(Some(
         one_cert.metadata("http://idp.test").unwrap(),
     )));
-    let route = {
-        let served = served.clone();
-        warp::path!("metadata.xml").map(move || match served.lock().unwrap().clone() {
-            Some(xml) => warp::http::Response::builder()
-                .status(200)
-                .body(xml)
-                .unwrap(),
-            None => warp::http::Response::builder()
-                .status(500)
-                .body(String::new())
-                .unwrap(),
-        })
-    };
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(warp::serve(route).incoming(listener).run());
-
+    let (addr, server) = serve_metadata(served.clone()).await;
     let dir = TempDir::new("metadata");
-    let path = dir.0.join("provisiond.yaml");
-    std::fs::write(
-        &path,
-        format!(
-            "server: {{ session_key: 'refresh-test-key-0123456789abcdef' }}\n\
-             connections:\n  - name: acme\n    domains: [acme.example]\n    saml:\n      \
-             metadata_url: http://{addr}/metadata.xml\n"
-        ),
-    )
-    .unwrap();
+    let path = write_config(&dir, addr, "");
     let config = provisiond::config::load(&path).unwrap();
     let providers = provisiond::saml::Providers::from_config(&config);
     let sp = providers.get("acme").unwrap();
@@ -101,38 +74,11 @@ async fn a_failed_refresh_keeps_the_last_good_metadata_and_a_rollover_is_picked_
 async fn metadata_missing_at_start_is_fetched_soon_after_the_idp_answers() {
     let tenant = Tenant::from_yaml(&tenant_yaml("http://sp.test", 1)).unwrap();
     let simulator = Simulator::new(tenant, IdpKeys::generate(1).unwrap()).unwrap();
-    let served: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
-    let route = {
-        let served = served.clone();
-        warp::path!("metadata.xml").map(move || match served.lock().unwrap().clone() {
-            Some(xml) => warp::http::Response::builder()
-                .status(200)
-                .body(xml)
-                .unwrap(),
-            None => warp::http::Response::builder()
-                .status(503)
-                .body(String::new())
-                .unwrap(),
-        })
-    };
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(warp::serve(route).incoming(listener).run());
-
+    let served = Arc::new(Mutex::new(None));
+    let (addr, server) = serve_metadata(served.clone()).await;
     let dir = TempDir::new("metadata-late");
-    let path = dir.0.join("provisiond.yaml");
     // Refreshed hourly: only the retry after a failure can load it within the test.
-    std::fs::write(
-        &path,
-        format!(
-            "server: {{ session_key: 'refresh-test-key-0123456789abcdef' }}\n\
-             connections:\n  - name: acme\n    domains: [acme.example]\n    saml:\n      \
-             metadata_url: http://{addr}/metadata.xml\n      metadata_refresh_minutes: 60\n"
-        ),
-    )
-    .unwrap();
+    let path = write_config(&dir, addr, "      metadata_refresh_minutes: 60\n");
     let config = provisiond::config::load(&path).unwrap();
     let providers = provisiond::saml::Providers::from_config(&config);
     let sp = providers.get("acme").unwrap();
@@ -151,4 +97,43 @@ async fn metadata_missing_at_start_is_fetched_soon_after_the_idp_answers() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     server.abort();
+}
+
+/// A metadata endpoint on 127.0.0.1 answering what `served` holds, or 503 when it is `None`.
+async fn serve_metadata(
+    served: Arc<Mutex<Option<String>>>,
+) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    let route = warp::path!("metadata.xml").map(move || {
+        let (status, body) = match served.lock().unwrap().clone() {
+            Some(xml) => (200, xml),
+            None => (503, String::new()),
+        };
+        warp::http::Response::builder()
+            .status(status)
+            .body(body)
+            .unwrap()
+    });
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    (
+        addr,
+        tokio::spawn(warp::serve(route).incoming(listener).run()),
+    )
+}
+
+/// A config whose one connection reads its metadata from `addr`, with `more` SAML settings.
+fn write_config(dir: &TempDir, addr: SocketAddr, more: &str) -> std::path::PathBuf {
+    let path = dir.0.join("provisiond.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "server: {{ session_key: 'refresh-test-key-0123456789abcdef' }}\n\
+             connections:\n  - name: acme\n    domains: [acme.example]\n    saml:\n      \
+             metadata_url: http://{addr}/metadata.xml\n{more}"
+        ),
+    )
+    .unwrap();
+    path
 }
