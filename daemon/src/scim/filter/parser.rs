@@ -346,6 +346,11 @@ fn lex(input: &str) -> Result<Vec<Token>, String> {
                 let literal = &input[start..=end];
                 let value: String = serde_json::from_str(literal)
                     .map_err(|e| format!("invalid string literal at byte {start}: {e}"))?;
+                // Written as an escape, a NUL gets past the check on the raw text; no stored
+                // value holds one, and PostgreSQL cannot even compare with it.
+                if value.contains('\0') {
+                    return Err(format!("the string at byte {start} holds a NUL character"));
+                }
                 tokens.push(Token::Str(value));
             }
             '-' | '0'..='9' => {

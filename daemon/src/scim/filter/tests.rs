@@ -220,6 +220,11 @@ fn a_nul_character_is_an_invalid_filter_or_path() {
     assert_eq!(err.scim_type(), Some(crate::scim::ScimType::InvalidFilter));
     let err = parse_patch_path("emails[value eq \"\u{0}\"]").unwrap_err();
     assert_eq!(err.scim_type(), Some(crate::scim::ScimType::InvalidPath));
+    // Written as an escape inside the string literal, too.
+    let err = Filter::parse(r#"userName eq "a\u0000b""#).unwrap_err();
+    assert_eq!(err.scim_type(), Some(crate::scim::ScimType::InvalidFilter));
+    let err = parse_patch_path(r#"emails[value eq "\u0000"]"#).unwrap_err();
+    assert_eq!(err.scim_type(), Some(crate::scim::ScimType::InvalidPath));
 }
 
 fn arb_path() -> impl Strategy<Value = AttrPath> {
