@@ -408,11 +408,15 @@ fn build_saml(
         idp: idp?,
         sp_entity_id: saml.sp_entity_id,
         allow_idp_initiated: saml.allow_idp_initiated.unwrap_or(false),
-        clock_skew: chrono::Duration::seconds(skew),
+        // Clamped: an out-of-range value is a problem above, and must not panic on its way.
+        clock_skew: chrono::Duration::seconds(skew.clamp(0, 3600)),
         allow_sha1: saml.allow_sha1.unwrap_or(false),
         attributes,
     })
 }
+
+/// The longest metadata refresh interval: a week.
+const MAX_REFRESH_MINUTES: u64 = 7 * 24 * 60;
 
 fn idp_source(
     saml: &RawSaml,
@@ -443,16 +447,16 @@ fn idp_source(
     }
     if let Some(url) = &saml.metadata_url {
         let minutes = saml.metadata_refresh_minutes.unwrap_or(60);
-        if minutes == 0 {
+        if !(1..=MAX_REFRESH_MINUTES).contains(&minutes) {
             check.add(
                 format!("{key}.metadata_refresh_minutes"),
-                "must be at least 1",
+                format!("must be between 1 and {MAX_REFRESH_MINUTES} (a week)"),
             );
         }
         return match Url::parse(url) {
             Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => Some(IdpSource::Url {
                 url: parsed,
-                refresh: Duration::from_secs(minutes.max(1) * 60),
+                refresh: Duration::from_secs(minutes.clamp(1, MAX_REFRESH_MINUTES) * 60),
                 entity_id: saml.idp_entity_id.clone(),
             }),
             _ => {

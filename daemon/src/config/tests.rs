@@ -188,6 +188,27 @@ fn a_connection_that_syncs_needs_its_email_domains() {
 }
 
 #[test]
+fn numbers_far_out_of_range_are_problems_not_panics() {
+    let base = dir();
+    for (setting, key) in [
+        ("clock_skew_seconds: 9223372036854775807", "clock_skew_seconds"),
+        ("clock_skew_seconds: -9223372036854775808", "clock_skew_seconds"),
+        ("metadata_refresh_minutes: 307445734561825861", "metadata_refresh_minutes"),
+        ("metadata_refresh_minutes: 10081", "metadata_refresh_minutes"),
+    ] {
+        let text = format!(
+            "server:\n  session_key: \"0123456789abcdef0123456789abcdef\"\nconnections:\n  \
+             - name: acme\n    domains: [acme.example]\n    saml:\n      \
+             metadata_url: https://idp.example/metadata\n      {setting}\n"
+        );
+        let found = problems(&text, &base);
+        let wanted = format!("connections[0].saml.{key}");
+        assert!(found.iter().any(|p| p.key == wanted), "{setting}: {found:?}");
+    }
+    std::fs::remove_dir_all(base).unwrap();
+}
+
+#[test]
 fn a_domain_listed_twice_on_one_connection_is_told_as_such() {
     let base = dir();
     let text = "server:\n  session_key: \"0123456789abcdef0123456789abcdef\"\nconnections:\n  \
