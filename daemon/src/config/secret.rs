@@ -60,19 +60,41 @@ pub fn resolve(raw: &str) -> Result<String, String> {
         };
     }
     if let Some(path) = trimmed.strip_prefix("file:") {
-        return match std::fs::read_to_string(path) {
-            Ok(value) => {
-                let value = value.trim_end_matches(['\n', '\r']).to_string();
-                if value.is_empty() {
-                    Err(format!("secret file {path} is empty"))
-                } else {
-                    Ok(value)
-                }
-            }
-            Err(err) => Err(format!("cannot read secret file {path}: {err}")),
+        let value = read_secret_file(path)?;
+        let value = value.trim_end_matches(['\n', '\r']).to_string();
+        return if value.is_empty() {
+            Err(format!("secret file {path} is empty"))
+        } else {
+            Ok(value)
         };
     }
     Ok(raw.to_string())
+}
+
+/// The largest secret file read: keys and tokens are far smaller.
+pub const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
+
+/// A secret file's text: a regular file (a link to one is fine) of at most
+/// [`MAX_SECRET_FILE_BYTES`]; a FIFO or device would block or never end.
+fn read_secret_file(path: &str) -> Result<String, String> {
+    use std::io::Read;
+    let cannot = |err: std::io::Error| format!("cannot read secret file {path}: {err}");
+    let metadata = std::fs::metadata(path).map_err(cannot)?;
+    if !metadata.is_file() {
+        return Err(format!("secret file {path} is not a regular file"));
+    }
+    let too_large = || format!("secret file {path} is larger than {MAX_SECRET_FILE_BYTES} bytes");
+    if metadata.len() > MAX_SECRET_FILE_BYTES {
+        return Err(too_large());
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(MAX_SECRET_FILE_BYTES + 1).read_to_string(&mut text))
+        .map_err(cannot)?;
+    if text.len() as u64 > MAX_SECRET_FILE_BYTES {
+        return Err(too_large());
+    }
+    Ok(text)
 }
 
 #[cfg(test)]
@@ -109,6 +131,17 @@ mod tests {
         let err = resolve("${PROVISIOND_TEST_SURELY_UNSET_VAR}").unwrap_err();
         assert!(err.contains("PROVISIOND_TEST_SURELY_UNSET_VAR"), "{err}");
         assert_eq!(resolve("literal").unwrap(), "literal");
+
+        // Only a regular file of sensible size: not a folder, a device or a huge file.
+        let err = resolve(&format!("file:{}", dir.display())).unwrap_err();
+        assert!(err.contains("not a regular file"), "{err}");
+        let err = resolve("file:/dev/zero").unwrap_err();
+        assert!(err.contains("not a regular file"), "{err}");
+        let huge = dir.join("huge");
+        std::fs::write(&huge, vec![b'k'; MAX_SECRET_FILE_BYTES as usize + 1]).unwrap();
+        let err = resolve(&format!("file:{}", huge.display())).unwrap_err();
+        assert!(err.contains("larger than"), "{err}");
+        assert!(!err.contains("kkk"), "{err}");
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
