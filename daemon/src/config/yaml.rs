@@ -82,6 +82,9 @@ impl Node {
 /// The error names the place in the file and never a value (YAML reports a value that does
 /// not fit its `!!int`-style tag by quoting it, so that message is replaced).
 pub fn parse(text: &str) -> Result<Node, String> {
+    // YAML allows a byte-order mark before the document.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    NODES.with(|nodes| nodes.set(0));
     let mut node = Node::deserialize_shape(serde_yaml::Deserializer::from_str(text))
         .map_err(|err| describe(&err))?;
     if node != Node::Null {
@@ -108,8 +111,28 @@ fn describe(err: &serde_yaml::Error) -> String {
     )
 }
 
+/// The most nodes a configuration may hold once its aliases are expanded: far more than any
+/// real file (a thousand connections are some thirty thousand), far fewer than one anchor
+/// named thousands of times would expand to.
+pub const MAX_NODES: usize = 200_000;
+
+thread_local! {
+    /// Nodes read so far by [`parse`] on this thread.
+    static NODES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 impl Node {
     fn deserialize_shape<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let read = NODES.with(|nodes| {
+            nodes.set(nodes.get() + 1);
+            nodes.get()
+        });
+        if read > MAX_NODES {
+            return Err(de::Error::custom(format!(
+                "the file expands to more than {MAX_NODES} values (aliases repeat what their \
+                 anchor holds); write it out without so many aliases"
+            )));
+        }
         deserializer.deserialize_any(ShapeVisitor)
     }
 }
@@ -334,6 +357,20 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn aliases_expanding_past_the_bound_are_refused_quickly() {
+        let items = vec!["x"; 2000].join(", ");
+        let refs = vec!["*b"; 2000].join(", ");
+        let text = format!("big: &b [{items}]\nrefs: [{refs}]\n");
+        let started = std::time::Instant::now();
+        let err = parse(&text).unwrap_err();
+        assert!(err.contains("aliases"), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        // A few aliases are fine, and a byte-order mark before the document too.
+        let text = "\u{feff}a: &k [1, 2]\nb: *k\n";
+        assert!(parse(text).is_ok());
     }
 
     #[test]
