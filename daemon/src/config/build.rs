@@ -247,16 +247,23 @@ fn parse_database_url(url: &str, base_dir: &Path) -> Result<DatabaseUrl, String>
         return Ok(DatabaseUrl::Sqlite(base_dir.join(rest)));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Ok(DatabaseUrl::Postgres(Secret::new(resolve(url)?)));
+        let resolved = resolve(url)?;
+        // What `serve` and `migrate` would refuse is refused here too.
+        crate::store::check_postgres_url(&resolved)?;
+        return Ok(DatabaseUrl::Postgres(Secret::new(resolved)));
     }
     if url.starts_with("${") || url.starts_with("file:") {
         let resolved = resolve(url)?;
         if resolved.starts_with("${") || resolved.starts_with("file:") {
             return Err("a database URL secret must hold the URL itself".into());
         }
-        return parse_database_url(&resolved, base_dir).map_err(|_| {
-            "the resolved URL does not start with sqlite:// or postgres://".to_string()
-        });
+        if !["sqlite://", "postgres://", "postgresql://"]
+            .iter()
+            .any(|scheme| resolved.starts_with(scheme))
+        {
+            return Err("the resolved URL does not start with sqlite:// or postgres://".into());
+        }
+        return parse_database_url(&resolved, base_dir);
     }
     Err("must start with sqlite:// or postgres://".into())
 }

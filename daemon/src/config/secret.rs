@@ -89,7 +89,10 @@ fn read_secret_file(path: &str) -> Result<String, String> {
     }
     let mut text = String::new();
     std::fs::File::open(path)
-        .and_then(|file| file.take(MAX_SECRET_FILE_BYTES + 1).read_to_string(&mut text))
+        .and_then(|file| {
+            file.take(MAX_SECRET_FILE_BYTES + 1)
+                .read_to_string(&mut text)
+        })
         .map_err(cannot)?;
     if text.len() as u64 > MAX_SECRET_FILE_BYTES {
         return Err(too_large());

@@ -191,10 +191,22 @@ fn a_connection_that_syncs_needs_its_email_domains() {
 fn numbers_far_out_of_range_are_problems_not_panics() {
     let base = dir();
     for (setting, key) in [
-        ("clock_skew_seconds: 9223372036854775807", "clock_skew_seconds"),
-        ("clock_skew_seconds: -9223372036854775808", "clock_skew_seconds"),
-        ("metadata_refresh_minutes: 307445734561825861", "metadata_refresh_minutes"),
-        ("metadata_refresh_minutes: 10081", "metadata_refresh_minutes"),
+        (
+            "clock_skew_seconds: 9223372036854775807",
+            "clock_skew_seconds",
+        ),
+        (
+            "clock_skew_seconds: -9223372036854775808",
+            "clock_skew_seconds",
+        ),
+        (
+            "metadata_refresh_minutes: 307445734561825861",
+            "metadata_refresh_minutes",
+        ),
+        (
+            "metadata_refresh_minutes: 10081",
+            "metadata_refresh_minutes",
+        ),
     ] {
         let text = format!(
             "server:\n  session_key: \"0123456789abcdef0123456789abcdef\"\nconnections:\n  \
@@ -203,7 +215,32 @@ fn numbers_far_out_of_range_are_problems_not_panics() {
         );
         let found = problems(&text, &base);
         let wanted = format!("connections[0].saml.{key}");
-        assert!(found.iter().any(|p| p.key == wanted), "{setting}: {found:?}");
+        assert!(
+            found.iter().any(|p| p.key == wanted),
+            "{setting}: {found:?}"
+        );
+    }
+    std::fs::remove_dir_all(base).unwrap();
+}
+
+#[test]
+fn a_postgres_url_libpq_would_misread_is_a_problem_that_does_not_quote_it() {
+    let base = dir();
+    for url in [
+        "postgres://u:pw%zzSECRET@127.0.0.1/db",
+        "postgres://u:SECRET/x@127.0.0.1/db",
+        "postgres://u:SECRET@127.0.0.1:99999/db",
+    ] {
+        let text = format!(
+            "server:\n  session_key: \"0123456789abcdef0123456789abcdef\"\n\
+             database:\n  url: \"{url}\"\n"
+        );
+        let found = problems(&text, &base);
+        let problem = found
+            .iter()
+            .find(|p| p.key == "database.url")
+            .unwrap_or_else(|| panic!("{url}: {found:?}"));
+        assert!(!problem.to_string().contains("SECRET"), "{problem}");
     }
     std::fs::remove_dir_all(base).unwrap();
 }

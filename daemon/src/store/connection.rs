@@ -185,6 +185,12 @@ pub(super) fn has_pending_migrations(conn: &mut DbConnection) -> Result<bool, St
     result.map_err(|err| StoreError::Migration(err.to_string()))
 }
 
+/// Whether libpq can be given this PostgreSQL URL (see [`CheckedPostgresUrl`]); the error
+/// says how to write it and never quotes it.
+pub fn check_postgres_url(raw: &str) -> Result<(), String> {
+    CheckedPostgresUrl::new(raw).map(|_| ())
+}
+
 /// A PostgreSQL URL read the way libpq will read it, before libpq sees it: libpq's own
 /// parse errors quote the text they choke on, which may be the password.
 struct CheckedPostgresUrl {
@@ -226,13 +232,16 @@ impl CheckedPostgresUrl {
         if let Some(password) = parsed.password() {
             secrets.extend([password.to_string(), decode(password)]);
         }
-        for (_, value) in parsed.query_pairs() {
-            secrets.push(value.into_owned());
-        }
+        // Query parameters that carry a password (libpq's `password`, `sslpassword`), as
+        // written and decoded; the others (user, host, sslmode...) are kept readable.
         if let Some(query) = parsed.query() {
             for pair in query.split('&') {
-                let value = pair.split_once('=').map_or(pair, |(_, value)| value);
-                secrets.extend([value.to_string(), decode(value)]);
+                if let Some((name, value)) = pair.split_once('=')
+                    && decode(name).to_ascii_lowercase().contains("pass")
+                {
+                    secrets.extend([value.to_string(), decode(value)]);
+                    secrets.push(decode(&value.replace('+', " ")));
+                }
             }
         }
         secrets.retain(|secret| !secret.is_empty());
@@ -307,6 +316,12 @@ mod tests {
         }
         let socket = CheckedPostgresUrl::new("postgres:///db?host=/run/pg&password=S").unwrap();
         assert_eq!(socket.shown, "postgres:///db?[parameters not shown]");
+        // Parameters that hold no password stay readable in libpq's messages.
+        let short = CheckedPostgresUrl::new("postgres://h/db?user=u&sslpassword=p%21").unwrap();
+        assert_eq!(
+            short.scrub("user u: bad key password p!"),
+            "user u: bad key password [redacted]"
+        );
         // libpq reads the same parts the url crate read: a reserved character stays encoded.
         assert!(
             checked.connect.contains("se%40cr%2Fet@db.internal"),

@@ -61,7 +61,7 @@ pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 pub use bulk::SyncedProfile;
-pub use connection::{DbConnection, Manager};
+pub use connection::{DbConnection, Manager, check_postgres_url};
 pub use events::{EventKind, EventRow, NewEvent};
 pub use groups::{Group, NewGroup};
 pub use models::{NewUser, User, UserChanges, email_key};
