@@ -247,13 +247,13 @@ async fn serve(path: &Path) -> anyhow::Result<()> {
     let config = Arc::new(load(path)?);
     crate::telemetry::init(config.server.log_format);
 
-    // Held until the process ends.
-    let _serving = match &config.database.url {
-        config::DatabaseUrl::Sqlite(path) => {
-            Some(crate::store::serving::claim(path).context("claiming the SQLite database")?)
-        }
-        config::DatabaseUrl::Postgres(_) => None,
-    };
+    if let config::DatabaseUrl::Sqlite(path) = &config.database.url
+        && path.as_os_str() != ":memory:"
+    {
+        crate::store::serving::claim(path)
+            .context("claiming the SQLite database")?
+            .keep_until_exit();
+    }
     let store = Store::open(&config.database).context("opening the database")?;
     let providers = Providers::from_config(&config);
     let client = reqwest::Client::builder()

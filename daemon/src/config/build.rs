@@ -244,6 +244,12 @@ fn parse_database_url(url: &str, base_dir: &Path) -> Result<DatabaseUrl, String>
         if rest == ":memory:" {
             return Ok(DatabaseUrl::Sqlite(PathBuf::from(":memory:")));
         }
+        // SQLite reads `file:` names as URIs, naming some other file than the path says.
+        if rest.starts_with("file:") {
+            return Err(
+                "give the SQLite file's path, not a SQLite URI: sqlite://provisiond.db".into(),
+            );
+        }
         return Ok(DatabaseUrl::Sqlite(base_dir.join(rest)));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {

@@ -230,6 +230,7 @@ fn a_postgres_url_libpq_would_misread_is_a_problem_that_does_not_quote_it() {
         "postgres://u:pw%zzSECRET@127.0.0.1/db",
         "postgres://u:SECRET/x@127.0.0.1/db",
         "postgres://u:SECRET@127.0.0.1:99999/db",
+        "sqlite://file:SECRET.db?mode=rwc",
     ] {
         let text = format!(
             "server:\n  session_key: \"0123456789abcdef0123456789abcdef\"\n\
