@@ -345,12 +345,20 @@ fn delta_round(
                 rejected,
             })
         };
-        // A token no store can keep (PostgreSQL refuses NUL in text) is dropped: the next run
-        // reads everything again instead of failing to save this one's work.
+        // A token no store should keep (PostgreSQL refuses NUL in text; a huge one is no real
+        // token) is dropped: the next run reads everything again instead of failing to save
+        // this one's work.
         let delta_token = if delta_token.contains('\0') {
             tracing::warn!(
                 connection,
                 "the adapter's delta token holds a NUL; not kept"
+            );
+            None
+        } else if delta_token.len() > super::listing::MAX_CURSOR_BYTES {
+            tracing::warn!(
+                connection,
+                bytes = delta_token.len(),
+                "delta token too long; not kept"
             );
             None
         } else {

@@ -292,6 +292,9 @@ impl ItemBudget {
     }
 }
 
+/// The longest next-page cursor or delta token an adapter may return.
+pub const MAX_CURSOR_BYTES: usize = 64 * 1024;
+
 /// The next-page cursors one sequence of pages (the users, the groups, a delta round) has
 /// returned, kept as digests: a cursor may be a long URL, and a listing has many pages.
 #[derive(Debug, Default)]
@@ -308,6 +311,14 @@ impl CursorTrail {
         listing: &'static str,
         cursor: &str,
     ) -> Result<(), SyncError> {
+        if cursor.len() > MAX_CURSOR_BYTES {
+            return Err(SyncError::CursorTooLong {
+                connection: connection.to_owned(),
+                listing,
+                bytes: cursor.len(),
+                max: MAX_CURSOR_BYTES,
+            });
+        }
         let digest = Sha256::digest(cursor.as_bytes());
         let mut key = [0u8; 16];
         key.copy_from_slice(&digest[..16]);

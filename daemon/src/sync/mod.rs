@@ -93,6 +93,23 @@ pub enum SyncError {
         /// Pages of that sequence read when the cursor came back.
         pages: u64,
     },
+    /// The adapter returned a next-page cursor longer than [`listing::MAX_CURSOR_BYTES`]: real
+    /// cursors (a Graph `@odata.nextLink`, a delta token) are a few kilobytes at most, and one
+    /// that keeps growing would fill memory long before the page bound stops the listing.
+    #[error(
+        "connection {connection:?}: the adapter returned a next-page cursor of the {listing} \
+         {bytes} bytes long, longer than the {max} a cursor may be, so the run stopped"
+    )]
+    CursorTooLong {
+        /// The connection.
+        connection: String,
+        /// Which sequence of pages: `users listing`, `groups listing` or `delta round`.
+        listing: &'static str,
+        /// The cursor's length.
+        bytes: usize,
+        /// [`listing::MAX_CURSOR_BYTES`].
+        max: usize,
+    },
     /// The listing holds more users, groups and memberships than the connection's
     /// `sync.max_listing_items`. The run fails before holding more, and nothing of the listing
     /// is applied. Raise the bound if the directory is that large; otherwise the adapter

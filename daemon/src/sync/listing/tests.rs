@@ -212,6 +212,28 @@ fn a_cursor_returned_twice_in_one_sequence_is_refused() {
 }
 
 #[test]
+fn a_cursor_longer_than_the_bound_is_refused() {
+    let mut trail = CursorTrail::default();
+    trail
+        .follow("sync", "users listing", &"c".repeat(MAX_CURSOR_BYTES))
+        .unwrap();
+    let err = trail
+        .follow("sync", "delta round", &"c".repeat(MAX_CURSOR_BYTES + 1))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            SyncError::CursorTooLong {
+                listing: "delta round",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("connection \"sync\""), "{err}");
+}
+
+#[test]
 fn the_budget_refuses_a_page_that_would_pass_the_bound() {
     let mut budget = ItemBudget::new(250);
     budget.admit("sync", 100).unwrap();
