@@ -274,6 +274,14 @@ impl<'a> Fields<'a> {
                 check.unreadable(self.path(name), "the number is far too large");
                 None
             }
+            // Digits YAML could only read as a float: a whole number too large for it.
+            Node::Scalar {
+                kind: Scalar::Float(_),
+                text,
+            } if is_whole_number(text) => {
+                check.unreadable(self.path(name), "the number is far too large");
+                None
+            }
             other => {
                 self.wrong(check, name, other, "a whole number");
                 None
@@ -437,4 +445,10 @@ pub struct RawSync {
     pub full_sync_hours: Option<u64>,
     pub lease_seconds: Option<u64>,
     pub max_listing_items: Option<u64>,
+}
+
+/// Digits, with an optional sign: a whole number as written, however large.
+fn is_whole_number(text: &str) -> bool {
+    let digits = text.trim().trim_start_matches(['+', '-']);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }

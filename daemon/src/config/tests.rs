@@ -190,6 +190,17 @@ fn a_connection_that_syncs_needs_its_email_domains() {
 #[test]
 fn numbers_far_out_of_range_are_problems_not_panics() {
     let base = dir();
+    let huge = format!(
+        "server:\n  session_key: \"0123456789abcdef0123456789abcdef\"\n\
+                        database:\n  max_connections: {}\n",
+        "9".repeat(47)
+    );
+    let found = problems(&huge, &base);
+    let problem = found
+        .iter()
+        .find(|p| p.key == "database.max_connections")
+        .unwrap_or_else(|| panic!("{found:?}"));
+    assert!(problem.to_string().contains("far too large"), "{problem}");
     for (setting, key) in [
         (
             "clock_skew_seconds: 9223372036854775807",
