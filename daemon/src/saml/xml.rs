@@ -48,8 +48,8 @@ pub fn parse(text: &str) -> Result<roxmltree::Document<'_>, XmlError> {
 
 /// Checks depth, namespace declarations and attributes by a scan that reads markup the way an
 /// XML parser does (comments, CDATA, processing instructions and quoted attribute values hide
-/// `<` and `>`) without recursing. On a well-formed prefix it sees exactly what the parser will; past
-/// a syntax error the parser stops anyway.
+/// `<` and `>`) without recursing. On a well-formed prefix it sees exactly what the parser
+/// will; past a syntax error the parser stops anyway.
 fn prescan(text: &str, max_depth: usize) -> Result<(), XmlError> {
     let mut depth = 0usize;
     let mut declarations = 0usize;
