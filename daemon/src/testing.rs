@@ -57,6 +57,10 @@ impl Drop for TempDir {
     }
 }
 
+/// Names the prefix of the databases tests create on PostgreSQL (lowercase letters, digits and
+/// `_`; `provisiond_test` otherwise).
+pub const DATABASE_PREFIX_ENV: &str = "PROVISIOND_TEST_DATABASE_PREFIX";
+
 /// A database URL for one test: a new SQLite file in `dir`, or a new PostgreSQL database.
 pub fn fresh_database_url(dir: &Path) -> String {
     match std::env::var(POSTGRES_ENV) {
@@ -68,7 +72,16 @@ pub fn fresh_database_url(dir: &Path) -> String {
 /// Creates an empty database on the server and returns its URL.
 #[allow(clippy::expect_used)]
 fn fresh_postgres_database(admin: &str) -> String {
-    let name = format!("provisiond_test_{}", uuid::Uuid::new_v4().simple());
+    // A run can name its databases (scripts/test does, to drop them when it ends).
+    let prefix = std::env::var(DATABASE_PREFIX_ENV)
+        .ok()
+        .filter(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        })
+        .unwrap_or_else(|| "provisiond_test".to_string());
+    let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
     let mut conn = diesel::pg::PgConnection::establish(admin)
         .expect("the PostgreSQL server in PROVISIOND_TEST_POSTGRES_URL answers");
     diesel::sql_query(format!("CREATE DATABASE {name}"))
