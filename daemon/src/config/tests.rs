@@ -306,7 +306,8 @@ fn a_domain_on_two_connections_is_refused() {
 
 #[test]
 fn every_unknown_key_is_listed_not_just_the_first() {
-    let text = "server:\n  lisen: x\n  base_ur: y\ndatabse: {}\nconnections:\n  - name: a\n    saml: { metdata_file: m }\n";
+    let text = "server:\n  lisen: x\n  base_ur: y\ndatabse: {}\nconnections:\n  - name: a\n    \
+                saml: { metdata_file: m }\n";
     let err = load_str(text, Path::new("x.yaml")).unwrap_err();
     let ConfigError::Invalid { problems, .. } = err else {
         panic!("{err}")

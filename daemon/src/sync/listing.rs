@@ -104,14 +104,7 @@ impl<'a> ListingRules<'a> {
         listed: Vec<AdapterUser>,
         rejected: &mut Vec<Rejection>,
     ) -> Vec<AdapterUser> {
-        let mut kept = Vec::with_capacity(listed.len());
-        for user in listed {
-            match self.check_user(&user) {
-                Ok(()) => kept.push(user),
-                Err(reason) => rejected.push(Rejection::user(&user, reason)),
-            }
-        }
-        kept
+        keep(listed, rejected, |user| self.check_user(user), Rejection::user)
     }
 
     /// The groups of `listed` that pass [`ListingRules::check_group`]; the others are added to
@@ -121,15 +114,25 @@ impl<'a> ListingRules<'a> {
         listed: Vec<AdapterGroup>,
         rejected: &mut Vec<Rejection>,
     ) -> Vec<AdapterGroup> {
-        let mut kept = Vec::with_capacity(listed.len());
-        for group in listed {
-            match self.check_group(&group) {
-                Ok(()) => kept.push(group),
-                Err(reason) => rejected.push(Rejection::group(&group, reason)),
-            }
-        }
-        kept
+        keep(listed, rejected, |group| self.check_group(group), Rejection::group)
     }
+}
+
+/// The objects of `listed` that pass `check`; the others are added to `rejected`.
+fn keep<T>(
+    listed: Vec<T>,
+    rejected: &mut Vec<Rejection>,
+    check: impl Fn(&T) -> Result<(), RejectReason>,
+    rejection: impl Fn(&T, RejectReason) -> Rejection,
+) -> Vec<T> {
+    let mut kept = Vec::with_capacity(listed.len());
+    for object in listed {
+        match check(&object) {
+            Ok(()) => kept.push(object),
+            Err(reason) => rejected.push(rejection(&object, reason)),
+        }
+    }
+    kept
 }
 
 /// What kind of object a rejection is about.
