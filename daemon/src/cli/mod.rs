@@ -189,24 +189,6 @@ fn check_config(path: &Path) -> anyhow::Result<()> {
     let adapter_problems = sync::adapter_problems(&checked.adapters);
     checked.add_problems(adapter_problems);
     let now = chrono::Utc::now();
-    if let Some(config) = &checked.config {
-        let never: Vec<config::Problem> = config
-            .connections
-            .iter()
-            .enumerate()
-            .filter_map(|(i, connection)| Some((i, connection.sync.as_ref()?)))
-            .filter(|(_, sync)| sync.schedule.next_after(&now).is_none())
-            .map(|(i, sync)| config::Problem {
-                key: format!("connections[{i}].sync.schedule"),
-                message: format!(
-                    "{:?} has no run after {} UTC; check its year field",
-                    sync.schedule_text,
-                    now.format("%Y-%m-%d %H:%M")
-                ),
-            })
-            .collect();
-        checked.add_problems(never);
-    }
     if !checked.problems.is_empty() {
         let err = ConfigError::Invalid {
             path: path.to_path_buf(),

@@ -510,7 +510,23 @@ fn idp_source(
 fn build_sync(sync: RawSync, key: &str, check: &mut Checker) -> Option<SyncConfig> {
     let schedule_text = sync.schedule.clone().unwrap_or_default();
     let schedule = match &sync.schedule {
-        Some(text) => Schedule::parse(text).map_err(|m| check.add(format!("{key}.schedule"), m)),
+        Some(text) => Schedule::parse(text)
+            .map_err(|m| check.add(format!("{key}.schedule"), m))
+            .and_then(|schedule| {
+                // A schedule whose year field has passed would never start a run.
+                let now = chrono::Utc::now();
+                if schedule.next_after(&now).is_some() {
+                    return Ok(schedule);
+                }
+                check.add(
+                    format!("{key}.schedule"),
+                    format!(
+                        "{text:?} has no run after {} UTC; check its year field",
+                        now.format("%Y-%m-%d %H:%M")
+                    ),
+                );
+                Err(())
+            }),
         None => {
             check.add(
                 format!("{key}.schedule"),

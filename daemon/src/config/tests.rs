@@ -258,6 +258,21 @@ fn a_postgres_url_libpq_would_misread_is_a_problem_that_does_not_quote_it() {
 }
 
 #[test]
+fn a_schedule_that_never_runs_again_is_a_problem() {
+    let base = dir();
+    let text = "server:\n  session_key: \"0123456789abcdef0123456789abcdef\"\nconnections:\n  \
+                - name: acme\n    domains: [acme.example]\n    adapter: entra\n    \
+                sync: {schedule: \"0 0 0 1 1 * 2020\"}\n";
+    let found = problems(text, &base);
+    let schedule = found
+        .iter()
+        .find(|p| p.key == "connections[0].sync.schedule")
+        .unwrap_or_else(|| panic!("{found:?}"));
+    assert!(schedule.to_string().contains("no run after"), "{schedule}");
+    std::fs::remove_dir_all(base).unwrap();
+}
+
+#[test]
 fn a_domain_listed_twice_on_one_connection_is_told_as_such() {
     let base = dir();
     let text = "server:\n  session_key: \"0123456789abcdef0123456789abcdef\"\nconnections:\n  \

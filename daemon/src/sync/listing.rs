@@ -104,7 +104,12 @@ impl<'a> ListingRules<'a> {
         listed: Vec<AdapterUser>,
         rejected: &mut Vec<Rejection>,
     ) -> Vec<AdapterUser> {
-        keep(listed, rejected, |user| self.check_user(user), Rejection::user)
+        keep(
+            listed,
+            rejected,
+            |user| self.check_user(user),
+            Rejection::user,
+        )
     }
 
     /// The groups of `listed` that pass [`ListingRules::check_group`]; the others are added to
@@ -114,7 +119,12 @@ impl<'a> ListingRules<'a> {
         listed: Vec<AdapterGroup>,
         rejected: &mut Vec<Rejection>,
     ) -> Vec<AdapterGroup> {
-        keep(listed, rejected, |group| self.check_group(group), Rejection::group)
+        keep(
+            listed,
+            rejected,
+            |group| self.check_group(group),
+            Rejection::group,
+        )
     }
 }
 
