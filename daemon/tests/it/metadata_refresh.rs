@@ -137,3 +137,43 @@ fn write_config(dir: &TempDir, addr: SocketAddr, more: &str) -> std::path::PathB
     .unwrap();
     path
 }
+
+/// A metadata endpoint that sends without end, chunk after chunk and no length announced, is
+/// cut off at the bound instead of read into memory whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_sent_without_end_is_cut_off_at_the_bound() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut request = [0u8; 4096];
+        let _ = socket.read(&mut request).await;
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/xml\r\n\
+                    transfer-encoding: chunked\r\n\r\n";
+        if socket.write_all(head.as_bytes()).await.is_err() {
+            return 0usize;
+        }
+        let chunk = format!("10000\r\n{}\r\n", "x".repeat(0x10000));
+        let mut sent = 0;
+        // 64 MiB at most: far past the bound, which the client must stop at long before.
+        while sent < 1024 && socket.write_all(chunk.as_bytes()).await.is_ok() {
+            sent += 1;
+        }
+        sent
+    });
+
+    let url = url::Url::parse(&format!("http://{addr}/metadata.xml")).unwrap();
+    let err = provisiond::saml::fetch_metadata(&reqwest::Client::new(), &url, None)
+        .await
+        .unwrap_err();
+    assert!(err.contains("larger than 4 MiB"), "{err}");
+    let chunks_sent = server.await.unwrap();
+    assert!(
+        chunks_sent < 1024,
+        "the client read everything ({chunks_sent} chunks)"
+    );
+}
