@@ -20,6 +20,16 @@ fn problems(text: &str, base: &Path) -> Vec<Problem> {
     }
 }
 
+/// The problem `text` has at `key`, as check-config prints it; panics listing them all when
+/// there is none there.
+fn problem_at(text: &str, base: &Path, key: &str) -> String {
+    let found = problems(text, base);
+    match found.iter().find(|p| p.key == key) {
+        Some(problem) => problem.to_string(),
+        None => panic!("no problem at {key}: {found:?}"),
+    }
+}
+
 #[test]
 fn a_minimal_manual_connection_loads_with_defaults() {
     let base = dir();
@@ -178,12 +188,8 @@ fn a_connection_that_syncs_needs_its_email_domains() {
     let base = dir();
     let text = "server:\n  session_key: \"0123456789abcdef0123456789abcdef\"\nconnections:\n  \
                 - name: acme\n    adapter: entra\n    sync: {schedule: \"@hourly\"}\n";
-    let found = problems(text, &base);
-    let domains = found
-        .iter()
-        .find(|p| p.key == "connections[0].domains")
-        .unwrap_or_else(|| panic!("{found:?}"));
-    assert!(domains.to_string().contains("rejected"), "{domains}");
+    let domains = problem_at(text, &base, "connections[0].domains");
+    assert!(domains.contains("rejected"), "{domains}");
     std::fs::remove_dir_all(base).unwrap();
 }
 
@@ -195,12 +201,8 @@ fn numbers_far_out_of_range_are_problems_not_panics() {
                         database:\n  max_connections: {}\n",
         "9".repeat(47)
     );
-    let found = problems(&huge, &base);
-    let problem = found
-        .iter()
-        .find(|p| p.key == "database.max_connections")
-        .unwrap_or_else(|| panic!("{found:?}"));
-    assert!(problem.to_string().contains("far too large"), "{problem}");
+    let problem = problem_at(&huge, &base, "database.max_connections");
+    assert!(problem.contains("far too large"), "{problem}");
     for (setting, key) in [
         (
             "clock_skew_seconds: 9223372036854775807",
@@ -247,12 +249,8 @@ fn a_postgres_url_libpq_would_misread_is_a_problem_that_does_not_quote_it() {
             "server:\n  session_key: \"0123456789abcdef0123456789abcdef\"\n\
              database:\n  url: \"{url}\"\n"
         );
-        let found = problems(&text, &base);
-        let problem = found
-            .iter()
-            .find(|p| p.key == "database.url")
-            .unwrap_or_else(|| panic!("{url}: {found:?}"));
-        assert!(!problem.to_string().contains("SECRET"), "{problem}");
+        let problem = problem_at(&text, &base, "database.url");
+        assert!(!problem.contains("SECRET"), "{problem}");
     }
     std::fs::remove_dir_all(base).unwrap();
 }
@@ -263,12 +261,8 @@ fn a_schedule_that_never_runs_again_is_a_problem() {
     let text = "server:\n  session_key: \"0123456789abcdef0123456789abcdef\"\nconnections:\n  \
                 - name: acme\n    domains: [acme.example]\n    adapter: entra\n    \
                 sync: {schedule: \"0 0 0 1 1 * 2020\"}\n";
-    let found = problems(text, &base);
-    let schedule = found
-        .iter()
-        .find(|p| p.key == "connections[0].sync.schedule")
-        .unwrap_or_else(|| panic!("{found:?}"));
-    assert!(schedule.to_string().contains("no run after"), "{schedule}");
+    let schedule = problem_at(text, &base, "connections[0].sync.schedule");
+    assert!(schedule.contains("no run after"), "{schedule}");
     std::fs::remove_dir_all(base).unwrap();
 }
 
@@ -277,12 +271,8 @@ fn a_domain_listed_twice_on_one_connection_is_told_as_such() {
     let base = dir();
     let text = "server:\n  session_key: \"0123456789abcdef0123456789abcdef\"\nconnections:\n  \
                 - name: acme\n    domains: [acme.example, ACME.example]\n";
-    let found = problems(text, &base);
-    let twice = found
-        .iter()
-        .find(|p| p.key == "connections[0].domains")
-        .unwrap_or_else(|| panic!("{found:?}"));
-    assert!(twice.to_string().contains("listed twice"), "{twice}");
+    let twice = problem_at(text, &base, "connections[0].domains");
+    assert!(twice.contains("listed twice"), "{twice}");
     std::fs::remove_dir_all(base).unwrap();
 }
 
