@@ -22,13 +22,24 @@ impl Secret {
     /// HMAC-SHA256 keyed with this secret over the concatenation of `parts`.
     pub fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
         use hmac::Mac;
+        self.hmac(parts).finalize().into_bytes().into()
+    }
+
+    /// Whether `tag` is the start of [`Secret::mac`] over `parts` (compared in constant time).
+    pub fn mac_starts_with(&self, parts: &[&[u8]], tag: &[u8]) -> bool {
+        use hmac::Mac;
+        self.hmac(parts).verify_truncated_left(tag).is_ok()
+    }
+
+    fn hmac(&self, parts: &[&[u8]]) -> hmac::Hmac<sha2::Sha256> {
+        use hmac::Mac;
         // HMAC takes a key of any length.
         let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(self.0.as_bytes())
             .unwrap_or_else(|_| unreachable!("HMAC accepts every key length"));
         for part in parts {
             mac.update(part);
         }
-        mac.finalize().into_bytes().into()
+        mac
     }
 }
 

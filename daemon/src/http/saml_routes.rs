@@ -60,21 +60,13 @@ async fn start(connection: String, query: HashMap<String, String>, state: AppSta
     let relay = query.get("relay_state").cloned();
     let hint = query.get("login_hint").cloned();
     let now = state.now();
-    let store = state.store.clone();
-    let server = state.config.server.clone();
-    let sp_for_task = sp.clone();
-    let result = store
-        .run(move |store| {
-            login::start_login(
-                store,
-                &sp_for_task,
-                &server,
-                relay.as_deref(),
-                hint.as_deref(),
-                now,
-            )
-        })
-        .await;
+    let result = login::start_login(
+        &sp,
+        &state.config.server,
+        relay.as_deref(),
+        hint.as_deref(),
+        now,
+    );
     match result {
         Ok(request) => {
             tracing::debug!(

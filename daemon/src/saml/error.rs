@@ -74,9 +74,9 @@ pub enum LoginError {
     /// No usable bearer SubjectConfirmation.
     #[error("no bearer subject confirmation: {0}")]
     NoBearer(String),
-    /// An answer to a request provisiond never issued, already used, or expired.
-    #[error("InResponseTo {0:?} matches no outstanding request of this connection")]
-    UnknownRequest(String),
+    /// An answer to a request this connection never issued, already answered, or expired.
+    #[error("InResponseTo {id:?} {why}")]
+    UnknownRequest { id: String, why: &'static str },
     /// The signed and unsigned InResponseTo values disagree.
     #[error("InResponseTo of the response {response:?} differs from the assertion's {assertion:?}")]
     InResponseToMismatch { response: String, assertion: String },
@@ -137,7 +137,7 @@ impl LoginError {
             Self::NotYetValid { .. } => "not_yet_valid",
             Self::Expired { .. } => "expired",
             Self::NoBearer(_) => "no_bearer",
-            Self::UnknownRequest(_) => "unknown_request",
+            Self::UnknownRequest { .. } => "unknown_request",
             Self::InResponseToMismatch { .. } => "in_response_to_mismatch",
             Self::IdpInitiatedNotAllowed => "idp_initiated",
             Self::Replay(_) => "replay",
@@ -163,7 +163,7 @@ impl LoginError {
             Self::Expired { .. } | Self::NotYetValid { .. } => {
                 "The sign-in took too long or the clocks disagree. Please try again."
             }
-            Self::Replay(_) | Self::UnknownRequest(_) => {
+            Self::Replay(_) | Self::UnknownRequest { .. } => {
                 "This sign-in link was already used or has expired. Please start again."
             }
             Self::IdpInitiatedNotAllowed => {

@@ -16,16 +16,11 @@ use super::sp::{AuthnRequest, ServiceProvider};
 use super::validate::{self, Expectations, ValidatedAssertion};
 use crate::config::{ConnectionConfig, ServerConfig};
 use crate::session::SessionKeys;
-use crate::store::{
-    LoginOutcome, NewUser, OutstandingRequest, Store, Tx, User, UserChanges, email_key,
-};
+use crate::store::{LoginOutcome, NewUser, Store, Tx, User, UserChanges, email_key};
 
 /// The largest posted response checked on the request's own task (base64 characters); a
 /// larger one is checked on the blocking pool.
 const INLINE_CHECK_BYTES: usize = 32 * 1024;
-
-/// How long an issued AuthnRequest may be answered.
-const REQUEST_LIFETIME_MINUTES: i64 = 15;
 
 /// A login that went through.
 #[derive(Debug, Clone)]
@@ -40,9 +35,9 @@ pub struct LoginSuccess {
     pub redirect: String,
 }
 
-/// Issues an AuthnRequest and remembers it for the InResponseTo check.
+/// Issues an AuthnRequest. Nothing is stored: the request's ID proves itself when the answer
+/// names it (`request_id`), so this public route cannot be used to fill the store.
 pub fn start_login(
-    store: &Store,
     sp: &ServiceProvider,
     server: &ServerConfig,
     relay_state: Option<&str>,
@@ -61,19 +56,8 @@ pub fn start_login(
     let idp = sp
         .idp()
         .ok_or_else(|| LoginError::Store("the IdP's metadata has not been loaded yet".into()))?;
-    let request = sp
-        .authn_request(&idp, relay_state, login_hint, now)
-        .map_err(|err| LoginError::Store(format!("cannot encode AuthnRequest: {err}")))?;
-    let row = OutstandingRequest {
-        id: request.id.clone(),
-        connection: sp.connection.clone(),
-        relay_state: relay_state.map(str::to_string),
-        created_at: now.naive_utc(),
-        expires_at: (now + chrono::Duration::minutes(REQUEST_LIFETIME_MINUTES)).naive_utc(),
-    };
-    // Not rate limited: every call stores a row until it expires (README, Limitations).
-    store.write(|tx| tx.save_request(&row).map_err(LoginError::from))?;
-    Ok(request)
+    sp.authn_request(&idp, relay_state, login_hint, now)
+        .map_err(|err| LoginError::Store(format!("cannot encode AuthnRequest: {err}")))
 }
 
 /// Validates a posted response and signs the person in; every outcome is audited, a POST
@@ -274,10 +258,11 @@ fn sign_in(
         )? {
             return Err(LoginError::Replay(assertion.assertion_id.clone()));
         }
-        let stored_relay = check_request(tx, sp, &assertion, now)?;
-        // The RelayState stored with our own request wins over the one that came back.
-        let relay = stored_relay.or_else(|| relay_state.map(str::to_string));
-        let redirect = match relay.as_deref().filter(|r| !r.is_empty()) {
+        let relay = match check_request(tx, sp, &assertion, relay_state, now)? {
+            ReturnedRelayState::Trusted => relay_state,
+            ReturnedRelayState::Ignored => None,
+        };
+        let redirect = match relay.filter(|r| !r.is_empty()) {
             Some(target) => safe_redirect(target, server)?,
             None => "/".to_string(),
         };
@@ -325,26 +310,56 @@ fn sign_in(
     })
 }
 
-/// Consumes the outstanding request (or checks an unsolicited response is allowed); returns
-/// the RelayState stored with the request.
+/// Whether the RelayState that came back with a response is used.
+enum ReturnedRelayState {
+    /// The one sent with the request, or the IdP's own on an unsolicited response.
+    Trusted,
+    /// Changed on its way through the IdP: the person lands on `/` instead.
+    Ignored,
+}
+
+/// Marks the request the response answers as answered (or checks an unsolicited response is
+/// allowed); says whether the RelayState that came with the response may be used.
 fn check_request(
     tx: &mut Tx<'_>,
     sp: &ServiceProvider,
     assertion: &ValidatedAssertion,
+    relay_state: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<Option<String>, LoginError> {
-    match &assertion.in_response_to {
-        Some(request_id) => {
-            // An InResponseTo we never issued (Entra's portal test button sends one) is
-            // treated as unsolicited when the connection allows that, refused otherwise.
-            match tx.take_request(&sp.connection, request_id, now.naive_utc())? {
-                Some(request) => Ok(request.relay_state),
-                None if sp.settings.allow_idp_initiated => Ok(None),
-                None => Err(LoginError::UnknownRequest(request_id.clone())),
+) -> Result<ReturnedRelayState, LoginError> {
+    let Some(request_id) = &assertion.in_response_to else {
+        return if sp.settings.allow_idp_initiated {
+            Ok(ReturnedRelayState::Trusted)
+        } else {
+            Err(LoginError::IdpInitiatedNotAllowed)
+        };
+    };
+    let why = match sp.check_request_id(request_id, relay_state, now) {
+        Ok(issued) => {
+            if tx.answer_request(&sp.connection, &issued.key, issued.expires_at.naive_utc())? {
+                if issued.relay_state_intact {
+                    return Ok(ReturnedRelayState::Trusted);
+                }
+                tracing::warn!(
+                    connection = %sp.connection,
+                    request_id = %request_id,
+                    "RelayState came back changed from the one sent with the request; ignored"
+                );
+                return Ok(ReturnedRelayState::Ignored);
             }
+            "was already answered"
         }
-        None if sp.settings.allow_idp_initiated => Ok(None),
-        None => Err(LoginError::IdpInitiatedNotAllowed),
+        Err(not_issued) => not_issued.describe(),
+    };
+    // An InResponseTo we never issued (Entra's portal test button sends one) is treated as
+    // unsolicited when the connection allows that, refused otherwise.
+    if sp.settings.allow_idp_initiated {
+        Ok(ReturnedRelayState::Trusted)
+    } else {
+        Err(LoginError::UnknownRequest {
+            id: request_id.clone(),
+            why,
+        })
     }
 }
 

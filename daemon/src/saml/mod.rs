@@ -2,7 +2,7 @@
 //! just-in-time accounts.
 //!
 //! [`validate`] is a pure function of the message, the connection and `now`; [`login`] adds the
-//! store (outstanding requests, replay cache, users, sessions, audit). This module never
+//! store (answered requests, replay cache, users, sessions, audit). This module never
 //! touches HTTP types: `http` extracts form fields and maps [`LoginError`] to a page.
 
 mod c14n;
@@ -11,6 +11,7 @@ mod dsig;
 mod error;
 pub mod login;
 pub mod metadata;
+pub mod request_id;
 mod sp;
 pub mod validate;
 mod xml;
@@ -41,7 +42,12 @@ impl Providers {
                 let saml = conn.saml.as_ref()?;
                 Some((
                     conn.name.clone(),
-                    Arc::new(ServiceProvider::new(conn, saml, &base)),
+                    Arc::new(ServiceProvider::new(
+                        conn,
+                        saml,
+                        &base,
+                        &config.server.session_key,
+                    )),
                 ))
             })
             .collect();

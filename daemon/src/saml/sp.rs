@@ -9,7 +9,8 @@ use flate2::Compression;
 use flate2::write::DeflateEncoder;
 
 use super::metadata::IdpDescriptor;
-use crate::config::{ConnectionConfig, IdpSource, SamlConfig};
+use super::request_id::{IssuedRequest, NotIssued, RequestIds};
+use crate::config::{ConnectionConfig, IdpSource, SamlConfig, Secret};
 
 const PROTOCOL_NS: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
 const ASSERTION_NS: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
@@ -32,20 +33,27 @@ pub struct ServiceProvider {
     /// The connection's SAML settings.
     pub settings: SamlConfig,
     idp: Arc<RwLock<Option<IdpDescriptor>>>,
+    request_ids: RequestIds,
 }
 
 /// An AuthnRequest ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthnRequest {
-    /// The request ID, to be stored for the InResponseTo check.
+    /// The request ID; the answer's InResponseTo must name it (see [`RequestIds`]).
     pub id: String,
     /// The IdP URL to redirect the browser to (HTTP-Redirect binding).
     pub redirect_url: String,
 }
 
 impl ServiceProvider {
-    /// The SP for a connection with SAML settings, under the install's base URL.
-    pub fn new(connection: &ConnectionConfig, saml: &SamlConfig, base_url: &str) -> Self {
+    /// The SP for a connection with SAML settings, under the install's base URL; request IDs
+    /// are made with the install's session key.
+    pub fn new(
+        connection: &ConnectionConfig,
+        saml: &SamlConfig,
+        base_url: &str,
+        session_key: &Secret,
+    ) -> Self {
         let prefix = format!("{base_url}/saml/{}", connection.name);
         let metadata_url = format!("{prefix}/metadata");
         let idp = match &saml.idp {
@@ -65,7 +73,20 @@ impl ServiceProvider {
             metadata_url,
             settings: saml.clone(),
             idp: Arc::new(RwLock::new(idp)),
+            request_ids: RequestIds::new(session_key.clone()),
         }
+    }
+
+    /// Whether `id` names a request this SP issued that may still be answered, and whether
+    /// `relay_state` is the one sent with it.
+    pub fn check_request_id(
+        &self,
+        id: &str,
+        relay_state: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<IssuedRequest, NotIssued> {
+        self.request_ids
+            .check(&self.connection, id, relay_state, now)
     }
 
     /// The IdP's current values; `None` until metadata from a URL has loaded once.
@@ -111,7 +132,7 @@ impl ServiceProvider {
         login_hint: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<AuthnRequest, std::io::Error> {
-        let id = format!("_{}", uuid::Uuid::new_v4().simple());
+        let id = self.request_ids.issue(&self.connection, relay_state, now);
         let xml = format!(
             concat!(
                 r#"<samlp:AuthnRequest xmlns:samlp="{protocol}" xmlns:saml="{assertion}" "#,

@@ -167,14 +167,28 @@ pub(super) fn run_migrations(conn: &mut DbConnection) -> Result<usize, StoreErro
     result.map_err(|err| StoreError::Migration(err.to_string()))
 }
 
-/// Reverts the newest migration applied (for tests of the down migrations).
+/// Reverts the applied migrations newest first, down to and including the one whose
+/// folder name starts with `version` (for tests of the down migrations); returns how many.
 #[cfg(test)]
-pub(super) fn revert_last_migration(conn: &mut DbConnection) -> Result<(), StoreError> {
-    let result = match conn {
-        DbConnection::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS).map(|_| ()),
-        DbConnection::Pg(c) => c.revert_last_migration(POSTGRES_MIGRATIONS).map(|_| ()),
+pub(super) fn revert_through(conn: &mut DbConnection, version: &str) -> Result<usize, StoreError> {
+    let digits = |text: &str| {
+        text.chars()
+            .filter(char::is_ascii_digit)
+            .collect::<String>()
     };
-    result.map_err(|err| StoreError::Migration(err.to_string()))
+    let target = digits(version);
+    let mut reverted = 0;
+    loop {
+        let last = match conn {
+            DbConnection::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS),
+            DbConnection::Pg(c) => c.revert_last_migration(POSTGRES_MIGRATIONS),
+        }
+        .map_err(|err| StoreError::Migration(err.to_string()))?;
+        reverted += 1;
+        if digits(&last.to_string()) == target {
+            return Ok(reverted);
+        }
+    }
 }
 
 pub(super) fn has_pending_migrations(conn: &mut DbConnection) -> Result<bool, StoreError> {

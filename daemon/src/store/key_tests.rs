@@ -237,7 +237,8 @@ fn the_key_migration_rekeys_rows_stored_with_unicode_lowercasing() {
     let dir = crate::testing::TempDir::new("rekey");
     let store = open_fresh(&dir);
     let mut conn = store.connection().unwrap();
-    super::connection::revert_last_migration(&mut conn).unwrap();
+    let reverted =
+        super::connection::revert_through(&mut conn, "2026-12-06-000001_ascii_case_keys").unwrap();
     drop(conn);
 
     let kelvin = "\u{212A}im@acme.example";
@@ -317,7 +318,7 @@ fn the_key_migration_rekeys_rows_stored_with_unicode_lowercasing() {
         .unwrap();
 
     for run in 0..2 {
-        assert_eq!(store.migrate().unwrap(), 1);
+        assert_eq!(store.migrate().unwrap(), reverted);
         let keys = |id: &str| {
             store
                 .read(|tx| {
@@ -376,6 +377,6 @@ fn the_key_migration_rekeys_rows_stored_with_unicode_lowercasing() {
         assert!(found.is_none(), "run {run}");
 
         let mut conn = store.connection().unwrap();
-        super::connection::revert_last_migration(&mut conn).unwrap();
+        super::connection::revert_through(&mut conn, "2026-12-06-000001_ascii_case_keys").unwrap();
     }
 }

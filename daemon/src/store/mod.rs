@@ -35,7 +35,6 @@ mod identities;
 mod leases;
 mod models;
 mod saml_state;
-pub use saml_state::OutstandingRequest;
 pub mod schema;
 mod scim;
 mod scim_tokens;

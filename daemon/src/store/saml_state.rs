@@ -1,50 +1,37 @@
-//! Outstanding SAML requests and the assertion replay cache, shared by every replica.
+//! Answered SAML requests and the assertion replay cache, shared by every replica.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{saml_replay, saml_requests};
+use super::schema::{saml_answered_requests, saml_replay};
 use super::{DbConnection, StoreError, Tx};
 
-/// An AuthnRequest provisiond issued and has not yet seen answered.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Insertable)]
-#[diesel(table_name = saml_requests)]
-pub struct OutstandingRequest {
-    pub id: String,
-    pub connection: String,
-    pub relay_state: Option<String>,
-    pub created_at: NaiveDateTime,
-    pub expires_at: NaiveDateTime,
-}
-
 impl Tx<'_> {
-    /// Remembers an issued request until it expires.
-    pub fn save_request(&mut self, request: &OutstandingRequest) -> Result<(), StoreError> {
-        diesel::insert_into(saml_requests::table)
-            .values(request)
-            .execute(self.conn)?;
-        Ok(())
-    }
-
-    /// Removes and returns the request `id` of `connection` if it is still outstanding.
-    ///
-    /// Taking it makes it single-use: a second response to the same request finds nothing.
-    pub fn take_request(
+    /// Records that request `id` of `connection` has been answered; returns false when it
+    /// already was. Kept until `expires_at`, after which the ID itself is refused.
+    pub fn answer_request(
         &mut self,
         connection: &str,
         id: &str,
-        now: NaiveDateTime,
-    ) -> Result<Option<OutstandingRequest>, StoreError> {
-        let found: Option<OutstandingRequest> = saml_requests::table
-            .find(id)
-            .filter(saml_requests::connection.eq(connection))
-            .first(self.conn)
-            .optional()?;
-        let Some(request) = found else {
-            return Ok(None);
+        expires_at: NaiveDateTime,
+    ) -> Result<bool, StoreError> {
+        let row = (
+            saml_answered_requests::id.eq(id),
+            saml_answered_requests::connection.eq(connection),
+            saml_answered_requests::expires_at.eq(expires_at),
+        );
+        let inserted = match &mut *self.conn {
+            DbConnection::Sqlite(conn) => {
+                diesel::insert_or_ignore_into(saml_answered_requests::table)
+                    .values(row)
+                    .execute(conn)?
+            }
+            DbConnection::Pg(conn) => diesel::insert_into(saml_answered_requests::table)
+                .values(row)
+                .on_conflict_do_nothing()
+                .execute(conn)?,
         };
-        diesel::delete(saml_requests::table.find(id)).execute(self.conn)?;
-        Ok((request.expires_at > now).then_some(request))
+        Ok(inserted == 1)
     }
 
     /// Records an assertion id; returns false when it was already seen (a replay).
@@ -73,11 +60,11 @@ impl Tx<'_> {
         Ok(inserted == 1)
     }
 
-    /// Deletes expired requests and replay entries; returns how many rows went.
+    /// Deletes expired answered requests and replay entries; returns how many rows went.
     pub fn purge_expired_saml_state(&mut self, now: NaiveDateTime) -> Result<usize, StoreError> {
+        let answered = saml_answered_requests::expires_at.le(now);
         let requests =
-            diesel::delete(saml_requests::table.filter(saml_requests::expires_at.le(now)))
-                .execute(self.conn)?;
+            diesel::delete(saml_answered_requests::table.filter(answered)).execute(self.conn)?;
         let replay = diesel::delete(saml_replay::table.filter(saml_replay::expires_at.le(now)))
             .execute(self.conn)?;
         Ok(requests + replay)

@@ -37,11 +37,9 @@ diesel::table! {
 }
 
 diesel::table! {
-    saml_requests (id) {
+    saml_answered_requests (id) {
         id -> Text,
         connection -> Text,
-        relay_state -> Nullable<Text>,
-        created_at -> Timestamp,
         expires_at -> Timestamp,
     }
 }
@@ -171,7 +169,7 @@ diesel::joinable!(sessions -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     identities,
-    saml_requests,
+    saml_answered_requests,
     saml_replay,
     sessions,
     login_audit,

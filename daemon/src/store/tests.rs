@@ -107,44 +107,20 @@ fn a_failed_transaction_leaves_nothing_behind() {
 }
 
 #[test]
-fn requests_are_single_use_and_expire() {
+fn a_request_is_answered_once_and_forgotten_after_it_expires() {
     let store = memory_store();
-    let t = now();
-    let request = OutstandingRequest {
-        id: "_r1".into(),
-        connection: "acme".into(),
-        relay_state: Some("/app".into()),
-        created_at: t,
-        expires_at: t + chrono::Duration::minutes(5),
+    let until = now() + chrono::Duration::minutes(15);
+    let answer = |id: &'static str| {
+        store
+            .write(|tx| tx.answer_request("acme", id, until))
+            .unwrap()
     };
-    store.write(|tx| tx.save_request(&request)).unwrap();
-    assert!(
-        store
-            .write(|tx| tx.take_request("other", "_r1", t))
-            .unwrap()
-            .is_none()
-    );
-    let taken = store.write(|tx| tx.take_request("acme", "_r1", t)).unwrap();
-    assert_eq!(taken.and_then(|r| r.relay_state).as_deref(), Some("/app"));
-    assert!(
-        store
-            .write(|tx| tx.take_request("acme", "_r1", t))
-            .unwrap()
-            .is_none()
-    );
-
-    let late = OutstandingRequest {
-        id: "_r2".into(),
-        ..request
-    };
-    store.write(|tx| tx.save_request(&late)).unwrap();
-    let after_expiry = t + chrono::Duration::minutes(6);
-    assert!(
-        store
-            .write(|tx| tx.take_request("acme", "_r2", after_expiry))
-            .unwrap()
-            .is_none()
-    );
+    assert!(answer("_r1"));
+    assert!(!answer("_r1"), "a second answer to one request");
+    assert!(answer("_r2"));
+    let purge = |at| store.write(|tx| tx.purge_expired_saml_state(at)).unwrap();
+    assert_eq!(purge(until - chrono::Duration::seconds(1)), 0);
+    assert_eq!(purge(until), 2);
 }
 
 #[test]
@@ -399,9 +375,10 @@ fn a_subject_is_recorded_for_each_user_with_its_first_and_latest_sighting() {
     );
 }
 
-/// The two newest migrations revert on a store with logins in it (on PostgreSQL when
-/// `PROVISIOND_TEST_POSTGRES_URL` is set), the login tables one keeping one identity per
-/// subject also when two users had it last seen at the same instant, and apply again.
+/// The migrations since the leaner login tables revert on a store with logins in it (on
+/// PostgreSQL when `PROVISIOND_TEST_POSTGRES_URL` is set), the login tables one keeping one
+/// identity per subject also when two users had it last seen at the same instant, and apply
+/// again.
 #[test]
 fn the_newest_migrations_revert_and_apply_again_with_logins_stored() {
     use super::schema::identities;
@@ -417,18 +394,20 @@ fn the_newest_migrations_revert_and_apply_again_with_logins_stored() {
                 tx.create_session(&format!("hash-{oid}"), &user.id, "acme", at, at)?;
             }
             tx.remember_assertion("acme", "assertion-1", at)?;
+            tx.answer_request("acme", "_request-1", at)?;
             Ok::<_, StoreError>(())
         })
         .unwrap();
 
     let mut conn = store.connection().unwrap();
-    super::connection::revert_last_migration(&mut conn).unwrap();
-    super::connection::revert_last_migration(&mut conn).unwrap();
+    let reverted =
+        super::connection::revert_through(&mut conn, "2026-12-05-000001_leaner_login_tables")
+            .unwrap();
     let kept: i64 = identities::table.count().get_result(&mut *conn).unwrap();
     assert_eq!(kept, 1, "one identity per subject after the revert");
     drop(conn);
 
-    assert_eq!(store.migrate().unwrap(), 2);
+    assert_eq!(store.migrate().unwrap(), reverted);
     let kept: Vec<String> = store
         .read(|tx| {
             identities::table

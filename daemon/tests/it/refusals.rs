@@ -2,8 +2,8 @@
 //! measured against. Responses are really signed by the simulator's keys; tampering happens
 //! on the signed XML text, as an attacker would do it.
 
-use chrono::Duration;
-use idp_sim::{SignatureAlgorithm, Signing, SigningKey, build_signed_response};
+use chrono::{DateTime, Duration, Utc};
+use idp_sim::{ResponseSpec, SignatureAlgorithm, Signing, SigningKey, build_signed_response};
 use provisiond::saml::LoginError;
 use provisiond::store::UserChanges;
 
@@ -168,11 +168,92 @@ fn a_second_answer_to_the_same_request_is_refused() {
 }
 
 #[test]
+fn a_second_answer_naming_the_request_with_another_relay_tag_is_refused() {
+    let fx = Fixture::new(false);
+    let spec = fx.solicited("alice@acme.example");
+    assert!(fx.post(&fx.sign(&spec)).is_ok());
+    let id = spec.in_response_to.clone().unwrap();
+    let mut again = spec.clone();
+    again.assertion_id = idp_sim::new_id();
+    again.response_id = idp_sim::new_id();
+    let mut altered = id.into_bytes();
+    let last = altered.len() - 2;
+    altered[last] = if altered[last] == b'A' { b'B' } else { b'A' };
+    again.in_response_to = Some(String::from_utf8(altered).unwrap());
+    assert_eq!(code(fx.post(&fx.sign(&again))), "unknown_request");
+    assert!(last_audit_detail(&fx).ends_with("was already answered"));
+}
+
+#[test]
 fn in_response_to_never_issued_is_refused() {
     let fx = Fixture::new(false);
     let mut spec = fx.solicited("alice@acme.example");
     spec.in_response_to = Some("_never-issued-by-provisiond".into());
     assert_eq!(code(fx.post(&fx.sign(&spec))), "unknown_request");
+}
+
+fn last_audit_detail(fx: &Fixture) -> String {
+    let rows = fx.store.read(|tx| tx.login_audit(Some("acme"), 1)).unwrap();
+    rows[0].detail.clone()
+}
+
+fn answering(fx: &Fixture, relay_state: Option<&str>, issued: DateTime<Utc>) -> ResponseSpec {
+    let request = provisiond::saml::login::start_login(
+        &fx.sp(),
+        &fx.config.server,
+        relay_state,
+        None,
+        issued,
+    )
+    .unwrap();
+    ResponseSpec::for_user(
+        &fx.tenant,
+        fx.user("alice@acme.example"),
+        Some(&request.id),
+        fixed_now(),
+    )
+}
+
+#[test]
+fn an_answer_after_the_request_lifetime_is_refused_as_expired() {
+    let fx = Fixture::new(false);
+    let late = answering(&fx, None, fixed_now() - Duration::minutes(16));
+    assert_eq!(code(fx.post(&fx.sign(&late))), "unknown_request");
+    assert!(last_audit_detail(&fx).ends_with("has expired"));
+    let in_time = answering(&fx, None, fixed_now() - Duration::minutes(14));
+    assert!(fx.post(&fx.sign(&in_time)).is_ok());
+}
+
+#[test]
+fn a_request_id_of_another_install_or_connection_is_refused() {
+    let fx = Fixture::new(false);
+    use provisiond::saml::request_id::RequestIds;
+    let other_install = RequestIds::new(provisiond::config::Secret::new("another-session-key"));
+    let this_install = RequestIds::new(fx.config.server.session_key.clone());
+    for id in [
+        other_install.issue("acme", None, fixed_now()),
+        this_install.issue("beta", None, fixed_now()),
+    ] {
+        let mut spec = fx.solicited("alice@acme.example");
+        spec.in_response_to = Some(id);
+        assert_eq!(code(fx.post(&fx.sign(&spec))), "unknown_request");
+        assert!(last_audit_detail(&fx).ends_with("was not issued by this connection"));
+    }
+}
+
+#[test]
+fn the_relay_state_sent_with_the_request_is_where_the_person_lands() {
+    let fx = Fixture::new(false);
+    let spec = answering(&fx, Some("/reports?year=2026"), fixed_now());
+    let ok = fx
+        .post_with_relay(&fx.sign(&spec), "/reports?year=2026")
+        .unwrap();
+    assert_eq!(ok.redirect, "/reports?year=2026");
+
+    // Changed on the way through the IdP (still an allowed target): not followed.
+    let spec = answering(&fx, Some("/reports"), fixed_now());
+    let ok = fx.post_with_relay(&fx.sign(&spec), "/admin").unwrap();
+    assert_eq!(ok.redirect, "/");
 }
 
 #[test]
@@ -295,7 +376,6 @@ fn an_email_change_at_the_idp_updates_the_same_account() {
 fn relay_state_to_a_foreign_site_is_refused() {
     let fx = Fixture::new(false);
     let err = provisiond::saml::login::start_login(
-        &fx.store,
         &fx.sp(),
         &fx.config.server,
         Some("https://evil.example/phish"),
@@ -329,7 +409,6 @@ fn an_oversized_or_control_character_login_hint_is_not_forwarded_to_the_idp() {
     let fx = Fixture::new(false);
     let start = |hint: &str| {
         provisiond::saml::login::start_login(
-            &fx.store,
             &fx.sp(),
             &fx.config.server,
             None,

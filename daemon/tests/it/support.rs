@@ -112,7 +112,6 @@ connections:
     /// A spec for a valid, solicited response for `mail`, answering a freshly issued request.
     pub fn solicited(&self, mail: &str) -> ResponseSpec {
         let request = provisiond::saml::login::start_login(
-            &self.store,
             &self.sp(),
             &self.config.server,
             None,
@@ -156,6 +155,26 @@ connections:
         saml_response: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<provisiond::saml::login::LoginSuccess, provisiond::saml::LoginError> {
+        self.post_fields(saml_response, None, now)
+    }
+
+    /// Posts a response with the RelayState the IdP sent back.
+    pub fn post_with_relay(
+        &self,
+        xml: &str,
+        relay_state: &str,
+    ) -> Result<provisiond::saml::login::LoginSuccess, provisiond::saml::LoginError> {
+        use base64::Engine;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(xml);
+        self.post_fields(Some(&encoded), Some(relay_state), fixed_now())
+    }
+
+    fn post_fields(
+        &self,
+        saml_response: Option<&str>,
+        relay_state: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<provisiond::saml::login::LoginSuccess, provisiond::saml::LoginError> {
         provisiond::saml::login::complete_login(
             &self.store,
             &self.sp(),
@@ -163,7 +182,7 @@ connections:
             &self.config.server,
             &self.session_keys,
             saml_response,
-            None,
+            relay_state,
             now,
         )
     }
