@@ -291,15 +291,7 @@ impl Tx<'_> {
                     )
                 })
                 .collect();
-            added += match &mut *self.conn {
-                DbConnection::Sqlite(conn) => diesel::insert_or_ignore_into(group_members::table)
-                    .values(&rows)
-                    .execute(conn)?,
-                DbConnection::Pg(conn) => diesel::insert_into(group_members::table)
-                    .values(&rows)
-                    .on_conflict_do_nothing()
-                    .execute(conn)?,
-            };
+            added += insert_new!(&mut *self.conn, group_members::table, &rows)?;
         }
         let events = member_events(EventKind::MemberAdded, connection, pairs);
         self.record_events(&events, now)?;

@@ -25,6 +25,23 @@ macro_rules! on_backend {
     };
 }
 
+/// Inserts `$rows` into `$table`, skipping rows whose key is already there (`INSERT OR IGNORE`
+/// on SQLite, `ON CONFLICT DO NOTHING` on PostgreSQL, where a failed insert would abort the
+/// transaction); evaluates to the number of rows inserted.
+macro_rules! insert_new {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        match $conn {
+            $crate::store::DbConnection::Sqlite(c) => {
+                diesel::insert_or_ignore_into($table).values($rows).execute(c)
+            }
+            $crate::store::DbConnection::Pg(c) => diesel::insert_into($table)
+                .values($rows)
+                .on_conflict_do_nothing()
+                .execute(c),
+        }
+    };
+}
+
 mod audit;
 mod bulk;
 mod connection;

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{saml_answered_requests, saml_replay};
-use super::{DbConnection, StoreError, Tx};
+use super::{StoreError, Tx};
 
 impl Tx<'_> {
     /// Records that request `id` of `connection` has been answered; returns false when it
@@ -20,17 +20,7 @@ impl Tx<'_> {
             saml_answered_requests::connection.eq(connection),
             saml_answered_requests::expires_at.eq(expires_at),
         );
-        let inserted = match &mut *self.conn {
-            DbConnection::Sqlite(conn) => {
-                diesel::insert_or_ignore_into(saml_answered_requests::table)
-                    .values(row)
-                    .execute(conn)?
-            }
-            DbConnection::Pg(conn) => diesel::insert_into(saml_answered_requests::table)
-                .values(row)
-                .on_conflict_do_nothing()
-                .execute(conn)?,
-        };
+        let inserted = insert_new!(&mut *self.conn, saml_answered_requests::table, row)?;
         Ok(inserted == 1)
     }
 
@@ -46,17 +36,8 @@ impl Tx<'_> {
             saml_replay::assertion_id.eq(assertion_id),
             saml_replay::expires_at.eq(expires_at),
         );
-        // One statement: a conflict (seen before, here or on another replica) inserts nothing,
-        // and on PostgreSQL it does not abort the transaction as a failed insert would.
-        let inserted = match &mut *self.conn {
-            DbConnection::Sqlite(conn) => diesel::insert_or_ignore_into(saml_replay::table)
-                .values(row)
-                .execute(conn)?,
-            DbConnection::Pg(conn) => diesel::insert_into(saml_replay::table)
-                .values(row)
-                .on_conflict_do_nothing()
-                .execute(conn)?,
-        };
+        // One statement: a conflict (seen before, here or on another replica) inserts nothing.
+        let inserted = insert_new!(&mut *self.conn, saml_replay::table, row)?;
         Ok(inserted == 1)
     }
 
