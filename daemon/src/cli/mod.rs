@@ -238,10 +238,7 @@ async fn serve(path: &Path) -> anyhow::Result<()> {
     }
     let store = Store::open(&config.database).context("opening the database")?;
     let providers = Providers::from_config(&config);
-    let client = reqwest::Client::builder()
-        .user_agent(concat!("provisiond/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .context("building the HTTP client")?;
+    let client = crate::saml::metadata_client().context("building the HTTP client")?;
     providers.load_remote_metadata(&client).await;
     providers.spawn_refresh(client);
     spawn_housekeeping(store.clone());
@@ -364,8 +361,11 @@ async fn connection_show(path: &Path, name: &str) -> anyhow::Result<()> {
         IdpSource::Manual(_) => "values entered by hand".to_string(),
     };
     if let IdpSource::Url { url, entity_id, .. } = &sp.settings.idp {
-        let client = reqwest::Client::new();
-        match crate::saml::fetch_metadata(&client, url, entity_id.as_deref()).await {
+        let fetched = match crate::saml::metadata_client() {
+            Ok(client) => crate::saml::fetch_metadata(&client, url, entity_id.as_deref()).await,
+            Err(err) => Err(format!("building the HTTP client: {err}")),
+        };
+        match fetched {
             Ok(descriptor) => sp.set_idp(descriptor),
             Err(err) => say!("  (could not fetch metadata now: {err})"),
         }

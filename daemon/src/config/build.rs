@@ -467,11 +467,19 @@ fn idp_source(
             );
         }
         return match Url::parse(url) {
-            Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => Some(IdpSource::Url {
+            Ok(parsed) if crate::saml::is_secure_metadata_url(&parsed) => Some(IdpSource::Url {
                 url: parsed,
                 refresh: Duration::from_secs(minutes.clamp(1, MAX_REFRESH_MINUTES) * 60),
                 entity_id: saml.idp_entity_id.clone(),
             }),
+            Ok(parsed) if parsed.scheme() == "http" => {
+                check.add(
+                    format!("{key}.metadata_url"),
+                    "must be https: the metadata brings the certificates logins are checked \
+                     against (plain http only from this machine: 127.0.0.1, ::1, localhost)",
+                );
+                None
+            }
             _ => {
                 check.add(
                     format!("{key}.metadata_url"),

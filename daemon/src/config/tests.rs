@@ -560,3 +560,41 @@ fn no_value_in_a_secret_position_appears_in_any_message() {
     }
     std::fs::remove_dir_all(base).unwrap();
 }
+
+#[test]
+fn a_metadata_url_in_plain_http_is_a_problem_unless_it_stays_on_this_machine() {
+    let base = dir();
+    let config = |url: &str| {
+        format!(
+            "server:\n  session_key: \"0123456789abcdef0123456789abcdef\"\nconnections:\n  \
+             - name: acme\n    domains: [acme.example]\n    saml:\n      metadata_url: {url}\n"
+        )
+    };
+    let key = "connections[0].saml.metadata_url";
+    // The metadata brings the certificates every login is checked against: anyone on the path
+    // of a cleartext fetch could hand in their own.
+    for url in [
+        "http://login.example/metadata.xml",
+        "http://10.0.0.5/metadata.xml",
+        "http://127.0.0.1.nip.example/metadata.xml",
+        "HTTP://idp.example/metadata.xml",
+    ] {
+        let problem = problem_at(&config(url), &base, key);
+        assert!(problem.contains("https"), "{url}: {problem}");
+    }
+    for url in [
+        "https://login.example/metadata.xml",
+        "http://127.0.0.1:9000/metadata.xml",
+        "http://127.8.9.10/metadata.xml",
+        "http://[::1]:9000/metadata.xml",
+        "http://localhost:9000/metadata.xml",
+    ] {
+        let found = match load_str(&config(url), &base.join("provisiond.yaml")) {
+            Ok(_) => Vec::new(),
+            Err(ConfigError::Invalid { problems, .. }) => problems,
+            Err(other) => panic!("{url}: {other:?}"),
+        };
+        assert!(found.iter().all(|p| p.key != key), "{url}: {found:?}");
+    }
+    std::fs::remove_dir_all(base).unwrap();
+}

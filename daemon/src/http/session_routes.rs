@@ -79,8 +79,8 @@ fn route_by_domain(form: HashMap<String, String>, state: AppState) -> Response {
     };
     let connection = state
         .config
-        // A fully qualified `acme.example.` names the same domain.
-        .connection_for_domain(domain.trim_end_matches('.'))
+        // A fully qualified `acme.example.` names the same domain (one root dot, no more).
+        .connection_for_domain(domain.strip_suffix('.').unwrap_or(domain))
         .filter(|conn| state.providers.get(&conn.name).is_some());
     let Some(connection) = connection else {
         tracing::info!(%domain, "SSO requested for a domain with no connection");

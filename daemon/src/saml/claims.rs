@@ -7,6 +7,10 @@ use super::validate::ValidatedAssertion;
 use crate::config::AttributeNames;
 
 const EMAIL_FORMAT: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
+/// No stated meaning (core §8.3.1): Okta's default, holding whatever the IdP's user name is.
+const UNSPECIFIED_FORMAT: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified";
+/// A one-time identifier (core §8.3.8): a new value at every login.
+const TRANSIENT_FORMAT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient";
 
 const EMAIL_CLAIMS: &[&str] = &[
     "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
@@ -42,8 +46,9 @@ const EXTERNAL_ID_CLAIMS: &[&str] =
 /// The person an assertion describes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
-    /// The IdP's stable id (Entra object id), or the NameID when there is none.
-    pub external_id: String,
+    /// The IdP's stable id: the external-id claim (Entra's object id), else the NameID unless
+    /// it is transient. `None` when the assertion names no stable id: the email is the key.
+    pub external_id: Option<String>,
     /// Email address, if one could be found.
     pub email: Option<String>,
     /// The IdP's user name (Entra UPN), when sent.
@@ -58,8 +63,9 @@ pub struct Identity {
 
 /// Reads the identity out of an assertion.
 ///
-/// Email comes from the NameID when its format is emailAddress (or it looks like one), else
-/// from an email claim, else from Entra's UPN claim when that looks like an address.
+/// Email comes from the NameID when its format is emailAddress, or is unspecified or absent and
+/// the value looks like an address; else from an email claim, else from Entra's UPN claim when
+/// that looks like an address. Persistent and transient NameIDs are opaque, never an email.
 pub fn identity(assertion: &ValidatedAssertion, names: &AttributeNames) -> Identity {
     let first = |custom: &Option<String>, defaults: &[&str]| -> Option<String> {
         let custom = custom.iter().map(String::as_str);
@@ -68,8 +74,10 @@ pub fn identity(assertion: &ValidatedAssertion, names: &AttributeNames) -> Ident
             .find_map(|name| first_value(assertion, name))
     };
 
-    let name_id_is_email = assertion.name_id_format.as_deref() == Some(EMAIL_FORMAT)
-        || (assertion.name_id_format.is_none() && looks_like_email(&assertion.name_id));
+    let name_id_is_email = matches!(
+        assertion.name_id_format.as_deref(),
+        None | Some(EMAIL_FORMAT | UNSPECIFIED_FORMAT)
+    );
     let claimed_email = first(&names.email, EMAIL_CLAIMS).filter(|e| looks_like_email(e));
     let user_name = first(&None, UPN_CLAIMS);
     let email = if names.email.is_some() {
@@ -82,13 +90,18 @@ pub fn identity(assertion: &ValidatedAssertion, names: &AttributeNames) -> Ident
 
     Identity {
         external_id: first(&names.external_id, EXTERNAL_ID_CLAIMS)
-            .unwrap_or_else(|| assertion.name_id.clone()),
+            .or_else(|| (!name_id_is_transient(assertion)).then(|| assertion.name_id.clone())),
         email,
         user_name,
         given_name: first(&names.first_name, FIRST_NAME_CLAIMS),
         family_name: first(&names.last_name, LAST_NAME_CLAIMS),
         display_name: first(&names.display_name, DISPLAY_NAME_CLAIMS),
     }
+}
+
+/// Whether the NameID is a one-time identifier, which names nobody at the next login.
+pub fn name_id_is_transient(assertion: &ValidatedAssertion) -> bool {
+    assertion.name_id_format.as_deref() == Some(TRANSIENT_FORMAT)
 }
 
 fn first_value(assertion: &ValidatedAssertion, name: &str) -> Option<String> {
@@ -162,7 +175,7 @@ mod tests {
             ],
         );
         let id = identity(&a, &AttributeNames::default());
-        assert_eq!(id.external_id, "oid-1");
+        assert_eq!(id.external_id.as_deref(), Some("oid-1"));
         assert_eq!(id.email.as_deref(), Some("alice@acme.example"));
         assert_eq!(id.given_name.as_deref(), Some("Alice"));
         assert_eq!(id.family_name.as_deref(), Some("Smith"));
@@ -177,7 +190,7 @@ mod tests {
             &[("firstName", "Bob"), ("lastName", "Jones")],
         );
         let id = identity(&a, &AttributeNames::default());
-        assert_eq!(id.external_id, "bob@acme.example");
+        assert_eq!(id.external_id.as_deref(), Some("bob@acme.example"));
         assert_eq!(id.email.as_deref(), Some("bob@acme.example"));
         assert_eq!(
             (id.given_name.as_deref(), id.family_name.as_deref()),
@@ -199,6 +212,46 @@ mod tests {
         );
         let b = assertion("opaque", persistent, &[]);
         assert_eq!(identity(&b, &AttributeNames::default()).email, None);
+    }
+
+    #[test]
+    fn the_name_id_format_decides_whether_it_is_the_email_and_the_key() {
+        let upn = [(UPN_CLAIMS[0], "upn@acme.example")];
+        // (format, email, external id) for a NameID `kim@acme.example` beside a UPN claim.
+        for (format, email, key) in [
+            (
+                Some(EMAIL_FORMAT),
+                "kim@acme.example",
+                Some("kim@acme.example"),
+            ),
+            (
+                Some(UNSPECIFIED_FORMAT),
+                "kim@acme.example",
+                Some("kim@acme.example"),
+            ),
+            (None, "kim@acme.example", Some("kim@acme.example")),
+            (
+                Some("urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"),
+                "upn@acme.example",
+                Some("kim@acme.example"),
+            ),
+            (Some(TRANSIENT_FORMAT), "upn@acme.example", None),
+        ] {
+            let id = identity(
+                &assertion("kim@acme.example", format, &upn),
+                &AttributeNames::default(),
+            );
+            assert_eq!(id.email.as_deref(), Some(email), "{format:?}");
+            assert_eq!(id.external_id.as_deref(), key, "{format:?}");
+        }
+        // An external-id claim is the key whatever the NameID.
+        let a = assertion(
+            "_t1",
+            Some(TRANSIENT_FORMAT),
+            &[(EXTERNAL_ID_CLAIMS[0], "oid-1")],
+        );
+        let id = identity(&a, &AttributeNames::default());
+        assert_eq!(id.external_id.as_deref(), Some("oid-1"));
     }
 
     #[test]

@@ -2,9 +2,11 @@
 //! sessions and the audit log.
 //!
 //! The stable key of an account is the connection plus the external id (Entra's object id,
-//! else the NameID). A known external id with a new email updates the account; an unknown
-//! external id with a known email adopts an account that has no external id yet (one created
-//! by SCIM or sync), and is refused if that account belongs to someone else.
+//! else the NameID unless it is transient). A known external id with a new email updates the
+//! account; an unknown external id with a known email adopts an account that has no external
+//! id yet (one created by SCIM or sync), and is refused if that account belongs to someone
+//! else. An assertion with no stable id (a transient NameID, no object id) is keyed by its
+//! email alone.
 
 use std::sync::Arc;
 
@@ -270,13 +272,16 @@ fn sign_in(
         if !user.active {
             return Err(LoginError::Deactivated(user.email));
         }
-        tx.link_identity(
-            &sp.connection,
-            &assertion.issuer,
-            &assertion.name_id,
-            &user.id,
-            now.naive_utc(),
-        )?;
+        // A transient NameID is new at every login: recording each would name nobody.
+        if !claims::name_id_is_transient(&assertion) {
+            tx.link_identity(
+                &sp.connection,
+                &assertion.issuer,
+                &assertion.name_id,
+                &user.id,
+                now.naive_utc(),
+            )?;
+        }
         if !created {
             tx.touch_login(&user.id, now.naive_utc())?;
         }
@@ -371,7 +376,7 @@ fn upsert_user(
     now: DateTime<Utc>,
 ) -> Result<(User, bool), LoginError> {
     let changes = UserChanges {
-        external_id: Some(identity.external_id.clone()),
+        external_id: identity.external_id.clone(),
         email: Some(email.to_string()),
         user_name: identity.user_name.clone(),
         given_name: identity.given_name.clone(),
@@ -380,11 +385,16 @@ fn upsert_user(
         active: None,
     };
 
-    let found = tx.users_by_external_id_or_email(connection, &identity.external_id, email)?;
+    // Without a stable id from the IdP (a transient NameID and no object id claim) the email
+    // is the only key: it finds the account whatever id the account holds.
+    let external_id = identity.external_id.as_deref();
+    let found = match external_id {
+        Some(id) => tx.users_by_external_id_or_email(connection, id, email)?,
+        None => tx.user_by_email(connection, email)?.into_iter().collect(),
+    };
     let key = email_key(email);
-    let by_external_id = found
-        .iter()
-        .find(|u| u.external_id.as_deref() == Some(identity.external_id.as_str()));
+    let by_external_id =
+        external_id.and_then(|id| found.iter().find(|u| u.external_id.as_deref() == Some(id)));
     let by_email = found.iter().find(|u| u.email_key == key);
     let existing = match (by_external_id, by_email) {
         // A changed email must not collide with another account.
@@ -394,10 +404,9 @@ fn upsert_user(
         (Some(user), _) => Some(user.clone()),
         // The address belongs to an account the IdP knows under another id.
         (None, Some(user))
-            if user
-                .external_id
-                .as_deref()
-                .is_some_and(|id| id != identity.external_id) =>
+            if external_id.is_some()
+                && user.external_id.is_some()
+                && user.external_id.as_deref() != external_id =>
         {
             return Err(LoginError::AccountConflict(email.to_string()));
         }
@@ -415,7 +424,7 @@ fn upsert_user(
             let user = NewUser {
                 id: crate::store::new_id(),
                 connection: connection.to_string(),
-                external_id: Some(identity.external_id.clone()),
+                external_id: identity.external_id.clone(),
                 email: email.to_string(),
                 email_key: key,
                 user_name: identity.user_name.clone(),

@@ -154,6 +154,64 @@ async fn refresh_one(
     }
 }
 
+/// Whether metadata may be fetched from `url`: over HTTPS, or over plain HTTP from this machine
+/// only (a loopback address or `localhost`). The metadata brings the certificates every login
+/// is checked against, so anyone on the path of a cleartext fetch could hand in their own.
+pub fn is_secure_metadata_url(url: &url::Url) -> bool {
+    match url.scheme() {
+        "https" => true,
+        "http" => is_loopback(url),
+        _ => false,
+    }
+}
+
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// The HTTP client metadata is fetched with. It follows at most 10 redirects, and only to a URL
+/// [`is_secure_metadata_url`] accepts, never from another machine to this one: a redirect
+/// must not take an HTTPS fetch to cleartext, nor point the daemon at its own loopback
+/// services.
+pub fn metadata_client() -> reqwest::Result<reqwest::Client> {
+    let policy = reqwest::redirect::Policy::custom(|attempt| {
+        if attempt.previous().len() > 10 {
+            attempt.error("more than 10 redirects")
+        } else if may_redirect(attempt.previous(), attempt.url()) {
+            attempt.follow()
+        } else {
+            attempt.error("redirected to a URL metadata may not be fetched from")
+        }
+    });
+    reqwest::Client::builder()
+        .user_agent(concat!("provisiond/", env!("CARGO_PKG_VERSION")))
+        .redirect(policy)
+        .build()
+}
+
+/// An error and its causes, as one line (reqwest's own text leaves out why a redirect failed).
+fn with_causes(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
+}
+
+/// Whether a metadata fetch that went through `previous` may be redirected to `target`.
+fn may_redirect(previous: &[url::Url], target: &url::Url) -> bool {
+    let remote_before = previous.iter().any(|url| !is_loopback(url));
+    is_secure_metadata_url(target) && !(remote_before && is_loopback(target))
+}
+
 /// The largest metadata document fetched (Entra's is about 25 KiB; aggregates are larger).
 const MAX_METADATA_BYTES: usize = 4 * 1024 * 1024;
 
@@ -168,7 +226,7 @@ pub async fn fetch_metadata(
         .timeout(Duration::from_secs(30))
         .send()
         .await
-        .map_err(|err| format!("request failed: {err}"))?;
+        .map_err(|err| format!("request failed: {}", with_causes(&err)))?;
     if !response.status().is_success() {
         return Err(format!("HTTP {}", response.status()));
     }
@@ -198,6 +256,39 @@ pub async fn fetch_metadata(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metadata_is_fetched_over_https_or_from_this_machine_and_redirected_no_further() {
+        let url = |text: &str| url::Url::parse(text).unwrap();
+        for secure in [
+            "https://login.example/m",
+            "http://127.0.0.1:9000/m",
+            "http://127.1.2.3/m",
+            "http://[::1]/m",
+            "http://LOCALHOST/m",
+        ] {
+            assert!(is_secure_metadata_url(&url(secure)), "{secure}");
+        }
+        for insecure in [
+            "http://login.example/m",
+            "http://10.0.0.1/m",
+            "http://localhost.example/m",
+            "ftp://127.0.0.1/m",
+            "file:///etc/m",
+        ] {
+            assert!(!is_secure_metadata_url(&url(insecure)), "{insecure}");
+        }
+
+        let remote = [url("https://login.example/m")];
+        let local = [url("http://127.0.0.1:9000/m")];
+        assert!(may_redirect(&remote, &url("https://other.example/m")));
+        assert!(!may_redirect(&remote, &url("http://login.example/m")));
+        assert!(!may_redirect(&remote, &url("https://localhost/m")));
+        assert!(!may_redirect(&remote, &url("http://127.0.0.1:9000/m")));
+        assert!(may_redirect(&local, &url("http://127.0.0.1:9001/m")));
+        assert!(may_redirect(&local, &url("https://login.example/m")));
+        assert!(!may_redirect(&local, &url("http://login.example/m")));
+    }
 
     #[test]
     fn failed_metadata_fetches_are_retried_soon_then_less_often() {

@@ -230,7 +230,7 @@ impl Tx<'_> {
     }
 
     /// Activates or deactivates users that are not already in that state; returns how many
-    /// changed. Data stays: nothing is deleted.
+    /// changed. Data stays: nothing is deleted but the sessions of the users deactivated.
     pub fn set_users_active(
         &mut self,
         user_ids: &[String],
@@ -259,6 +259,10 @@ impl Tx<'_> {
                 })
                 .collect();
             self.record_events(&events, now)?;
+            if !active {
+                let ids: Vec<&str> = flipping.iter().map(|(id, _)| id.as_str()).collect();
+                self.delete_sessions_of(&ids)?;
+            }
             changed += diesel::update(users::table)
                 .filter(users::id.eq_any(chunk))
                 .filter(users::active.ne(active))

@@ -175,6 +175,58 @@ fn sessions_of_deactivated_users_do_not_authenticate() {
     assert!(store.read(|tx| tx.session_user("h1", t)).unwrap().is_none());
 }
 
+/// A deactivation ends the account's sessions, whichever path made it (a sync run, an update):
+/// reactivating the account later must not bring an old cookie back to life.
+#[test]
+fn sessions_end_at_deactivation_and_stay_ended_after_reactivation() {
+    let store = memory_store();
+    let t = now();
+    let hour = chrono::Duration::hours(1);
+    let user = store
+        .write(|tx| tx.insert_user(&new_user("a@acme.example", "oid-1")))
+        .unwrap();
+    let ids = [user.id.clone()];
+    let signed_in = |hash: &str| store.read(|tx| tx.session_user(hash, t)).unwrap().is_some();
+
+    // Sync: set_users_active.
+    store
+        .write(|tx| tx.create_session("sync", &user.id, "acme", t, t + hour))
+        .unwrap();
+    store
+        .write(|tx| tx.set_users_active(&ids, false, t))
+        .unwrap();
+    store
+        .write(|tx| tx.set_users_active(&ids, true, t))
+        .unwrap();
+    assert!(!signed_in("sync"), "a sync deactivation left a session");
+
+    // An update that deactivates.
+    store
+        .write(|tx| tx.create_session("update", &user.id, "acme", t, t + hour))
+        .unwrap();
+    let current = store.read(|tx| tx.user(&user.id)).unwrap().unwrap();
+    let active = |on: bool| UserChanges {
+        active: Some(on),
+        ..Default::default()
+    };
+    let off = store
+        .write(|tx| tx.update_user(&current, &active(false), t))
+        .unwrap();
+    store
+        .write(|tx| tx.update_user(&off, &active(true), t))
+        .unwrap();
+    assert!(!signed_in("update"), "a deactivating update left a session");
+
+    // Changes that leave the account active keep its sessions.
+    store
+        .write(|tx| tx.create_session("kept", &user.id, "acme", t, t + hour))
+        .unwrap();
+    store
+        .write(|tx| tx.set_users_active(&ids, true, t))
+        .unwrap();
+    assert!(signed_in("kept"));
+}
+
 #[test]
 fn a_bad_postgres_url_reports_the_cause_without_the_password() {
     let url = "postgres://app:topsecret@127.0.0.1:1/provisiond";

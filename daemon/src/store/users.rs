@@ -146,7 +146,10 @@ impl Tx<'_> {
             .user(&user.id)?
             .ok_or(StoreError::Query(diesel::result::Error::NotFound))?;
         let kind = match (user.active, updated.active) {
-            (true, false) => EventKind::UserDeactivated,
+            (true, false) => {
+                self.delete_user_sessions(&user.id)?;
+                EventKind::UserDeactivated
+            }
             (false, true) => EventKind::UserReactivated,
             _ => EventKind::UserUpdated,
         };

@@ -196,6 +196,14 @@ async fn sp_initiated_login_creates_the_account_and_a_session() {
         StatusCode::SEE_OTHER,
         "a trailing dot names the same domain"
     );
+    // Only one: `acme.example..` has an empty label and is no domain at all.
+    let dotted_twice = http
+        .post(format!("{base}/sso"))
+        .form(&[("email", "alice@acme.example..")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(dotted_twice.status(), StatusCode::NOT_FOUND);
 
     let routed = http
         .post(format!("{base}/sso"))

@@ -8,6 +8,7 @@ mod admin_api;
 mod cli;
 mod e2e;
 mod metadata_refresh;
+mod name_ids;
 mod refusals;
 mod replicas;
 mod scim;

@@ -177,3 +177,41 @@ async fn metadata_sent_without_end_is_cut_off_at_the_bound() {
         "the client read everything ({chunks_sent} chunks)"
     );
 }
+
+/// A redirect may not take a metadata fetch to cleartext on another machine; one that stays
+/// on this machine is followed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_is_not_fetched_through_a_redirect_to_cleartext_elsewhere() {
+    let tenant = Tenant::from_yaml(&tenant_yaml("http://sp.test", 1)).unwrap();
+    let simulator = Simulator::new(tenant, IdpKeys::generate(1).unwrap()).unwrap();
+    let xml = simulator.metadata("http://idp.test").unwrap();
+    let redirect = |to: &'static str| {
+        warp::http::Response::builder()
+            .status(302)
+            .header("location", to)
+            .body(String::new())
+            .unwrap()
+    };
+    let routes = warp::path!("metadata.xml")
+        .map(move || warp::http::Response::new(xml.clone()))
+        .or(warp::path!("moved").map(move || redirect("/metadata.xml")))
+        .or(warp::path!("away").map(move || redirect("http://idp.invalid/metadata.xml")));
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(warp::serve(routes).incoming(listener).run());
+    let client = provisiond::saml::metadata_client().unwrap();
+    let fetch = |path: &str| {
+        let url = url::Url::parse(&format!("http://{addr}/{path}")).unwrap();
+        let client = client.clone();
+        async move { provisiond::saml::fetch_metadata(&client, &url, None).await }
+    };
+
+    let followed = fetch("moved").await.unwrap();
+    let refused = fetch("away").await.unwrap_err();
+
+    assert_eq!(followed.entity_id, simulator.entity_id());
+    assert!(refused.contains("may not be fetched from"), "{refused}");
+    server.abort();
+}

@@ -2,6 +2,7 @@
 //! Centrify captures (AGPL-3.0; read in place only).
 
 use crate::{Connection, attribute, folder, idp_from_metadata, read};
+use provisiond::saml::claims::identity;
 use provisiond::saml::metadata::parse_metadata;
 
 const TENANT: &str = "https://sts.windows.net/682febe8-021b-4fde-ac09-e60085f05181/";
@@ -202,8 +203,37 @@ fn real_okta_and_centrify_responses_are_accepted_with_their_metadata() {
         from_centrify.in_response_to.as_deref(),
         Some("_ce2c1f8f-9568-4fc4-a040-0c6c09cec91c")
     );
-    println!(
-        "okta NameID {}, centrify NameID {}",
-        from_okta.name_id, from_centrify.name_id
+    // Okta's default: the user name, an address, in an unspecified NameID and no claims at
+    // all. That address is the person's email and the account's key.
+    let names = provisiond::config::AttributeNames::default();
+    let okta_person = identity(&from_okta, &names);
+    assert_eq!(
+        okta_person.email.as_deref(),
+        Some("matthias.fischmann@wire.com")
     );
+    assert_eq!(
+        okta_person.external_id.as_deref(),
+        Some("matthias.fischmann@wire.com")
+    );
+    // Centrify's unspecified NameID is a user name that only ends like a host name.
+    assert_eq!(from_centrify.name_id, "admin_matthias.fischmann@wire.com.7");
+}
+
+#[test]
+fn real_entra_response_names_its_person_by_object_id_and_upn() {
+    let dir = folder!("wireapp-saml2-web-sso");
+    let accepted = entra(&dir).accepts(&dir, "microsoft-authnresponse-2.xml");
+
+    let person = identity(&accepted, &provisiond::config::AttributeNames::default());
+
+    // A persistent NameID is opaque: the email comes from the UPN claim.
+    assert_eq!(
+        person.external_id.as_deref(),
+        Some("ccfb3788-8241-4afe-8897-f313f35f9e37")
+    );
+    assert_eq!(
+        person.email.as_deref(),
+        Some("fisxt1@azurewire.onmicrosoft.com")
+    );
+    assert_eq!(person.display_name.as_deref(), Some("fisxt1"));
 }
