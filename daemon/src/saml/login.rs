@@ -444,14 +444,17 @@ fn upsert_user(
 }
 
 /// Accepts a local path (`/app`, never `//host`) or a URL under an allowed prefix or the
-/// install's own origin; returns the target to redirect to.
+/// install's own origin; returns the target to redirect to, percent-encoded (a `Location`
+/// header holds ASCII only).
 pub fn safe_redirect(target: &str, server: &ServerConfig) -> Result<String, LoginError> {
     let refuse = || LoginError::BadRelayState(target.chars().take(200).collect());
     if target.len() > 2048 || target.chars().any(|c| c.is_control() || c == '\\') {
         return Err(refuse());
     }
     if target.starts_with('/') && !target.starts_with("//") {
-        return Ok(target.to_string());
+        // Read against the install's own URL, then given back without its origin.
+        let local = server.base_url.join(target).map_err(|_| refuse())?;
+        return Ok(local[url::Position::BeforePath..].to_string());
     }
     let url = url::Url::parse(target).map_err(|_| refuse())?;
     let same_origin = |prefix: &url::Url| {
@@ -463,10 +466,76 @@ pub fn safe_redirect(target: &str, server: &ServerConfig) -> Result<String, Logi
     let prefix_ok = server
         .allowed_redirects
         .iter()
-        .any(|prefix| same_origin(prefix) && url.path().starts_with(prefix.path()));
+        .any(|prefix| same_origin(prefix) && under_path(url.path(), prefix.path()));
     if base_ok || prefix_ok {
         Ok(url.to_string())
     } else {
         Err(refuse())
+    }
+}
+
+/// Whether `path` is `prefix` or lies below it: `/app` covers `/app` and `/app/x`, not
+/// `/application`.
+fn under_path(path: &str, prefix: &str) -> bool {
+    match path.strip_prefix(prefix) {
+        Some(rest) => prefix.ends_with('/') || rest.is_empty() || rest.starts_with('/'),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server() -> ServerConfig {
+        let yaml = "server:\n  base_url: https://sso.example.com/base\n  \
+                    session_key: test-session-key-0123456789abcdef\n  \
+                    allowed_redirects: [https://app.example.com/app, https://docs.example.com/]\n";
+        crate::config::load_str(yaml, std::path::Path::new("test.yaml"))
+            .unwrap()
+            .server
+    }
+
+    #[test]
+    fn an_allowed_prefix_covers_its_path_and_below_only() {
+        let server = server();
+        for allowed in [
+            "https://app.example.com/app",
+            "https://app.example.com/app/",
+            "https://app.example.com/app/reports?y=1",
+            "https://docs.example.com/guide",
+            "https://sso.example.com/anything",
+        ] {
+            assert!(safe_redirect(allowed, &server).is_ok(), "{allowed}");
+        }
+        for refused in [
+            "https://app.example.com/application",
+            "https://app.example.com/ap",
+            "https://app.example.com/",
+            "http://app.example.com/app",
+            "https://app.example.com.evil.example/app",
+        ] {
+            assert!(safe_redirect(refused, &server).is_err(), "{refused}");
+        }
+    }
+
+    #[test]
+    fn a_local_path_comes_back_as_ascii_for_the_location_header() {
+        let server = server();
+        let cases = [
+            ("/app?x=1#top", "/app?x=1#top"),
+            ("/café/ß?q=é", "/caf%C3%A9/%C3%9F?q=%C3%A9"),
+            ("/a b", "/a%20b"),
+            ("/a/../b", "/b"),
+        ];
+        for (target, expected) in cases {
+            let location = safe_redirect(target, &server).unwrap();
+            assert_eq!(location, expected);
+            assert!(is_header_value(&location), "{location}");
+        }
+    }
+
+    fn is_header_value(text: &str) -> bool {
+        warp::http::HeaderValue::from_str(text).is_ok()
     }
 }

@@ -31,9 +31,9 @@ macro_rules! on_backend {
 macro_rules! insert_new {
     ($conn:expr, $table:expr, $rows:expr) => {
         match $conn {
-            $crate::store::DbConnection::Sqlite(c) => {
-                diesel::insert_or_ignore_into($table).values($rows).execute(c)
-            }
+            $crate::store::DbConnection::Sqlite(c) => diesel::insert_or_ignore_into($table)
+                .values($rows)
+                .execute(c),
             $crate::store::DbConnection::Pg(c) => diesel::insert_into($table)
                 .values($rows)
                 .on_conflict_do_nothing()
