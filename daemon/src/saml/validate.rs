@@ -8,8 +8,8 @@
 //! the signature verified, on that same parse ([`super::dsig`]), with the connection's
 //! certificates only (never the message's own KeyInfo), and every
 //! later check reads only the element that signature covers. Checks that need the store
-//! (InResponseTo outstanding, replay) are left to the caller, which gets the values in
-//! [`ValidatedAssertion`].
+//! (InResponseTo issued and unanswered, replay) are left to the caller, which gets the values
+//! in [`ValidatedAssertion`].
 
 use std::collections::BTreeMap;
 
