@@ -443,17 +443,22 @@ fn upsert_user(
     }
 }
 
-/// Accepts a local path (`/app`, never `//host`) or a URL under an allowed prefix or the
-/// install's own origin; returns the target to redirect to, percent-encoded (a `Location`
-/// header holds ASCII only).
+/// Accepts a local path (`/app`, never one that is or resolves to `//host`) or a URL under an
+/// allowed prefix or the install's own origin; returns the target to redirect to,
+/// percent-encoded (a `Location` header holds ASCII only).
 pub fn safe_redirect(target: &str, server: &ServerConfig) -> Result<String, LoginError> {
     let refuse = || LoginError::BadRelayState(target.chars().take(200).collect());
     if target.len() > 2048 || target.chars().any(|c| c.is_control() || c == '\\') {
         return Err(refuse());
     }
     if target.starts_with('/') && !target.starts_with("//") {
-        // Read against the install's own URL, then given back without its origin.
+        // Read against the install's own URL, then given back without its origin. Dot
+        // segments are resolved on the way (`/.//evil.example` becomes `//evil.example`): a
+        // path that then starts `//` would name another host to the browser.
         let local = server.base_url.join(target).map_err(|_| refuse())?;
+        if local.path().starts_with("//") {
+            return Err(refuse());
+        }
         return Ok(local[url::Position::BeforePath..].to_string());
     }
     let url = url::Url::parse(target).map_err(|_| refuse())?;
@@ -532,6 +537,26 @@ mod tests {
             let location = safe_redirect(target, &server).unwrap();
             assert_eq!(location, expected);
             assert!(is_header_value(&location), "{location}");
+        }
+    }
+
+    #[test]
+    fn a_local_path_never_becomes_another_host() {
+        let server = server();
+        // Each normalises to a path starting `//`, which a browser reads as a host.
+        for target in [
+            "/.//evil.example",
+            "/..//evil.example/x",
+            "/a/..//evil.example",
+            "/%2e//evil.example",
+            "/%2E%2E//evil.example",
+            "/./%2e//evil.example",
+        ] {
+            let location = safe_redirect(target, &server);
+            assert!(
+                !matches!(&location, Ok(l) if l.starts_with("//")),
+                "{target} -> {location:?}"
+            );
         }
     }
 
