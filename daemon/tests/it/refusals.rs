@@ -422,3 +422,46 @@ fn an_oversized_or_control_character_login_hint_is_not_forwarded_to_the_idp() {
     assert!(!start(&"a".repeat(60_000)).contains("login_hint"));
     assert!(!start("alice@acme.example\r\nX-Injected: 1").contains("login_hint"));
 }
+
+#[test]
+fn the_redirect_to_the_idp_is_a_valid_location_whatever_its_sso_url_holds() {
+    let fx = Fixture::new(false);
+    let sp = fx.sp();
+    let mut idp = sp.idp().unwrap();
+    for sso_url in [
+        "https://idp.example/t/saml2/ünïcode",
+        "https://bücher.example/saml2",
+        "https://idp.example/saml2?tenant=a b&x=é",
+        "https://idp.example/saml2#section",
+    ] {
+        idp.sso_url = sso_url.to_string();
+        sp.set_idp(idp.clone());
+        let location = provisiond::saml::login::start_login(
+            &sp,
+            &fx.config.server,
+            Some("/app"),
+            None,
+            fixed_now(),
+        )
+        .unwrap()
+        .redirect_url;
+        // A Location header is ASCII: the URL is sent encoded (punycode, percent-escapes).
+        assert!(
+            location.is_ascii() && warp::http::HeaderValue::from_str(&location).is_ok(),
+            "{sso_url} -> {location}"
+        );
+        let url = url::Url::parse(&location).unwrap();
+        let fields: Vec<String> = url
+            .query_pairs()
+            .map(|(name, _)| name.into_owned())
+            .collect();
+        assert_eq!(
+            fields
+                .iter()
+                .filter(|f| *f == "SAMLRequest" || *f == "RelayState")
+                .count(),
+            2,
+            "{sso_url} -> {location}"
+        );
+    }
+}
