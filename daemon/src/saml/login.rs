@@ -24,6 +24,10 @@ use crate::store::{LoginOutcome, NewUser, Store, Tx, User, UserChanges, email_ke
 /// larger one is checked on the blocking pool.
 const INLINE_CHECK_BYTES: usize = 32 * 1024;
 
+/// The most characters of a refused login's address kept in its audit row (RFC 5321 allows
+/// 254; an assertion may hold any length).
+const MAX_AUDIT_EMAIL_CHARS: usize = 254;
+
 /// A login that went through.
 #[derive(Debug, Clone)]
 pub struct LoginSuccess {
@@ -224,10 +228,12 @@ pub fn finish_login(
                 at,
                 &sp.connection,
                 None,
-                email_for_audit.as_deref(),
+                email_for_audit
+                    .map(|email| super::error::bounded(&email, MAX_AUDIT_EMAIL_CHARS))
+                    .as_deref(),
                 LoginOutcome::Refused,
                 err.code(),
-                &err.to_string(),
+                &err.detail(),
             )
             .map_err(LoginError::from)
         }),

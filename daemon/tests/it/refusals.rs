@@ -465,3 +465,26 @@ fn the_redirect_to_the_idp_is_a_valid_location_whatever_its_sso_url_holds() {
         );
     }
 }
+
+#[test]
+fn what_a_refused_response_says_is_bounded_in_the_audit_row() {
+    let fx = Fixture::new(false);
+    // Nobody signed this: anyone can post it, as often as they like.
+    let status = "x".repeat(200_000);
+    let unsigned = format!(
+        concat!(
+            r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_r" "#,
+            r#"Version="2.0" IssueInstant="2026-12-05T09:00:00Z"><samlp:Status>"#,
+            r#"<samlp:StatusCode Value="{status}"/></samlp:Status></samlp:Response>"#
+        ),
+        status = status
+    );
+    assert_eq!(code(fx.post(&unsigned)), "idp_status");
+    let rows = fx.store.read(|tx| tx.login_audit(Some("acme"), 1)).unwrap();
+    assert!(
+        rows[0].detail.len() <= 1024,
+        "{} bytes",
+        rows[0].detail.len()
+    );
+    assert!(rows[0].detail.contains("xxxx"));
+}
