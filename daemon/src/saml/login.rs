@@ -258,67 +258,76 @@ fn sign_in(
         identity,
         email,
     } = checked;
+    // A refusal comes back inside `Ok`, so the transaction commits what came before it (the
+    // assertion remembered, the request answered) on every backend and path: the response is
+    // used whatever becomes of it. Only a store failure rolls back.
     store.write(|tx| {
-        if !tx.remember_assertion(
-            &sp.connection,
-            &assertion.assertion_id,
-            assertion.replay_until.naive_utc(),
-        )? {
-            return Err(LoginError::Replay(assertion.assertion_id.clone()));
-        }
-        let relay = match check_request(tx, sp, &assertion, relay_state, now)? {
-            ReturnedRelayState::Trusted => relay_state,
-            ReturnedRelayState::Ignored => None,
-        };
-        let redirect = match relay.filter(|r| !r.is_empty()) {
-            Some(target) => safe_redirect(target, server)?,
-            None => "/".to_string(),
-        };
-        let (user, created) = upsert_user(tx, &sp.connection, &identity, &email, now)?;
-        if !user.active {
-            return Err(LoginError::Deactivated(user.email));
-        }
-        // A transient NameID is new at every login: recording each would name nobody.
-        if !claims::name_id_is_transient(&assertion) {
-            tx.link_identity(
+        let steps = || -> Result<LoginSuccess, LoginError> {
+            if !tx.remember_assertion(
                 &sp.connection,
-                &assertion.issuer,
-                &assertion.name_id,
+                &assertion.assertion_id,
+                assertion.replay_until.naive_utc(),
+            )? {
+                return Err(LoginError::Replay(assertion.assertion_id.clone()));
+            }
+            let relay = match check_request(tx, sp, &assertion, relay_state, now)? {
+                ReturnedRelayState::Trusted => relay_state,
+                ReturnedRelayState::Ignored => None,
+            };
+            let redirect = match relay.filter(|r| !r.is_empty()) {
+                Some(target) => safe_redirect(target, server)?,
+                None => "/".to_string(),
+            };
+            let (user, created) = upsert_user(tx, &sp.connection, &identity, &email, now)?;
+            if !user.active {
+                return Err(LoginError::Deactivated(user.email));
+            }
+            // A transient NameID is new at every login: recording each would name nobody.
+            if !claims::name_id_is_transient(&assertion) {
+                tx.link_identity(
+                    &sp.connection,
+                    &assertion.issuer,
+                    &assertion.name_id,
+                    &user.id,
+                    now.naive_utc(),
+                )?;
+            }
+            if !created {
+                tx.touch_login(&user.id, now.naive_utc())?;
+            }
+
+            let expires = now + chrono::Duration::from_std(server.session_ttl).unwrap_or_default();
+            tx.create_session(
+                &hash,
                 &user.id,
+                &sp.connection,
                 now.naive_utc(),
+                expires.naive_utc(),
             )?;
-        }
-        if !created {
-            tx.touch_login(&user.id, now.naive_utc())?;
-        }
 
-        let expires = now + chrono::Duration::from_std(server.session_ttl).unwrap_or_default();
-        tx.create_session(
-            &hash,
-            &user.id,
-            &sp.connection,
-            now.naive_utc(),
-            expires.naive_utc(),
-        )?;
-
-        let reason = if created { "created" } else { "existing" };
-        let at = now.naive_utc();
-        tx.record_login(
-            at,
-            &sp.connection,
-            Some(&user.id),
-            Some(&user.email),
-            LoginOutcome::Success,
-            reason,
-            "",
-        )?;
-        Ok(LoginSuccess {
-            user,
-            created,
-            session_token: token,
-            redirect,
-        })
-    })
+            let reason = if created { "created" } else { "existing" };
+            let at = now.naive_utc();
+            tx.record_login(
+                at,
+                &sp.connection,
+                Some(&user.id),
+                Some(&user.email),
+                LoginOutcome::Success,
+                reason,
+                "",
+            )?;
+            Ok(LoginSuccess {
+                user,
+                created,
+                session_token: token,
+                redirect,
+            })
+        };
+        match steps() {
+            Err(err) if err.is_internal() => Err(err),
+            outcome => Ok(outcome),
+        }
+    })?
 }
 
 /// Whether the RelayState that came back with a response is used.

@@ -488,3 +488,29 @@ fn what_a_refused_response_says_is_bounded_in_the_audit_row() {
     );
     assert!(rows[0].detail.contains("xxxx"));
 }
+
+#[test]
+fn a_response_refused_after_its_checks_stays_used_when_the_account_is_reactivated() {
+    let fx = Fixture::new(false);
+    let user = fx
+        .post(&fx.sign(&fx.solicited("alice@acme.example")))
+        .unwrap()
+        .user;
+    let set_active = |active: bool| {
+        let current = fx.store.read(|tx| tx.user(&user.id)).unwrap().unwrap();
+        let change = UserChanges {
+            active: Some(active),
+            ..Default::default()
+        };
+        fx.store
+            .write(|tx| tx.update_user(&current, &change, fixed_now().naive_utc()))
+            .unwrap();
+    };
+    set_active(false);
+    let response = fx.sign(&fx.solicited("alice@acme.example"));
+    assert_eq!(code(fx.post(&response)), "deactivated");
+
+    // Whoever kept the response cannot use it once the account is back.
+    set_active(true);
+    assert_eq!(code(fx.post(&response)), "replay");
+}
