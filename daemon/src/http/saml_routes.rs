@@ -149,9 +149,9 @@ fn refusal(connection: &str, err: &LoginError) -> Response {
         _ => StatusCode::FORBIDDEN,
     };
     if err.is_internal() {
-        tracing::error!(connection, reason = err.code(), error = %err, "login failed");
+        tracing::error!(connection, reason = err.code(), error = %err.detail(), "login failed");
     } else {
-        tracing::warn!(connection, reason = err.code(), error = %err, "login refused");
+        tracing::warn!(connection, reason = err.code(), error = %err.detail(), "login refused");
     }
     pages::message_page(
         status,

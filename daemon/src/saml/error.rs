@@ -174,9 +174,27 @@ impl LoginError {
         }
     }
 
+    /// The error's text for the audit row and the log, cut to [`MAX_DETAIL_CHARS`]: much of it
+    /// quotes the posted message (a status code, an element name, an unsigned InResponseTo),
+    /// which anyone may make as long as the body limit allows.
+    pub fn detail(&self) -> String {
+        bounded(&self.to_string(), MAX_DETAIL_CHARS)
+    }
+
     /// Whether the error is the server's fault (HTTP 500) rather than the message's (400/403).
     pub fn is_internal(&self) -> bool {
         matches!(self, Self::Store(_))
+    }
+}
+
+/// The most characters of an error's text kept in an audit row or a log line.
+pub const MAX_DETAIL_CHARS: usize = 500;
+
+/// `text` cut to `max` characters, marked with `…` where it was cut.
+pub fn bounded(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
     }
 }
 

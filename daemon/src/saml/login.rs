@@ -24,6 +24,10 @@ use crate::store::{LoginOutcome, NewUser, Store, Tx, User, UserChanges, email_ke
 /// larger one is checked on the blocking pool.
 const INLINE_CHECK_BYTES: usize = 32 * 1024;
 
+/// The most characters of a refused login's address kept in its audit row (RFC 5321 allows
+/// 254; an assertion may hold any length).
+const MAX_AUDIT_EMAIL_CHARS: usize = 254;
+
 /// A login that went through.
 #[derive(Debug, Clone)]
 pub struct LoginSuccess {
@@ -224,10 +228,12 @@ pub fn finish_login(
                 at,
                 &sp.connection,
                 None,
-                email_for_audit.as_deref(),
+                email_for_audit
+                    .map(|email| super::error::bounded(&email, MAX_AUDIT_EMAIL_CHARS))
+                    .as_deref(),
                 LoginOutcome::Refused,
                 err.code(),
-                &err.to_string(),
+                &err.detail(),
             )
             .map_err(LoginError::from)
         }),
@@ -252,67 +258,76 @@ fn sign_in(
         identity,
         email,
     } = checked;
+    // A refusal comes back inside `Ok`, so the transaction commits what came before it (the
+    // assertion remembered, the request answered) on every backend and path: the response is
+    // used whatever becomes of it. Only a store failure rolls back.
     store.write(|tx| {
-        if !tx.remember_assertion(
-            &sp.connection,
-            &assertion.assertion_id,
-            assertion.replay_until.naive_utc(),
-        )? {
-            return Err(LoginError::Replay(assertion.assertion_id.clone()));
-        }
-        let relay = match check_request(tx, sp, &assertion, relay_state, now)? {
-            ReturnedRelayState::Trusted => relay_state,
-            ReturnedRelayState::Ignored => None,
-        };
-        let redirect = match relay.filter(|r| !r.is_empty()) {
-            Some(target) => safe_redirect(target, server)?,
-            None => "/".to_string(),
-        };
-        let (user, created) = upsert_user(tx, &sp.connection, &identity, &email, now)?;
-        if !user.active {
-            return Err(LoginError::Deactivated(user.email));
-        }
-        // A transient NameID is new at every login: recording each would name nobody.
-        if !claims::name_id_is_transient(&assertion) {
-            tx.link_identity(
+        let steps = || -> Result<LoginSuccess, LoginError> {
+            if !tx.remember_assertion(
                 &sp.connection,
-                &assertion.issuer,
-                &assertion.name_id,
+                &assertion.assertion_id,
+                assertion.replay_until.naive_utc(),
+            )? {
+                return Err(LoginError::Replay(assertion.assertion_id.clone()));
+            }
+            let relay = match check_request(tx, sp, &assertion, relay_state, now)? {
+                ReturnedRelayState::Trusted => relay_state,
+                ReturnedRelayState::Ignored => None,
+            };
+            let redirect = match relay.filter(|r| !r.is_empty()) {
+                Some(target) => safe_redirect(target, server)?,
+                None => "/".to_string(),
+            };
+            let (user, created) = upsert_user(tx, &sp.connection, &identity, &email, now)?;
+            if !user.active {
+                return Err(LoginError::Deactivated(user.email));
+            }
+            // A transient NameID is new at every login: recording each would name nobody.
+            if !claims::name_id_is_transient(&assertion) {
+                tx.link_identity(
+                    &sp.connection,
+                    &assertion.issuer,
+                    &assertion.name_id,
+                    &user.id,
+                    now.naive_utc(),
+                )?;
+            }
+            if !created {
+                tx.touch_login(&user.id, now.naive_utc())?;
+            }
+
+            let expires = now + chrono::Duration::from_std(server.session_ttl).unwrap_or_default();
+            tx.create_session(
+                &hash,
                 &user.id,
+                &sp.connection,
                 now.naive_utc(),
+                expires.naive_utc(),
             )?;
-        }
-        if !created {
-            tx.touch_login(&user.id, now.naive_utc())?;
-        }
 
-        let expires = now + chrono::Duration::from_std(server.session_ttl).unwrap_or_default();
-        tx.create_session(
-            &hash,
-            &user.id,
-            &sp.connection,
-            now.naive_utc(),
-            expires.naive_utc(),
-        )?;
-
-        let reason = if created { "created" } else { "existing" };
-        let at = now.naive_utc();
-        tx.record_login(
-            at,
-            &sp.connection,
-            Some(&user.id),
-            Some(&user.email),
-            LoginOutcome::Success,
-            reason,
-            "",
-        )?;
-        Ok(LoginSuccess {
-            user,
-            created,
-            session_token: token,
-            redirect,
-        })
-    })
+            let reason = if created { "created" } else { "existing" };
+            let at = now.naive_utc();
+            tx.record_login(
+                at,
+                &sp.connection,
+                Some(&user.id),
+                Some(&user.email),
+                LoginOutcome::Success,
+                reason,
+                "",
+            )?;
+            Ok(LoginSuccess {
+                user,
+                created,
+                session_token: token,
+                redirect,
+            })
+        };
+        match steps() {
+            Err(err) if err.is_internal() => Err(err),
+            outcome => Ok(outcome),
+        }
+    })?
 }
 
 /// Whether the RelayState that came back with a response is used.
@@ -443,17 +458,22 @@ fn upsert_user(
     }
 }
 
-/// Accepts a local path (`/app`, never `//host`) or a URL under an allowed prefix or the
-/// install's own origin; returns the target to redirect to, percent-encoded (a `Location`
-/// header holds ASCII only).
+/// Accepts a local path (`/app`, never one that is or resolves to `//host`) or a URL under an
+/// allowed prefix or the install's own origin; returns the target to redirect to,
+/// percent-encoded (a `Location` header holds ASCII only).
 pub fn safe_redirect(target: &str, server: &ServerConfig) -> Result<String, LoginError> {
     let refuse = || LoginError::BadRelayState(target.chars().take(200).collect());
     if target.len() > 2048 || target.chars().any(|c| c.is_control() || c == '\\') {
         return Err(refuse());
     }
     if target.starts_with('/') && !target.starts_with("//") {
-        // Read against the install's own URL, then given back without its origin.
+        // Read against the install's own URL, then given back without its origin. Dot
+        // segments are resolved on the way (`/.//evil.example` becomes `//evil.example`): a
+        // path that then starts `//` would name another host to the browser.
         let local = server.base_url.join(target).map_err(|_| refuse())?;
+        if local.path().starts_with("//") {
+            return Err(refuse());
+        }
         return Ok(local[url::Position::BeforePath..].to_string());
     }
     let url = url::Url::parse(target).map_err(|_| refuse())?;
@@ -532,6 +552,26 @@ mod tests {
             let location = safe_redirect(target, &server).unwrap();
             assert_eq!(location, expected);
             assert!(is_header_value(&location), "{location}");
+        }
+    }
+
+    #[test]
+    fn a_local_path_never_becomes_another_host() {
+        let server = server();
+        // Each normalises to a path starting `//`, which a browser reads as a host.
+        for target in [
+            "/.//evil.example",
+            "/..//evil.example/x",
+            "/a/..//evil.example",
+            "/%2e//evil.example",
+            "/%2E%2E//evil.example",
+            "/./%2e//evil.example",
+        ] {
+            let location = safe_redirect(target, &server);
+            assert!(
+                !matches!(&location, Ok(l) if l.starts_with("//")),
+                "{target} -> {location:?}"
+            );
         }
     }
 

@@ -165,13 +165,38 @@ pub fn is_secure_metadata_url(url: &url::Url) -> bool {
     }
 }
 
+/// Whether `url` names a loopback address: `127.0.0.0/8`, `::1`, either written as an
+/// IPv4-mapped IPv6 address, or `localhost` (with or without its root dot).
 fn is_loopback(url: &url::Url) -> bool {
     match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv6(ip)) => {
+            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+        Some(url::Host::Domain(name)) => {
+            let name = name.strip_suffix('.').unwrap_or(name);
+            name.eq_ignore_ascii_case("localhost")
+        }
         None => false,
     }
+}
+
+/// Whether a connection to `url` may end on this machine, by any spelling of its address:
+/// a loopback one ([`is_loopback`]), the unspecified `0.0.0.0` or `::` (which connect to
+/// this machine), or a name under `localhost.` (RFC 6761).
+fn may_be_this_machine(url: &url::Url) -> bool {
+    let unspecified = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_unspecified(),
+        Some(url::Host::Ipv6(ip)) => {
+            ip.is_unspecified() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_unspecified())
+        }
+        Some(url::Host::Domain(name)) => {
+            let name = name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase();
+            name.ends_with(".localhost")
+        }
+        None => false,
+    };
+    unspecified || is_loopback(url)
 }
 
 /// The HTTP client metadata is fetched with. It follows at most 10 redirects, and only to a URL
@@ -209,7 +234,7 @@ fn with_causes(err: &dyn std::error::Error) -> String {
 /// Whether a metadata fetch that went through `previous` may be redirected to `target`.
 fn may_redirect(previous: &[url::Url], target: &url::Url) -> bool {
     let remote_before = previous.iter().any(|url| !is_loopback(url));
-    is_secure_metadata_url(target) && !(remote_before && is_loopback(target))
+    is_secure_metadata_url(target) && !(remote_before && may_be_this_machine(target))
 }
 
 /// The largest metadata document fetched (Entra's is about 25 KiB; aggregates are larger).
@@ -288,6 +313,39 @@ mod tests {
         assert!(may_redirect(&local, &url("http://127.0.0.1:9001/m")));
         assert!(may_redirect(&local, &url("https://login.example/m")));
         assert!(!may_redirect(&local, &url("http://login.example/m")));
+    }
+
+    #[test]
+    fn no_spelling_of_this_machine_is_reached_by_a_redirect_from_another() {
+        let url = |text: &str| url::Url::parse(text).unwrap();
+        let remote = [url("https://login.example/m")];
+        for local in [
+            "https://[::ffff:127.0.0.1]/m",
+            "https://[::ffff:7f00:2]:8443/m",
+            "https://0.0.0.0/m",
+            "https://0/m",
+            "https://[::]/m",
+            "https://[::ffff:0.0.0.0]/m",
+            "https://localhost./m",
+            "https://LocalHost./m",
+            "https://admin.localhost/m",
+            "https://admin.localhost./m",
+            "https://127.1/m",
+            "https://2130706433/m",
+            "https://0x7f000001/m",
+        ] {
+            assert!(!may_redirect(&remote, &url(local)), "{local}");
+        }
+        // Plain http to this machine, however spelled, is still this machine.
+        for local in [
+            "http://[::ffff:127.0.0.1]:9000/m",
+            "http://localhost.:9000/m",
+        ] {
+            assert!(is_secure_metadata_url(&url(local)), "{local}");
+        }
+        for remote in ["http://localhost.example/m", "http://[::ffff:10.0.0.1]/m"] {
+            assert!(!is_secure_metadata_url(&url(remote)), "{remote}");
+        }
     }
 
     #[test]

@@ -17,6 +17,11 @@ use crate::config::Secret;
 /// How long an issued AuthnRequest may be answered.
 pub const REQUEST_LIFETIME_MINUTES: i64 = 15;
 
+/// How far ahead of this clock another replica's may run: an ID issued later than that is
+/// refused, so that a clock set wrong for a while cannot leave IDs that stay valid for as
+/// long after it is put right.
+pub const ISSUE_SKEW_MINUTES: i64 = 5;
+
 const NONCE_BYTES: usize = 8;
 const ID_TAG_BYTES: usize = 16;
 const RELAY_TAG_BYTES: usize = 8;
@@ -49,6 +54,8 @@ pub enum NotIssued {
     Unknown,
     /// Issued here, but its lifetime is over.
     Expired,
+    /// Issued here, at a time further ahead of this clock than replicas' clocks may differ.
+    FromTheFuture,
 }
 
 impl NotIssued {
@@ -57,6 +64,7 @@ impl NotIssued {
         match self {
             Self::Unknown => "was not issued by this connection",
             Self::Expired => "has expired",
+            Self::FromTheFuture => "was issued later than this clock allows",
         }
     }
 }
@@ -106,6 +114,9 @@ impl RequestIds {
             .ok()
             .and_then(|millis| Utc.timestamp_millis_opt(millis).single())
             .ok_or(NotIssued::Unknown)?;
+        if issued > now + Duration::minutes(ISSUE_SKEW_MINUTES) {
+            return Err(NotIssued::FromTheFuture);
+        }
         let expires_at = issued + Duration::minutes(REQUEST_LIFETIME_MINUTES);
         if expires_at <= now {
             return Err(NotIssued::Expired);
@@ -279,6 +290,22 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn an_id_issued_ahead_of_this_clock_counts_within_the_replicas_skew_only() {
+        let id = ids().issue("acme", None, at(ISSUE_SKEW_MINUTES));
+        assert!(ids().check("acme", &id, None, at(0)).is_ok());
+        let id = ids().issue("acme", None, at(ISSUE_SKEW_MINUTES + 1));
+        assert_eq!(
+            ids().check("acme", &id, None, at(0)),
+            Err(NotIssued::FromTheFuture)
+        );
+        let id = ids().issue("acme", None, at(60 * 24 * 365));
+        assert_eq!(
+            ids().check("acme", &id, None, at(0)),
+            Err(NotIssued::FromTheFuture)
+        );
     }
 
     #[test]

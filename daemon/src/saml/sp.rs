@@ -158,17 +158,25 @@ impl ServiceProvider {
         let deflated = encoder.finish()?;
         let encoded = base64::engine::general_purpose::STANDARD.encode(deflated);
 
-        let mut query = url::form_urlencoded::Serializer::new(String::new());
-        query.append_pair("SAMLRequest", &encoded);
-        if let Some(relay_state) = relay_state {
-            query.append_pair("RelayState", relay_state);
+        // Read as a URL, so that what is sent is an ASCII Location (punycode host,
+        // percent-escapes) and the fields land in the query, before any fragment.
+        let mut redirect_url = url::Url::parse(&idp.sso_url).map_err(|err| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("SSO URL: {err}"))
+        })?;
+        {
+            let mut query = redirect_url.query_pairs_mut();
+            query.append_pair("SAMLRequest", &encoded);
+            if let Some(relay_state) = relay_state {
+                query.append_pair("RelayState", relay_state);
+            }
+            if let Some(hint) = login_hint {
+                query.append_pair("login_hint", hint);
+            }
         }
-        if let Some(hint) = login_hint {
-            query.append_pair("login_hint", hint);
-        }
-        let separator = if idp.sso_url.contains('?') { '&' } else { '?' };
-        let redirect_url = format!("{}{separator}{}", idp.sso_url, query.finish());
-        Ok(AuthnRequest { id, redirect_url })
+        Ok(AuthnRequest {
+            id,
+            redirect_url: redirect_url.into(),
+        })
     }
 }
 

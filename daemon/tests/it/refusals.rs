@@ -422,3 +422,95 @@ fn an_oversized_or_control_character_login_hint_is_not_forwarded_to_the_idp() {
     assert!(!start(&"a".repeat(60_000)).contains("login_hint"));
     assert!(!start("alice@acme.example\r\nX-Injected: 1").contains("login_hint"));
 }
+
+#[test]
+fn the_redirect_to_the_idp_is_a_valid_location_whatever_its_sso_url_holds() {
+    let fx = Fixture::new(false);
+    let sp = fx.sp();
+    let mut idp = sp.idp().unwrap();
+    for sso_url in [
+        "https://idp.example/t/saml2/ünïcode",
+        "https://bücher.example/saml2",
+        "https://idp.example/saml2?tenant=a b&x=é",
+        "https://idp.example/saml2#section",
+    ] {
+        idp.sso_url = sso_url.to_string();
+        sp.set_idp(idp.clone());
+        let location = provisiond::saml::login::start_login(
+            &sp,
+            &fx.config.server,
+            Some("/app"),
+            None,
+            fixed_now(),
+        )
+        .unwrap()
+        .redirect_url;
+        // A Location header is ASCII: the URL is sent encoded (punycode, percent-escapes).
+        assert!(
+            location.is_ascii() && warp::http::HeaderValue::from_str(&location).is_ok(),
+            "{sso_url} -> {location}"
+        );
+        let url = url::Url::parse(&location).unwrap();
+        let fields: Vec<String> = url
+            .query_pairs()
+            .map(|(name, _)| name.into_owned())
+            .collect();
+        assert_eq!(
+            fields
+                .iter()
+                .filter(|f| *f == "SAMLRequest" || *f == "RelayState")
+                .count(),
+            2,
+            "{sso_url} -> {location}"
+        );
+    }
+}
+
+#[test]
+fn what_a_refused_response_says_is_bounded_in_the_audit_row() {
+    let fx = Fixture::new(false);
+    // Nobody signed this: anyone can post it, as often as they like.
+    let status = "x".repeat(200_000);
+    let unsigned = format!(
+        concat!(
+            r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_r" "#,
+            r#"Version="2.0" IssueInstant="2026-12-05T09:00:00Z"><samlp:Status>"#,
+            r#"<samlp:StatusCode Value="{status}"/></samlp:Status></samlp:Response>"#
+        ),
+        status = status
+    );
+    assert_eq!(code(fx.post(&unsigned)), "idp_status");
+    let rows = fx.store.read(|tx| tx.login_audit(Some("acme"), 1)).unwrap();
+    assert!(
+        rows[0].detail.len() <= 1024,
+        "{} bytes",
+        rows[0].detail.len()
+    );
+    assert!(rows[0].detail.contains("xxxx"));
+}
+
+#[test]
+fn a_response_refused_after_its_checks_stays_used_when_the_account_is_reactivated() {
+    let fx = Fixture::new(false);
+    let user = fx
+        .post(&fx.sign(&fx.solicited("alice@acme.example")))
+        .unwrap()
+        .user;
+    let set_active = |active: bool| {
+        let current = fx.store.read(|tx| tx.user(&user.id)).unwrap().unwrap();
+        let change = UserChanges {
+            active: Some(active),
+            ..Default::default()
+        };
+        fx.store
+            .write(|tx| tx.update_user(&current, &change, fixed_now().naive_utc()))
+            .unwrap();
+    };
+    set_active(false);
+    let response = fx.sign(&fx.solicited("alice@acme.example"));
+    assert_eq!(code(fx.post(&response)), "deactivated");
+
+    // Whoever kept the response cannot use it once the account is back.
+    set_active(true);
+    assert_eq!(code(fx.post(&response)), "replay");
+}

@@ -42,6 +42,9 @@ pub enum MetadataError {
     /// No `SingleSignOnService` with the HTTP-Redirect binding.
     #[error("metadata has no SingleSignOnService with the HTTP-Redirect binding")]
     NoRedirectSso,
+    /// The HTTP-Redirect SingleSignOnService Location is not an http(s) URL.
+    #[error("the SingleSignOnService Location {0:?} is not an http(s) URL")]
+    BadSsoUrl(String),
     /// No usable signing certificate: signatures could not be checked at all.
     #[error("metadata has no signing certificate; signatures could not be verified")]
     NoSigningCertificate,
@@ -108,6 +111,12 @@ pub fn parse_metadata(
         .and_then(|sso| sso.attribute("Location"))
         .map(|location| location.trim().to_string())
         .ok_or(MetadataError::NoRedirectSso)?;
+    // Browsers are sent there: only a web address (as the hand-entered sso_url must be).
+    if !matches!(url::Url::parse(&sso_url), Ok(url) if matches!(url.scheme(), "http" | "https")) {
+        return Err(MetadataError::BadSsoUrl(
+            sso_url.chars().take(200).collect(),
+        ));
+    }
 
     // A KeyDescriptor without `use` is for signing and encryption alike (SAML metadata §2.4.1.1).
     let mut certificates: Vec<Vec<u8>> = Vec::new();

@@ -92,3 +92,24 @@ fn deeply_nested_metadata_is_refused_without_overflowing_the_stack() {
         "{result:?}"
     );
 }
+
+#[test]
+fn an_sso_location_that_is_not_an_http_url_is_refused() {
+    let (_, cert) = test_key_and_cert("c");
+    let good = metadata(&[cert_base64(&cert)], false);
+    for location in [
+        "javascript:alert(1)",
+        "/relative/saml2",
+        "data:text/html,hi",
+        "https://",
+        "",
+    ] {
+        let xml = good.replace("https://idp.example/t/saml2", location);
+        assert!(
+            matches!(parse_metadata(&xml, None), Err(MetadataError::BadSsoUrl(_))),
+            "{location}"
+        );
+    }
+    let plain = good.replace("https://idp.example/t/saml2", "http://idp.example/saml2");
+    assert!(parse_metadata(&plain, None).is_ok());
+}
