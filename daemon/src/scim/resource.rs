@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 
 use super::error::ScimError;
 use super::path::{AttrPath, Target, get_ci, key_ci};
-use super::schema::{Mutability, ResourceKind};
+use super::schema::ResourceKind;
 use super::value::{coerce, coerce_single};
 
 /// What `meta` says about a stored resource.
@@ -230,7 +230,7 @@ fn insert(
     value: Value,
 ) -> Result<(), ScimError> {
     let attr = r.attr;
-    if attr.is_read_only() || attr.mutability == Mutability::WriteOnly {
+    if attr.is_read_only() || attr.is_write_only() {
         return Ok(());
     }
     r.with_container(out, |container| {
@@ -253,6 +253,33 @@ fn insert(
         }
         Ok(())
     })
+}
+
+/// Removes write-only attributes (`password`) from a stored or patched resource: this
+/// server signs users in by SSO only, so it keeps no password, and a filter can never
+/// probe one.
+pub(crate) fn drop_write_only(doc: &mut Map<String, Value>, kind: ResourceKind) {
+    let write_only = |attrs: &'static [super::schema::AttributeDef]| {
+        attrs.iter().filter(|a| a.is_write_only()).map(|a| a.name)
+    };
+    for name in write_only(kind.core_schema().attributes) {
+        if let Some(key) = key_ci(doc, name).map(str::to_string) {
+            doc.remove(&key);
+        }
+    }
+    for ext in kind.extensions() {
+        let Some(Value::Object(inner)) = key_ci(doc, ext.id)
+            .map(str::to_string)
+            .and_then(|key| doc.get_mut(&key))
+        else {
+            continue;
+        };
+        for name in write_only(ext.attributes) {
+            if let Some(key) = key_ci(inner, name).map(str::to_string) {
+                inner.remove(&key);
+            }
+        }
+    }
 }
 
 /// RFC 7643 §2.4: `primary: true` appears at most once per attribute.

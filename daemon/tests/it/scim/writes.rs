@@ -1,0 +1,110 @@
+//! What SCIM writes may put on an account: no cleartext password in any form.
+
+use provisiond::store::{ScimUserColumns, Visibility};
+use serde_json::{Value, json};
+use warp::http::StatusCode;
+
+use super::{PATCH, Scim, urlencode};
+use crate::support::fixed_now;
+
+impl Scim {
+    /// The resource JSON stored for a user, as text.
+    fn stored_resource(&self, id: &str) -> String {
+        self.fixture
+            .store
+            .read(|tx| tx.scim_user("acme", id, Visibility::IncludingDeleted))
+            .unwrap()
+            .unwrap()
+            .resource
+            .unwrap_or_default()
+    }
+
+    async fn total(&self, endpoint: &str, filter: &str) -> Value {
+        let path = format!("/{endpoint}?filter={}", urlencode(filter));
+        let reply = self.call("GET", &path, None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        reply.body["totalResults"].clone()
+    }
+}
+
+fn patch(operations: Value) -> Option<Value> {
+    Some(json!({ "schemas": [PATCH], "Operations": operations }))
+}
+
+#[tokio::test]
+async fn a_password_sent_in_a_patch_is_discarded_as_on_create() {
+    let scim = Scim::new();
+    let id = scim.create_entra_user("alice@acme.example", "alice").await;
+    let path = format!("/Users/{id}");
+    let bodies = [
+        json!([{ "op": "replace", "path": "password", "value": "cleartext-one" }]),
+        json!([{ "op": "Add", "path": "PASSWORD", "value": "cleartext-two" }]),
+        json!([{ "op": "replace", "value": { "password": "cleartext-three" } }]),
+        json!([{ "op": "replace", "value": { "displayName": "A", "password": "cleartext-4" } }]),
+    ];
+    for operations in bodies {
+        let reply = scim.call("PATCH", &path, patch(operations.clone())).await;
+        assert_eq!(reply.status, StatusCode::OK, "{operations}: {}", reply.body);
+        assert!(
+            !reply.body.to_string().contains("cleartext"),
+            "{operations}"
+        );
+        assert!(
+            !scim.stored_resource(&id).contains("cleartext"),
+            "{operations}: the password was stored"
+        );
+    }
+    assert_eq!(scim.total("Users", "password pr").await, 0);
+    let reply = scim.call("GET", &path, None).await;
+    assert_eq!(
+        reply.body["meta"]["version"], "W/\"2\"",
+        "only displayName changed"
+    );
+}
+
+/// An account stored with a password before passwords were discarded everywhere: no filter
+/// can probe it, and the next write drops it.
+#[tokio::test]
+async fn a_password_stored_earlier_is_never_matched_and_the_next_write_drops_it() {
+    let scim = Scim::new();
+    let id = scim.create_entra_user("alice@acme.example", "alice").await;
+    let row = scim
+        .fixture
+        .store
+        .read(|tx| tx.scim_user("acme", &id, Visibility::Visible))
+        .unwrap()
+        .unwrap();
+    let mut resource: Value = serde_json::from_str(row.resource.as_deref().unwrap()).unwrap();
+    resource["password"] = json!("cleartext-old");
+    let columns = ScimUserColumns {
+        email: row.user.email.clone(),
+        user_name: row.user.user_name.clone(),
+        given_name: row.user.given_name.clone(),
+        family_name: row.user.family_name.clone(),
+        display_name: row.user.display_name.clone(),
+        active: true,
+        user_name_key: "alice@acme.example".into(),
+        work_email_key: Some("alice@acme.example".into()),
+        scim_external_id: Some("alice".into()),
+        resource: resource.to_string(),
+    };
+    scim.fixture
+        .store
+        .write(|tx| tx.update_scim_user("acme", &row.user, &columns, fixed_now().naive_utc()))
+        .unwrap();
+    assert!(scim.stored_resource(&id).contains("cleartext-old"));
+
+    for filter in [
+        "password pr",
+        "password sw \"clear\"",
+        "password eq \"cleartext-old\"",
+    ] {
+        assert_eq!(scim.total("Users", filter).await, 0, "{filter}");
+    }
+    let ops = json!([{ "op": "replace", "path": "displayName", "value": "Alice" }]);
+    let reply = scim
+        .call("PATCH", &format!("/Users/{id}"), patch(ops))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(!scim.stored_resource(&id).contains("cleartext"));
+}
