@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::columns::group_columns;
 use super::list::{ListParams, list_response};
-use super::render::{group_base, group_full, member_values};
+use super::render::{group_base, group_full, member_values, with_id};
 use super::{Answer, Scope, ServiceError, check_if_match, may_exist, not_found, version};
 use crate::fold::fold_case;
 use crate::scim::error::ScimError;
@@ -116,10 +116,7 @@ pub fn replace_group(
     store.write(|tx| {
         let row = visible_group(tx, scope, id)?;
         check_if_match(if_match, version(row.group.version))?;
-        let mut existing = group_base(&row);
-        if let Some(object) = existing.as_object_mut() {
-            object.insert("id".into(), Value::from(row.group.id.as_str()));
-        }
+        let existing = with_id(group_base(&row), &row.group.id);
         let resource = normalize_replacement(KIND, body, &existing)?;
         let row = write_group(tx, scope, &row, &resource)?;
         answer(tx, scope, &row, projection)
@@ -139,7 +136,7 @@ pub fn patch_group(
         check_if_match(if_match, version(row.group.version))?;
         let members = tx.members_of_groups(&[row.group.id.as_str()])?;
         let members: Vec<&MemberRow> = members.iter().collect();
-        let mut current = group_base(&row);
+        let mut current = with_id(group_base(&row), &row.group.id);
         if let Some(object) = current.as_object_mut()
             && !members.is_empty()
         {

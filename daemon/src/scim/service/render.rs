@@ -31,6 +31,16 @@ pub fn user_base(row: &ScimUserRow) -> Value {
     resource
 }
 
+/// `resource` with its `id`, as PUT and PATCH start from: a client that repeats the id it
+/// was given (Entra's no-path replace does) changes nothing, and any other id is refused as
+/// a change to a read-only attribute. Stored resources never keep it.
+pub fn with_id(mut resource: Value, id: &str) -> Value {
+    if let Some(object) = resource.as_object_mut() {
+        object.insert("id".into(), Value::from(id));
+    }
+    resource
+}
+
 /// The whole user resource: base, `groups` (when it has any) and `meta`.
 pub fn user_full(row: &ScimUserRow, memberships: &[&MembershipRow], base_url: &str) -> Value {
     let mut resource = with_meta(

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::columns::{user_columns, work_email};
 use super::list::{ListParams, list_response};
-use super::render::{add_groups, user_base, user_full};
+use super::render::{add_groups, user_base, user_full, with_id};
 use super::{Answer, Scope, ServiceError, check_if_match, may_exist, not_found, version};
 use crate::fold::fold_case;
 use crate::scim::error::{ScimError, ScimType};
@@ -175,10 +175,7 @@ pub fn replace_user(
     store.write(|tx| {
         let row = visible_user(tx, scope, id)?;
         check_if_match(if_match, version(row.user.version))?;
-        let mut existing = user_base(&row);
-        if let Some(object) = existing.as_object_mut() {
-            object.insert("id".into(), Value::from(row.user.id.as_str()));
-        }
+        let existing = with_id(user_base(&row), &row.user.id);
         let mut resource = normalize_replacement(KIND, body, &existing)?;
         if let Some(object) = resource.as_object_mut() {
             object.remove("id");
@@ -199,7 +196,7 @@ pub fn patch_user(
     store.write(|tx| {
         let row = visible_user(tx, scope, id)?;
         check_if_match(if_match, version(row.user.version))?;
-        let outcome = apply_patch(&user_base(&row), KIND, body)?;
+        let outcome = apply_patch(&with_id(user_base(&row), &row.user.id), KIND, body)?;
         if !outcome.changed && row.resource.is_some() {
             return answer(tx, scope, &row, projection, false);
         }

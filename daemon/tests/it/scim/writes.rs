@@ -1,10 +1,12 @@
-//! What SCIM writes may put on an account: no cleartext password in any form.
+//! What SCIM writes may put on an account: no cleartext password in any form, and PATCH
+//! bodies that repeat the resource's own `id` (as Entra's no-path replace does) for users
+//! and groups alike.
 
 use provisiond::store::{ScimUserColumns, Visibility};
 use serde_json::{Value, json};
 use warp::http::StatusCode;
 
-use super::{PATCH, Scim, urlencode};
+use super::{GROUP, PATCH, Scim, urlencode};
 use crate::support::fixed_now;
 
 impl Scim {
@@ -107,4 +109,42 @@ async fn a_password_stored_earlier_is_never_matched_and_the_next_write_drops_it(
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     assert!(!scim.stored_resource(&id).contains("cleartext"));
+}
+
+#[tokio::test]
+async fn a_no_path_replace_repeating_the_resources_own_id_is_accepted() {
+    let scim = Scim::new();
+    let id = scim.create_entra_user("alice@acme.example", "alice").await;
+    let ops = json!([{ "op": "replace", "value": { "id": id, "displayName": "Alice S" } }]);
+    let reply = scim
+        .call("PATCH", &format!("/Users/{id}"), patch(ops))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.body["displayName"], "Alice S");
+    assert_eq!(reply.body["id"], id.as_str());
+    assert!(
+        !scim.stored_resource(&id).contains(&id),
+        "the id is not stored in the resource"
+    );
+
+    let group = json!({ "schemas": [GROUP], "displayName": "Sales", "externalId": "g-1" });
+    let created = scim.call("POST", "/Groups", Some(group)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let group_id = created.body["id"].as_str().unwrap().to_string();
+    let ops =
+        json!([{ "op": "Replace", "value": { "id": group_id, "displayName": "Sales EMEA" } }]);
+    let reply = scim
+        .call("PATCH", &format!("/Groups/{group_id}"), patch(ops))
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    let read = scim.call("GET", &format!("/Groups/{group_id}"), None).await;
+    assert_eq!(read.body["displayName"], "Sales EMEA");
+
+    // Another id is still a change to a read-only attribute.
+    for path in [format!("/Users/{id}"), format!("/Groups/{group_id}")] {
+        let ops = json!([{ "op": "replace", "value": { "id": "someone-else" } }]);
+        let reply = scim.call("PATCH", &path, patch(ops)).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(reply.body["scimType"], "mutability");
+    }
 }
