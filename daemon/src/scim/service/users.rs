@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::columns::{user_columns, work_email};
+use super::columns::{account_email, user_columns};
 use super::list::{ListParams, list_response};
 use super::render::{add_groups, user_base, user_full, with_id};
 use super::{Answer, Scope, ServiceError, check_if_match, may_exist, not_found, version};
@@ -101,7 +101,7 @@ pub fn create_user(
 ) -> Result<Answer, ServiceError> {
     let resource = normalize(KIND, body)?;
     let user_name = text(&resource, "userName");
-    let email = work_email(&resource);
+    let email = account_email(&resource, scope.config);
 
     store.write(|tx| {
         let mut target = same_user_name(tx, scope, &user_name, None)?;
@@ -128,12 +128,12 @@ pub fn create_user(
         let now = scope.now.naive_utc();
         let row = match target {
             Some(existing) => {
-                let mut columns = user_columns(&resource, Some(&existing.user), true);
+                let mut columns = user_columns(&resource, scope.config, Some(&existing.user), true);
                 keep_email_unique(tx, scope, &mut columns, Some(&existing.user))?;
                 tx.update_scim_user(scope.connection, &existing.user, &columns, now)?
             }
             None => {
-                let mut columns = user_columns(&resource, None, true);
+                let mut columns = user_columns(&resource, scope.config, None, true);
                 // `holder` already answers the email lookup for the resource's own email.
                 if email.as_deref() == Some(columns.email.as_str()) {
                     if holder.is_some() && !columns.email.is_empty() {
@@ -230,7 +230,7 @@ fn write_over(
     // The base a PATCH or PUT starts from carries `active: false` for an inactive account, so
     // a resource without `active` is one whose client removed or never sent it: an unassigned
     // `active` means an active account, as on creation.
-    let mut columns: ScimUserColumns = user_columns(resource, Some(&row.user), true);
+    let mut columns: ScimUserColumns = user_columns(resource, scope.config, Some(&row.user), true);
     let user_name = text(resource, "userName");
     if same_user_name(tx, scope, &user_name, Some(&row.user))?.is_some() {
         return Err(uniqueness(format!(

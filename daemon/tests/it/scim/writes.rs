@@ -1,12 +1,12 @@
-//! What SCIM writes may put on an account: no cleartext password in any form, and PATCH
-//! bodies that repeat the resource's own `id` (as Entra's no-path replace does) for users
-//! and groups alike.
+//! What SCIM writes may put on an account: no cleartext password in any form, no email
+//! the connection's sign-in would refuse, and PATCH bodies that repeat the resource's own
+//! `id` (as Entra's no-path replace does) for users and groups alike.
 
 use provisiond::store::{ScimUserColumns, Visibility};
 use serde_json::{Value, json};
 use warp::http::StatusCode;
 
-use super::{GROUP, PATCH, Scim, urlencode};
+use super::{GROUP, PATCH, Scim, entra_user, urlencode};
 use crate::support::fixed_now;
 
 impl Scim {
@@ -147,4 +147,64 @@ async fn a_no_path_replace_repeating_the_resources_own_id_is_accepted() {
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{path}");
         assert_eq!(reply.body["scimType"], "mutability");
     }
+}
+
+/// Sign-in refuses an address outside the connection's domains, and sync skips a user
+/// listed with one; SCIM stores the resource as sent, but the account (what sign-in
+/// matches and the host application is told) never takes such an address.
+#[tokio::test]
+async fn an_email_the_sign_in_would_refuse_never_becomes_the_accounts_email() {
+    let scim = Scim::new();
+    for (user_name, email) in [
+        ("one@acme.example", "ceo@globex.example"),
+        ("two@acme.example", "not-an-address"),
+        ("three@acme.example", "a@other.example@acme.example"),
+    ] {
+        let mut body = entra_user(user_name, user_name);
+        body["emails"] = json!([{ "type": "work", "primary": true, "value": email }]);
+        let reply = scim.call("POST", "/Users", Some(body)).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        assert_eq!(
+            reply.body["emails"][0]["value"], email,
+            "the resource keeps it"
+        );
+        let id = reply.body["id"].as_str().unwrap();
+        assert_eq!(
+            scim.user_row(id).email,
+            "",
+            "{email} became the account's email"
+        );
+    }
+
+    // An account keeps its address when a write would give it one outside the domains.
+    let id = scim.create_entra_user("alice@acme.example", "alice").await;
+    let path = format!("/Users/{id}");
+    let changes = [
+        json!([{ "op": "Replace", "path": "emails[type eq \"work\"].value",
+                 "value": "alice@globex.example" }]),
+        json!([{ "op": "remove", "path": "emails[type eq \"work\"]" },
+               { "op": "add", "path": "emails",
+                 "value": [{ "type": "home", "value": "alice@home.example" }] }]),
+    ];
+    for operations in changes {
+        let reply = scim.call("PATCH", &path, patch(operations.clone())).await;
+        assert_eq!(reply.status, StatusCode::OK, "{operations}: {}", reply.body);
+        assert_eq!(
+            scim.user_row(&id).email,
+            "alice@acme.example",
+            "{operations}"
+        );
+    }
+    let mut body = entra_user("alice@acme.example", "alice");
+    body["emails"] = json!([{ "type": "work", "value": "alice@globex.example" }]);
+    let reply = scim.call("PUT", &path, Some(body)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(scim.user_row(&id).email, "alice@acme.example");
+
+    // An address in the domains, in any ASCII case, is taken.
+    let ops = json!([{ "op": "replace", "path": "emails[type eq \"work\"].value",
+                       "value": "Alice.Smith@ACME.example" }]);
+    let reply = scim.call("PATCH", &path, patch(ops)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(scim.user_row(&id).email, "Alice.Smith@ACME.example");
 }
