@@ -238,9 +238,27 @@ fn write_over(
         )));
     }
     keep_email_unique(tx, scope, &mut columns, Some(&row.user))?;
+    if holds_already(row, &columns) {
+        return answer(tx, scope, row, projection, false);
+    }
     let written =
         tx.update_scim_user(scope.connection, &row.user, &columns, scope.now.naive_utc())?;
     answer(tx, scope, &written, projection, false)
+}
+
+/// Whether a visible account already holds exactly these columns (the keys derive from the
+/// resource): writing them again would only bump the version and tell the host application
+/// of a change that is none, as a client repeating a PUT would.
+fn holds_already(row: &ScimUserRow, columns: &ScimUserColumns) -> bool {
+    let user = &row.user;
+    row.deleted_at.is_none()
+        && row.resource.as_deref() == Some(columns.resource.as_str())
+        && user.email == columns.email
+        && user.user_name == columns.user_name
+        && user.given_name == columns.given_name
+        && user.family_name == columns.family_name
+        && user.display_name == columns.display_name
+        && user.active == columns.active
 }
 
 /// The account (other than `except`), SCIM-deleted or not, whose SCIM userName is

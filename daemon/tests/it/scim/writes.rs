@@ -208,3 +208,40 @@ async fn an_email_the_sign_in_would_refuse_never_becomes_the_accounts_email() {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     assert_eq!(scim.user_row(&id).email, "Alice.Smith@ACME.example");
 }
+
+/// Okta pushes a user with PUT whenever a profile might have changed: a PUT repeating what
+/// is stored changes nothing and tells the host application nothing.
+#[tokio::test]
+async fn a_put_repeating_the_stored_resource_changes_no_version_and_records_no_event() {
+    let scim = Scim::new();
+    let body = entra_user("alice@acme.example", "alice");
+    let id = scim.create_entra_user("alice@acme.example", "alice").await;
+    let events = |scim: &Scim| {
+        let rows = scim
+            .fixture
+            .store
+            .read(|tx| tx.events_after(0, 1000))
+            .unwrap();
+        rows.into_iter().map(|event| event.kind).collect::<Vec<_>>()
+    };
+    let before = events(&scim);
+
+    let path = format!("/Users/{id}");
+    for _ in 0..2 {
+        let reply = scim.call("PUT", &path, Some(body.clone())).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        assert_eq!(reply.body["meta"]["version"], "W/\"1\"");
+        assert_eq!(reply.headers["etag"], "W/\"1\"");
+    }
+    assert_eq!(
+        events(&scim),
+        before,
+        "no event for a write that changed nothing"
+    );
+
+    let mut changed = body.clone();
+    changed["displayName"] = json!("Alice S");
+    let reply = scim.call("PUT", &path, Some(changed)).await;
+    assert_eq!(reply.body["meta"]["version"], "W/\"2\"");
+    assert_eq!(events(&scim).len(), before.len() + 1);
+}
