@@ -16,6 +16,7 @@ use super::error::ScimError;
 use super::path::{AttrPath, Target, get_ci, key_ci};
 use super::schema::ResourceKind;
 use super::value::{coerce, coerce_single};
+use crate::store::MAX_KEY_BYTES;
 
 /// What `meta` says about a stored resource.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +92,7 @@ pub fn normalize(kind: ResourceKind, body: &Value) -> Result<Value, ScimError> {
 
     tidy_extensions(&mut out, kind);
     check_required(&out, kind)?;
+    check_key_lengths(&out, kind)?;
     check_single_primary(&out)?;
     Ok(Value::Object(out))
 }
@@ -319,6 +321,37 @@ pub(crate) fn tidy_extensions(doc: &mut Map<String, Value>, kind: ResourceKind) 
         }
     }
     doc.insert("schemas".into(), Value::Array(schemas));
+}
+
+/// The values the store indexes (userName, externalId and email addresses of a User; the
+/// displayName and externalId of a Group) are at most [`MAX_KEY_BYTES`] long: a longer one
+/// is an `invalidValue` naming the attribute, on every backend.
+pub(crate) fn check_key_lengths(
+    doc: &Map<String, Value>,
+    kind: ResourceKind,
+) -> Result<(), ScimError> {
+    let too_long = |value: Option<&Value>| {
+        value
+            .and_then(Value::as_str)
+            .is_some_and(|text| text.len() > MAX_KEY_BYTES)
+    };
+    let mut keys: Vec<(&str, Option<&Value>)> = vec![("externalId", get_ci(doc, "externalId"))];
+    match kind {
+        ResourceKind::User => {
+            keys.push(("userName", get_ci(doc, "userName")));
+            let emails = get_ci(doc, "emails").and_then(Value::as_array);
+            for email in emails.into_iter().flatten() {
+                keys.push(("emails.value", email.get("value")));
+            }
+        }
+        ResourceKind::Group => keys.push(("displayName", get_ci(doc, "displayName"))),
+    }
+    match keys.into_iter().find(|(_, value)| too_long(*value)) {
+        Some((attribute, _)) => Err(ScimError::invalid_value(format!(
+            "`{attribute}` is longer than {MAX_KEY_BYTES} bytes"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// RFC 7643 §4.1/§4.2: a User needs `userName`, a Group `displayName`.

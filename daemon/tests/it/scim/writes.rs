@@ -245,3 +245,49 @@ async fn a_put_repeating_the_stored_resource_changes_no_version_and_records_no_e
     assert_eq!(reply.body["meta"]["version"], "W/\"2\"");
     assert_eq!(events(&scim).len(), before.len() + 1);
 }
+
+/// PostgreSQL indexes a row of at most 2704 bytes: a longer userName, externalId, email or
+/// group name made every write of it a 500 there. Such values are refused on every backend.
+#[tokio::test]
+async fn a_key_value_longer_than_the_store_indexes_is_an_invalid_value() {
+    let scim = Scim::new();
+    let long = "x".repeat(provisiond::store::MAX_KEY_BYTES + 1);
+    let long_user_name = format!("{long}@acme.example");
+    let mut bodies = Vec::new();
+    bodies.push(("userName", entra_user(&long_user_name, "n")));
+    bodies.push(("externalId", entra_user("e@acme.example", &long)));
+    let mut email = entra_user("m@acme.example", "m");
+    email["emails"] = json!([{ "type": "work", "value": long_user_name }]);
+    bodies.push(("emails.value", email));
+    for (attribute, body) in bodies {
+        let reply = scim.call("POST", "/Users", Some(body)).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{attribute}");
+        assert_eq!(reply.body["scimType"], "invalidValue", "{attribute}");
+        let detail = reply.body["detail"].as_str().unwrap();
+        assert!(detail.contains(attribute), "{detail}");
+        assert!(detail.len() < 200, "the value is not echoed: {detail}");
+    }
+    for group in [
+        json!({ "schemas": [GROUP], "displayName": long }),
+        json!({ "schemas": [GROUP], "displayName": "Sales", "externalId": long }),
+    ] {
+        let reply = scim.call("POST", "/Groups", Some(group)).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    }
+
+    let id = scim.create_entra_user("alice@acme.example", "alice").await;
+    let ops = json!([{ "op": "replace", "path": "userName", "value": long_user_name }]);
+    let reply = scim
+        .call("PATCH", &format!("/Users/{id}"), patch(ops))
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    let at_most = "x".repeat(provisiond::store::MAX_KEY_BYTES - "@acme.example".len());
+    let reply = scim
+        .call(
+            "POST",
+            "/Users",
+            Some(entra_user(&format!("{at_most}@acme.example"), "k")),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+}
