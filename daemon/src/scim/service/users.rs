@@ -232,10 +232,15 @@ fn write_over(
     // `active` means an active account, as on creation.
     let mut columns: ScimUserColumns = user_columns(resource, scope.config, Some(&row.user), true);
     let user_name = text(resource, "userName");
-    if same_user_name(tx, scope, &user_name, Some(&row.user))?.is_some() {
+    let holders = users_named(tx, scope, &user_name, Some(&row.user))?;
+    if holders.iter().any(|holder| holder.deleted_at.is_none()) {
         return Err(uniqueness(format!(
             "userName {user_name:?} is already in use"
         )));
+    }
+    // A resource SCIM deleted is gone (RFC 7644 §3.6): its userName is free to take.
+    for holder in &holders {
+        tx.release_scim_user_name(&holder.user.id)?;
     }
     keep_email_unique(tx, scope, &mut columns, Some(&row.user))?;
     if holds_already(row, &columns) {
@@ -262,23 +267,40 @@ fn holds_already(row: &ScimUserRow, columns: &ScimUserColumns) -> bool {
 }
 
 /// The account (other than `except`), SCIM-deleted or not, whose SCIM userName is
-/// `user_name` (compared without regard to the case of ASCII letters).
+/// `user_name` (compared without regard to the case of ASCII letters): a live one before one
+/// SCIM deleted.
 fn same_user_name(
     tx: &mut Tx<'_>,
     scope: Scope<'_>,
     user_name: &str,
     except: Option<&User>,
 ) -> Result<Option<ScimUserRow>, ServiceError> {
+    let mut holders = users_named(tx, scope, user_name, except)?;
+    holders.sort_by_key(|row| row.deleted_at.is_some());
+    Ok(holders.into_iter().next())
+}
+
+/// Every account (other than `except`), SCIM-deleted or not, whose SCIM userName is
+/// `user_name`: one live resource at most, and accounts SCIM deleted.
+fn users_named(
+    tx: &mut Tx<'_>,
+    scope: Scope<'_>,
+    user_name: &str,
+    except: Option<&User>,
+) -> Result<Vec<ScimUserRow>, ServiceError> {
     let key = fold_case(user_name);
     let candidates = tx.scim_users_by(
         scope.connection,
         UserKey::UserName(&key),
         Visibility::IncludingDeleted,
     )?;
-    Ok(candidates.into_iter().find(|row| {
-        except.is_none_or(|e| e.id != row.user.id)
-            && fold_case(&text(&user_base(row), "userName")) == key
-    }))
+    Ok(candidates
+        .into_iter()
+        .filter(|row| {
+            except.is_none_or(|e| e.id != row.user.id)
+                && fold_case(&text(&user_base(row), "userName")) == key
+        })
+        .collect())
 }
 
 /// RFC 7643 does not make emails unique, but sign-in matches accounts by email, so one

@@ -357,6 +357,21 @@ impl Tx<'_> {
         })
     }
 
+    /// Frees the SCIM userName a SCIM-deleted account held, so that a live resource may take
+    /// it; the account and its resource are left as they are (nothing the host application
+    /// sees changes). Without its key the account is found by its user name column, as one
+    /// SCIM never wrote is.
+    pub fn release_scim_user_name(&mut self, user_id: &str) -> Result<(), StoreError> {
+        let release = diesel::update(
+            users::table
+                .find(user_id)
+                .filter(users::scim_deleted_at.is_not_null()),
+        )
+        .set(users::scim_user_name_key.eq(None::<String>));
+        on_backend!(self.conn, c => release.execute(c))?;
+        Ok(())
+    }
+
     /// SCIM DELETE: the account stays, deactivated, with its data; it leaves its groups, its
     /// sessions end, and SCIM no longer sees it.
     pub fn scim_delete_user(

@@ -291,3 +291,40 @@ async fn a_key_value_longer_than_the_store_indexes_is_an_invalid_value() {
         .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
 }
+
+/// A resource SCIM deleted is gone (RFC 7644 §3.6): its userName is free for another
+/// resource to be renamed to, while a live resource's userName is still unique.
+#[tokio::test]
+async fn a_user_may_be_renamed_to_the_user_name_of_a_deleted_resource() {
+    let scim = Scim::new();
+    let gone = scim.create_entra_user("kim@acme.example", "kim").await;
+    let live = scim.create_entra_user("lee@acme.example", "lee").await;
+    let other = scim.create_entra_user("max@acme.example", "max").await;
+    let deleted = scim.call("DELETE", &format!("/Users/{gone}"), None).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+
+    let ops = json!([{ "op": "replace", "path": "userName", "value": "KIM@acme.example" }]);
+    let reply = scim
+        .call("PATCH", &format!("/Users/{live}"), patch(ops))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let found = scim.lookup("userName eq \"kim@acme.example\"").await;
+    assert_eq!(found["totalResults"], 1);
+    assert_eq!(found["Resources"][0]["id"], live.as_str());
+    assert!(
+        !scim.user_row(&gone).active,
+        "the deleted account stays deactivated"
+    );
+
+    // The name is now taken by a live resource: renaming another to it, or creating a user
+    // with it, is a conflict.
+    let mut body = entra_user("kim@acme.example", "max");
+    let reply = scim
+        .call("PUT", &format!("/Users/{other}"), Some(body.clone()))
+        .await;
+    assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.body);
+    body["emails"] = json!([]);
+    let reply = scim.call("POST", "/Users", Some(body)).await;
+    assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.body);
+    assert_eq!(reply.body["scimType"], "uniqueness");
+}
