@@ -11,6 +11,7 @@ use warp::http::StatusCode;
 
 use super::support::{Fixture, fixed_now};
 
+mod filters;
 mod keys;
 mod writes;
 

@@ -1,5 +1,7 @@
 //! `/Users`: create, read, list, replace, patch, delete.
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 use super::columns::{account_email, user_columns};
@@ -367,10 +369,28 @@ fn filtered(
         Some(key) => tx.scim_users_by(scope.connection, key, Visibility::Visible)?,
         None => tx.scim_users_all(scope.connection)?,
     };
+    // `groups` is read-only and not stored with the resource: a filter on it is evaluated
+    // on the resources as a read shows them, memberships included.
+    let memberships = if filter.mentions(KIND, "groups") && !rows.is_empty() {
+        let ids: Vec<&str> = rows.iter().map(|row| row.user.id.as_str()).collect();
+        tx.memberships_of_users(&ids)?
+    } else {
+        Vec::new()
+    };
+    let mut by_user: HashMap<&str, Vec<&MembershipRow>> = HashMap::new();
+    for membership in &memberships {
+        by_user
+            .entry(membership.user_id.as_str())
+            .or_default()
+            .push(membership);
+    }
     Ok(rows
         .into_iter()
         .filter_map(|row| {
-            let resource = user_full(&row, &[], scope.base_url);
+            let own = by_user
+                .get(row.user.id.as_str())
+                .map_or(&[][..], Vec::as_slice);
+            let resource = user_full(&row, own, scope.base_url);
             filter.matches(&resource, KIND).then_some((row, resource))
         })
         .collect())
