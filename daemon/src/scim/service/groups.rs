@@ -114,7 +114,7 @@ pub fn replace_group(
     projection: &Projection,
 ) -> Result<Answer, ServiceError> {
     store.write(|tx| {
-        let row = visible_group(tx, scope, id)?;
+        let row = writable_group(tx, scope, id)?;
         check_if_match(if_match, version(row.group.version))?;
         let existing = with_id(group_base(&row), &row.group.id);
         let resource = normalize_replacement(KIND, body, &existing)?;
@@ -132,7 +132,7 @@ pub fn patch_group(
     if_match: Option<&str>,
 ) -> Result<Answer, ServiceError> {
     store.write(|tx| {
-        let row = visible_group(tx, scope, id)?;
+        let row = writable_group(tx, scope, id)?;
         check_if_match(if_match, version(row.group.version))?;
         let members = tx.members_of_groups(&[row.group.id.as_str()])?;
         let members: Vec<&MemberRow> = members.iter().collect();
@@ -166,7 +166,7 @@ pub fn delete_group(
     if_match: Option<&str>,
 ) -> Result<(), ServiceError> {
     store.write(|tx| {
-        let row = visible_group(tx, scope, id)?;
+        let row = writable_group(tx, scope, id)?;
         check_if_match(if_match, version(row.group.version))?;
         tx.delete_group(&row.group.id, scope.now.naive_utc())?;
         Ok(())
@@ -279,6 +279,19 @@ fn filtered(
             filter.matches(&resource, KIND)
         })
         .collect())
+}
+
+/// The group a write is about, its row locked until the write commits ([`Tx::lock_group`]),
+/// so that concurrent member changes of one group apply one after another.
+fn writable_group(
+    tx: &mut Tx<'_>,
+    scope: Scope<'_>,
+    id: &str,
+) -> Result<ScimGroupRow, ServiceError> {
+    if may_exist(id) {
+        tx.lock_group(id)?;
+    }
+    visible_group(tx, scope, id)
 }
 
 fn visible_group(

@@ -175,7 +175,7 @@ pub fn replace_user(
     projection: &Projection,
 ) -> Result<Answer, ServiceError> {
     store.write(|tx| {
-        let row = visible_user(tx, scope, id)?;
+        let row = writable_user(tx, scope, id)?;
         check_if_match(if_match, version(row.user.version))?;
         let existing = with_id(user_base(&row), &row.user.id);
         let mut resource = normalize_replacement(KIND, body, &existing)?;
@@ -196,7 +196,7 @@ pub fn patch_user(
     projection: &Projection,
 ) -> Result<Answer, ServiceError> {
     store.write(|tx| {
-        let row = visible_user(tx, scope, id)?;
+        let row = writable_user(tx, scope, id)?;
         check_if_match(if_match, version(row.user.version))?;
         let outcome = apply_patch(&with_id(user_base(&row), &row.user.id), KIND, body)?;
         if !outcome.changed && row.resource.is_some() {
@@ -214,7 +214,7 @@ pub fn delete_user(
     if_match: Option<&str>,
 ) -> Result<(), ServiceError> {
     store.write(|tx| {
-        let row = visible_user(tx, scope, id)?;
+        let row = writable_user(tx, scope, id)?;
         check_if_match(if_match, version(row.user.version))?;
         tx.scim_delete_user(&row.user, scope.now.naive_utc())?;
         Ok(())
@@ -394,6 +394,16 @@ fn filtered(
             filter.matches(&resource, KIND).then_some((row, resource))
         })
         .collect())
+}
+
+/// The user a write is about, its row locked until the write commits ([`Tx::lock_user`]): a
+/// concurrent write of it commits first, and this one then checks `If-Match` against, and
+/// builds on, what that one wrote.
+fn writable_user(tx: &mut Tx<'_>, scope: Scope<'_>, id: &str) -> Result<ScimUserRow, ServiceError> {
+    if may_exist(id) {
+        tx.lock_user(id)?;
+    }
+    visible_user(tx, scope, id)
 }
 
 fn visible_user(tx: &mut Tx<'_>, scope: Scope<'_>, id: &str) -> Result<ScimUserRow, ServiceError> {

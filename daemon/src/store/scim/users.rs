@@ -93,6 +93,22 @@ macro_rules! select_row {
 }
 
 impl Tx<'_> {
+    /// Locks a user's row until the transaction ends, so that a write which reads the row,
+    /// checks it (its version against `If-Match`, its resource for a PATCH) and writes it is
+    /// not overtaken by another transaction writing the row in between: that one commits
+    /// first and this read sees it. PostgreSQL takes a row lock (`FOR UPDATE`); SQLite runs
+    /// one write transaction at a time already.
+    pub fn lock_user(&mut self, id: &str) -> Result<(), StoreError> {
+        if let crate::store::DbConnection::Pg(c) = &mut *self.conn {
+            users::table
+                .find(id)
+                .select(users::id)
+                .for_update()
+                .load::<String>(c)?;
+        }
+        Ok(())
+    }
+
     /// The user with this id in this connection.
     pub fn scim_user(
         &mut self,

@@ -328,3 +328,76 @@ async fn a_user_may_be_renamed_to_the_user_name_of_a_deleted_resource() {
     assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.body);
     assert_eq!(reply.body["scimType"], "uniqueness");
 }
+
+/// Two writes of one user at once (two requests, or two replicas on PostgreSQL): the second
+/// waits for the first and then sees its version, so an `If-Match` naming the version both
+/// read is refused with 412 instead of being written over the first change.
+#[test]
+fn a_write_waits_for_a_concurrent_one_and_then_checks_if_match_against_it() {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use provisiond::scim::projection::Projection;
+    use provisiond::scim::service::{self, Scope};
+    use provisiond::store::UserChanges;
+
+    let scim = Scim::new();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let id = runtime.block_on(scim.create_entra_user("alice@acme.example", "alice"));
+    let store = scim.fixture.store.clone();
+    let config = scim.fixture.config.clone();
+
+    let (written, first_wrote) = mpsc::channel();
+    let (finished, second_finished) = mpsc::channel();
+    std::thread::scope(|threads| {
+        let (store, id) = (&store, &id);
+        let first = threads.spawn(move || {
+            store
+                .write(|tx| -> Result<(), provisiond::store::StoreError> {
+                    let user = tx.user(id)?.unwrap();
+                    let rename = UserChanges {
+                        display_name: Some("First".into()),
+                        ..UserChanges::default()
+                    };
+                    tx.update_user(&user, &rename, fixed_now().naive_utc())?;
+                    written.send(()).unwrap();
+                    // Hold the transaction open while the second write starts: it cannot
+                    // finish before this one commits (the row is locked either way).
+                    let held = second_finished.recv_timeout(Duration::from_millis(500));
+                    assert!(held.is_err(), "the second write did not wait for the first");
+                    Ok(())
+                })
+                .unwrap();
+        });
+        first_wrote.recv().unwrap();
+        let scope = Scope {
+            connection: "acme",
+            config: config.connection("acme").unwrap(),
+            base_url: "http://sp.test/scim/v2/acme",
+            now: fixed_now(),
+        };
+        let body = json!({ "schemas": [PATCH], "Operations": [
+            { "op": "replace", "path": "displayName", "value": "Second" }
+        ]});
+        let second = service::patch_user(
+            store,
+            scope,
+            id,
+            &body,
+            Some("W/\"1\""),
+            &Projection::default(),
+        );
+        let _ = finished.send(());
+        first.join().unwrap();
+        let refused = matches!(
+            second,
+            Err(service::ServiceError::Scim(
+                provisiond::scim::ScimError::PreconditionFailed { .. }
+            ))
+        );
+        assert!(refused, "{second:?}");
+    });
+    assert_eq!(scim.user_row(&id).display_name.as_deref(), Some("First"));
+}
