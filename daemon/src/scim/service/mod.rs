@@ -10,9 +10,9 @@
 //!   lookup finds an account a person already signed in with instead of creating a duplicate.
 //! - `users.email` changes only from `emails[]` (work, else primary, else first), never from
 //!   `userName`; a resource with no email keeps the stored one, and so does one whose email
-//!   a sign-in to the connection would refuse (not an address, or outside its domains). An inactive user renamed to a
-//!   tombstone-looking userName (Entra prefixes its object id on soft delete) keeps its
-//!   user name and email columns.
+//!   a sign-in to the connection would refuse (not an address, or outside its domains). An
+//!   inactive user renamed to a tombstone-looking userName (Entra prefixes its object id on
+//!   soft delete) keeps its user name and email columns.
 //! - `active: false` deactivates the account and ends its sessions; the resource stays
 //!   readable. DELETE hides the resource from SCIM (404 afterwards, RFC 7644 §3.6) but keeps
 //!   the account, deactivated, with its data; it leaves its groups.
