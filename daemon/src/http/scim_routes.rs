@@ -245,12 +245,14 @@ async fn dispatch(
         ),
         (&Method::POST, [".search"]) => {
             let connection = request.connection.clone();
+            let config = state.config.clone();
             let body = request.body.unwrap_or(Value::Null);
             let list = state
                 .store
                 .run(move |store| -> Result<Value, RouteError> {
                     let scope = Scope {
                         connection: &connection,
+                        config: connection_config(&config, &connection)?,
                         base_url: &base_url,
                         now,
                     };
@@ -317,6 +319,7 @@ impl ResourceCall {
         let is_search = id.as_deref() == Some(".search");
         let user = kind == ResourceKind::User;
         let token_cache = state.scim_tokens.clone();
+        let config = state.config.clone();
 
         enum Outcome {
             One(Answer),
@@ -332,6 +335,7 @@ impl ResourceCall {
             }
             let scope = Scope {
                 connection: &connection,
+                config: connection_config(&config, &connection)?,
                 base_url: &base_url,
                 now,
             };
@@ -400,6 +404,16 @@ impl ResourceCall {
             }
         })
     }
+}
+
+/// The configuration of a connection the request was already checked to name.
+fn connection_config<'a>(
+    config: &'a crate::config::Config,
+    name: &str,
+) -> Result<&'a crate::config::ConnectionConfig, RouteError> {
+    config
+        .connection(name)
+        .ok_or_else(|| RouteError::NoEndpoint(name.to_string()))
 }
 
 impl From<crate::store::StoreError> for RouteError {

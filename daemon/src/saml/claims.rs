@@ -116,8 +116,12 @@ fn first_value(assertion: &ValidatedAssertion, name: &str) -> Option<String> {
 ///
 /// Exactly one `@`, and a domain of letter-digit-hyphen labels (IDNs in their `xn--` form,
 /// as connection domains are written). Anything looser would let `a@other.example@acme.example`
-/// become an account of acme whose address other software reads as other.example's.
+/// become an account of acme whose address other software reads as other.example's. At most
+/// [`MAX_EMAIL_BYTES`] long, as RFC 5321 allows (and short enough to be an index key).
 pub fn looks_like_email(text: &str) -> bool {
+    if text.len() > MAX_EMAIL_BYTES {
+        return false;
+    }
     let Some((local, domain)) = text.split_once('@') else {
         return false;
     };
@@ -131,6 +135,10 @@ pub fn looks_like_email(text: &str) -> bool {
             .chars()
             .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '<' | '>'))
 }
+
+/// The longest address: RFC 5321 §4.5.3.1.3 allows a path of 256 octets, angle brackets
+/// included.
+pub const MAX_EMAIL_BYTES: usize = 254;
 
 #[cfg(test)]
 mod tests {
@@ -284,6 +292,14 @@ mod tests {
         ] {
             assert!(looks_like_email(good), "{good}");
         }
+    }
+
+    /// RFC 5321 §4.5.3.1.3: a path is at most 256 octets with its angle brackets.
+    #[test]
+    fn an_address_longer_than_254_bytes_is_not_an_email() {
+        let longest = format!("{}@acme.example", "a".repeat(254 - "@acme.example".len()));
+        assert!(looks_like_email(&longest));
+        assert!(!looks_like_email(&format!("a{longest}")));
     }
 
     #[test]

@@ -101,6 +101,13 @@ pub enum LoginError {
     /// The email's domain is not registered on the connection.
     #[error("email {0:?} is not in a domain registered on this connection")]
     DomainNotAllowed(String),
+    /// The user's NameID, object id or user name is longer than an account key may be
+    /// ([`crate::store::MAX_KEY_BYTES`]); the IdP's claim mapping needs fixing.
+    #[error(
+        "the assertion's {0} is longer than {max} bytes, more than an account key may hold",
+        max = crate::store::MAX_KEY_BYTES
+    )]
+    ValueTooLong(&'static str),
     /// The account exists and is deactivated.
     #[error("user {0:?} is deactivated")]
     Deactivated(String),
@@ -146,6 +153,7 @@ impl LoginError {
             Self::NoNameId => "no_name_id",
             Self::NoEmail => "no_email",
             Self::DomainNotAllowed(_) => "domain",
+            Self::ValueTooLong(_) => "value_too_long",
             Self::Deactivated(_) => "deactivated",
             Self::BadRelayState(_) => "relay_state",
             Self::AccountConflict(_) => "account_conflict",

@@ -176,6 +176,17 @@ pub fn check_response(
     let assertion =
         validate::validate_base64(saml_response, &expect, now).map_err(|e| refused(e, None))?;
     let identity = claims::identity(&assertion, &sp.settings.attributes);
+    let keys = [
+        ("NameID", Some(assertion.name_id.as_str())),
+        ("object id", identity.external_id.as_deref()),
+        ("user name", identity.user_name.as_deref()),
+    ];
+    if let Some((claim, _)) = keys
+        .iter()
+        .find(|(_, value)| value.is_some_and(|v| v.len() > crate::store::MAX_KEY_BYTES))
+    {
+        return Err(refused(LoginError::ValueTooLong(claim), None));
+    }
     let Some(email) = identity.email.clone() else {
         return Err(refused(LoginError::NoEmail, None));
     };

@@ -146,6 +146,11 @@ impl Resolved {
         self.sub.unwrap_or(self.attr)
     }
 
+    /// Whether the path addresses a write-only value (the attribute or its sub-attribute).
+    pub fn is_write_only(&self) -> bool {
+        self.attr.is_write_only() || self.sub.is_some_and(AttributeDef::is_write_only)
+    }
+
     /// The object holding the attribute: the resource itself, or its
     /// extension object (absent when the extension has no values).
     pub fn container<'a>(&self, resource: &'a Value) -> Option<&'a Map<String, Value>> {

@@ -14,8 +14,9 @@ use serde_json::{Map, Value, json};
 
 use super::error::ScimError;
 use super::path::{AttrPath, Target, get_ci, key_ci};
-use super::schema::{Mutability, ResourceKind};
+use super::schema::ResourceKind;
 use super::value::{coerce, coerce_single};
+use crate::store::MAX_KEY_BYTES;
 
 /// What `meta` says about a stored resource.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +92,7 @@ pub fn normalize(kind: ResourceKind, body: &Value) -> Result<Value, ScimError> {
 
     tidy_extensions(&mut out, kind);
     check_required(&out, kind)?;
+    check_key_lengths(&out, kind)?;
     check_single_primary(&out)?;
     Ok(Value::Object(out))
 }
@@ -230,7 +232,7 @@ fn insert(
     value: Value,
 ) -> Result<(), ScimError> {
     let attr = r.attr;
-    if attr.is_read_only() || attr.mutability == Mutability::WriteOnly {
+    if attr.is_read_only() || attr.is_write_only() {
         return Ok(());
     }
     r.with_container(out, |container| {
@@ -253,6 +255,33 @@ fn insert(
         }
         Ok(())
     })
+}
+
+/// Removes write-only attributes (`password`) from a stored or patched resource: this
+/// server signs users in by SSO only, so it keeps no password, and a filter can never
+/// probe one.
+pub(crate) fn drop_write_only(doc: &mut Map<String, Value>, kind: ResourceKind) {
+    let write_only = |attrs: &'static [super::schema::AttributeDef]| {
+        attrs.iter().filter(|a| a.is_write_only()).map(|a| a.name)
+    };
+    for name in write_only(kind.core_schema().attributes) {
+        if let Some(key) = key_ci(doc, name).map(str::to_string) {
+            doc.remove(&key);
+        }
+    }
+    for ext in kind.extensions() {
+        let Some(Value::Object(inner)) = key_ci(doc, ext.id)
+            .map(str::to_string)
+            .and_then(|key| doc.get_mut(&key))
+        else {
+            continue;
+        };
+        for name in write_only(ext.attributes) {
+            if let Some(key) = key_ci(inner, name).map(str::to_string) {
+                inner.remove(&key);
+            }
+        }
+    }
 }
 
 /// RFC 7643 §2.4: `primary: true` appears at most once per attribute.
@@ -292,6 +321,37 @@ pub(crate) fn tidy_extensions(doc: &mut Map<String, Value>, kind: ResourceKind) 
         }
     }
     doc.insert("schemas".into(), Value::Array(schemas));
+}
+
+/// The values the store indexes (userName, externalId and email addresses of a User; the
+/// displayName and externalId of a Group) are at most [`MAX_KEY_BYTES`] long: a longer one
+/// is an `invalidValue` naming the attribute, on every backend.
+pub(crate) fn check_key_lengths(
+    doc: &Map<String, Value>,
+    kind: ResourceKind,
+) -> Result<(), ScimError> {
+    let too_long = |value: Option<&Value>| {
+        value
+            .and_then(Value::as_str)
+            .is_some_and(|text| text.len() > MAX_KEY_BYTES)
+    };
+    let mut keys: Vec<(&str, Option<&Value>)> = vec![("externalId", get_ci(doc, "externalId"))];
+    match kind {
+        ResourceKind::User => {
+            keys.push(("userName", get_ci(doc, "userName")));
+            let emails = get_ci(doc, "emails").and_then(Value::as_array);
+            for email in emails.into_iter().flatten() {
+                keys.push(("emails.value", email.get("value")));
+            }
+        }
+        ResourceKind::Group => keys.push(("displayName", get_ci(doc, "displayName"))),
+    }
+    match keys.into_iter().find(|(_, value)| too_long(*value)) {
+        Some((attribute, _)) => Err(ScimError::invalid_value(format!(
+            "`{attribute}` is longer than {MAX_KEY_BYTES} bytes"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// RFC 7643 §4.1/§4.2: a User needs `userName`, a Group `displayName`.

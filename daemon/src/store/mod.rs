@@ -111,6 +111,12 @@ pub enum StoreError {
     Commit(String),
 }
 
+/// The longest value (in bytes of UTF-8) a key column may take: external ids, user names,
+/// email keys and group names are indexed, and a PostgreSQL B-tree index row holds at most
+/// 2704 bytes, so a longer value would fail its whole transaction there. Writers (SCIM,
+/// sync) refuse longer values before they reach the store, on every backend alike.
+pub const MAX_KEY_BYTES: usize = 1024;
+
 /// How often `serve` checkpoints the WAL. A busy writer appends tens of thousands of pages
 /// a second; copying them back in small steps keeps each checkpoint short.
 pub const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);

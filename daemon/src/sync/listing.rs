@@ -22,6 +22,7 @@ use super::SyncError;
 use super::plan::desired_email;
 use crate::config::{ConnectionConfig, DEFAULT_MAX_LISTING_ITEMS};
 use crate::saml::claims::looks_like_email;
+use crate::store::MAX_KEY_BYTES;
 
 /// The rules one connection's listings are read under.
 #[derive(Debug, Clone, Copy)]
@@ -66,6 +67,13 @@ impl<'a> ListingRules<'a> {
         {
             return Err(RejectReason::NulCharacter { field });
         }
+        // The address is bounded by the address rule below.
+        if let Some((field, _)) = fields[..2]
+            .iter()
+            .find(|(_, value)| value.is_some_and(|value| value.len() > MAX_KEY_BYTES))
+        {
+            return Err(RejectReason::TooLong { field });
+        }
         if user.external_id.trim().is_empty() {
             return Err(RejectReason::EmptyExternalId);
         }
@@ -85,6 +93,9 @@ impl<'a> ListingRules<'a> {
         for (field, value) in [("id", &group.id), ("display name", &group.display_name)] {
             if value.contains('\0') {
                 return Err(RejectReason::NulCharacter { field });
+            }
+            if value.len() > MAX_KEY_BYTES {
+                return Err(RejectReason::TooLong { field });
             }
         }
         if group.id.trim().is_empty() {
@@ -172,6 +183,11 @@ pub enum RejectReason {
         /// Which value.
         field: &'static str,
     },
+    /// An id or name is longer than [`MAX_KEY_BYTES`], which the store cannot index.
+    TooLong {
+        /// Which value.
+        field: &'static str,
+    },
     /// The user has no external id to be matched by.
     EmptyExternalId,
     /// The user's address (`email`, else `user_name`) is not a plain `local@host.name`.
@@ -197,6 +213,9 @@ impl fmt::Display for RejectReason {
                     f,
                     "its {field} holds a NUL character, which cannot be stored"
                 )
+            }
+            Self::TooLong { field } => {
+                write!(f, "its {field} is longer than {MAX_KEY_BYTES} bytes")
             }
             Self::EmptyExternalId => f.write_str("its external id is empty"),
             Self::NotAnEmail => f.write_str("its email is not an address (local@host.name)"),

@@ -514,3 +514,30 @@ fn a_response_refused_after_its_checks_stays_used_when_the_account_is_reactivate
     set_active(true);
     assert_eq!(code(fx.post(&response)), "replay");
 }
+
+/// PostgreSQL indexes a row of at most 2704 bytes, so a NameID, object id or user name longer
+/// than an account key may be made the login fail with a store error there: it is refused
+/// with its own reason on every backend, before any account is made.
+#[test]
+fn an_id_or_name_longer_than_an_account_key_is_refused() {
+    use idp_sim::claims;
+
+    let long = "x".repeat(provisiond::store::MAX_KEY_BYTES + 1);
+    for claim in [claims::OBJECT_ID, claims::NAME, "NameID"] {
+        let fx = Fixture::new(false);
+        let mut spec = fx.solicited("alice@acme.example");
+        if claim == "NameID" {
+            spec.name_id = long.clone();
+            spec.name_id_format =
+                "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent".to_string();
+        }
+        for (name, values) in &mut spec.attributes {
+            if name == claim {
+                *values = vec![long.clone()];
+            }
+        }
+        assert_eq!(code(fx.post(&fx.sign(&spec))), "value_too_long", "{claim}");
+        assert!(fx.store.read(|tx| tx.users(None)).unwrap().is_empty());
+        assert_eq!(last_audit(&fx), ("refused".into(), "value_too_long".into()));
+    }
+}

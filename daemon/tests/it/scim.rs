@@ -11,7 +11,9 @@ use warp::http::StatusCode;
 
 use super::support::{Fixture, fixed_now};
 
+mod filters;
 mod keys;
+mod writes;
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";

@@ -245,6 +245,26 @@ impl Filter {
         }
     }
 
+    /// Whether the filter tests the core attribute `name` of `kind` anywhere (written plain
+    /// or URN-qualified, in any case): such a filter needs that attribute in the resources
+    /// it is evaluated on.
+    pub fn mentions(&self, kind: ResourceKind, name: &str) -> bool {
+        let names = |path: &AttrPath| match path.resolve(kind) {
+            Some(Target::Attribute(r)) => {
+                r.extension.is_none() && r.attr.name.eq_ignore_ascii_case(name)
+            }
+            _ => false,
+        };
+        match self {
+            Filter::Attr(exp) => names(&exp.path),
+            Filter::ValuePath(vp) => names(&vp.attr),
+            Filter::Not(inner) => inner.mentions(kind, name),
+            Filter::And(items) | Filter::Or(items) => {
+                items.iter().any(|item| item.mentions(kind, name))
+            }
+        }
+    }
+
     /// Recognise `id`, `externalId`, `userName` or `displayName` `eq "x"`,
     /// and `emails[type eq "work"].value eq "x"`: the lookups Entra ID makes
     /// before creating a resource. Names are matched without regard to case.

@@ -93,6 +93,10 @@ fn apply_at(
         }
         Some(Target::Attribute(r)) => r,
     };
+    // The write-only `password` is discarded, as on create: nothing may store it.
+    if resolved.is_write_only() {
+        return Ok(());
+    }
     check_mutability(&resolved, attr_path, op)?;
 
     match filter {

@@ -20,7 +20,8 @@ use super::error::ScimError;
 use super::filter::{Filter, parse_patch_path};
 use super::path::{AttrPath, get_ci};
 use super::resource::{
-    Step, attribute_name, check_required, nul_detail, nul_location, tidy_extensions,
+    Step, attribute_name, check_key_lengths, check_required, drop_write_only, nul_detail,
+    nul_location, tidy_extensions,
 };
 use super::schema::{PATCH_OP_SCHEMA, ResourceKind};
 
@@ -250,8 +251,10 @@ pub fn apply_operations(
     for operation in operations {
         apply::apply_one(&mut doc, kind, operation)?;
     }
+    drop_write_only(&mut doc, kind);
     tidy_extensions(&mut doc, kind);
     check_required(&doc, kind)?;
+    check_key_lengths(&doc, kind)?;
 
     let resource_after = Value::Object(doc);
     let changed = &resource_after != resource;

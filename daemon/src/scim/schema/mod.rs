@@ -237,6 +237,11 @@ impl AttributeDef {
     pub fn is_read_only(&self) -> bool {
         self.mutability == Mutability::ReadOnly
     }
+
+    /// Whether clients may set this attribute but never read it back (`password`).
+    pub fn is_write_only(&self) -> bool {
+        self.mutability == Mutability::WriteOnly
+    }
 }
 
 fn find(attributes: &'static [AttributeDef], name: &str) -> Option<&'static AttributeDef> {

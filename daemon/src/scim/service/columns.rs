@@ -3,18 +3,22 @@
 
 use serde_json::{Map, Value};
 
+use crate::config::ConnectionConfig;
 use crate::fold::fold_case;
+use crate::saml::claims::looks_like_email;
 use crate::scim::schema::USER_SCHEMA;
 use crate::store::{ScimGroupColumns, ScimUserColumns, User};
 
-/// The columns for a user resource (normalised, without `id`, `meta`, `groups`).
+/// The columns for a user resource (normalised, without `id`, `meta`, `groups`) of the
+/// connection `config`.
 ///
 /// `previous` is the account being written over, if any: its email stays when the resource
-/// has none, and an inactive account keeps its user name and email when the new ones look
-/// like Entra's soft-delete tombstones. `active_default` applies when the resource has no
-/// `active`.
+/// has none the account may take ([`account_email`]), and an inactive account keeps its
+/// user name and email when the new ones look like Entra's soft-delete tombstones.
+/// `active_default` applies when the resource has no `active`.
 pub fn user_columns(
     resource: &Value,
+    config: &ConnectionConfig,
     previous: Option<&User>,
     active_default: bool,
 ) -> ScimUserColumns {
@@ -37,7 +41,7 @@ pub fn user_columns(
     };
 
     let mut user_name_column = Some(user_name.clone());
-    let mut email = work_email(resource);
+    let mut email = account_email(resource, config);
     if !active {
         if looks_like_tombstone(&user_name) {
             user_name_column = previous.and_then(|p| p.user_name.clone());
@@ -104,6 +108,14 @@ pub fn work_email(resource: &Value) -> Option<String> {
         .map(str::trim)
         .filter(|v| !v.is_empty())
         .map(str::to_string)
+}
+
+/// The email the account takes from a resource of the connection `config`: its
+/// [`work_email`], when a sign-in to the connection would accept that address (it looks like
+/// one and is in one of the connection's domains), as sync does with the users it lists. The
+/// resource itself keeps whatever addresses the client sent.
+pub fn account_email(resource: &Value, config: &ConnectionConfig) -> Option<String> {
+    work_email(resource).filter(|email| looks_like_email(email) && config.owns_email(email))
 }
 
 /// The key the filter `emails[type eq "work"].value eq "…"` finds the resource by: the folded
@@ -239,7 +251,14 @@ mod tests {
                 "emails": emails,
             });
             let user = normalize(ResourceKind::User, &body).unwrap();
-            let columns = user_columns(&user, None, true);
+            let config = ConnectionConfig {
+                name: "acme".into(),
+                domains: Vec::new(),
+                saml: None,
+                adapter: None,
+                sync: None,
+            };
+            let columns = user_columns(&user, &config, None, true);
             let quoted = Value::from(probe.as_str());
             let matches = |filter: String, kind: ResourceKind, resource: &Value| {
                 Filter::parse_for(&filter, kind).unwrap().matches(resource, kind)

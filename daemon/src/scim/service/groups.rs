@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::columns::group_columns;
 use super::list::{ListParams, list_response};
-use super::render::{group_base, group_full, member_values};
+use super::render::{group_base, group_full, member_values, with_id};
 use super::{Answer, Scope, ServiceError, check_if_match, may_exist, not_found, version};
 use crate::fold::fold_case;
 use crate::scim::error::ScimError;
@@ -114,12 +114,9 @@ pub fn replace_group(
     projection: &Projection,
 ) -> Result<Answer, ServiceError> {
     store.write(|tx| {
-        let row = visible_group(tx, scope, id)?;
+        let row = writable_group(tx, scope, id)?;
         check_if_match(if_match, version(row.group.version))?;
-        let mut existing = group_base(&row);
-        if let Some(object) = existing.as_object_mut() {
-            object.insert("id".into(), Value::from(row.group.id.as_str()));
-        }
+        let existing = with_id(group_base(&row), &row.group.id);
         let resource = normalize_replacement(KIND, body, &existing)?;
         let row = write_group(tx, scope, &row, &resource)?;
         answer(tx, scope, &row, projection)
@@ -135,11 +132,11 @@ pub fn patch_group(
     if_match: Option<&str>,
 ) -> Result<Answer, ServiceError> {
     store.write(|tx| {
-        let row = visible_group(tx, scope, id)?;
+        let row = writable_group(tx, scope, id)?;
         check_if_match(if_match, version(row.group.version))?;
         let members = tx.members_of_groups(&[row.group.id.as_str()])?;
         let members: Vec<&MemberRow> = members.iter().collect();
-        let mut current = group_base(&row);
+        let mut current = with_id(group_base(&row), &row.group.id);
         if let Some(object) = current.as_object_mut()
             && !members.is_empty()
         {
@@ -169,7 +166,7 @@ pub fn delete_group(
     if_match: Option<&str>,
 ) -> Result<(), ServiceError> {
     store.write(|tx| {
-        let row = visible_group(tx, scope, id)?;
+        let row = writable_group(tx, scope, id)?;
         check_if_match(if_match, version(row.group.version))?;
         tx.delete_group(&row.group.id, scope.now.naive_utc())?;
         Ok(())
@@ -282,6 +279,19 @@ fn filtered(
             filter.matches(&resource, KIND)
         })
         .collect())
+}
+
+/// The group a write is about, its row locked until the write commits ([`Tx::lock_group`]),
+/// so that concurrent member changes of one group apply one after another.
+fn writable_group(
+    tx: &mut Tx<'_>,
+    scope: Scope<'_>,
+    id: &str,
+) -> Result<ScimGroupRow, ServiceError> {
+    if may_exist(id) {
+        tx.lock_group(id)?;
+    }
+    visible_group(tx, scope, id)
 }
 
 fn visible_group(

@@ -9,9 +9,10 @@
 //!   SAML or sync created (shown from their columns until SCIM first writes them), so Entra's
 //!   lookup finds an account a person already signed in with instead of creating a duplicate.
 //! - `users.email` changes only from `emails[]` (work, else primary, else first), never from
-//!   `userName`; a resource with no email keeps the stored one. An inactive user renamed to a
-//!   tombstone-looking userName (Entra prefixes its object id on soft delete) keeps its
-//!   user name and email columns.
+//!   `userName`; a resource with no email keeps the stored one, and so does one whose email
+//!   a sign-in to the connection would refuse (not an address, or outside its domains). An
+//!   inactive user renamed to a tombstone-looking userName (Entra prefixes its object id on
+//!   soft delete) keeps its user name and email columns.
 //! - `active: false` deactivates the account and ends its sessions; the resource stays
 //!   readable. DELETE hides the resource from SCIM (404 afterwards, RFC 7644 §3.6) but keeps
 //!   the account, deactivated, with its data; it leaves its groups.
@@ -36,6 +37,7 @@ pub use users::{create_user, delete_user, get_user, list_users, patch_user, repl
 
 use super::error::{ScimError, ScimType};
 use super::resource::parse_etag;
+use crate::config::ConnectionConfig;
 use crate::store::StoreError;
 
 /// Where a request runs: the connection, its SCIM base URL and the time.
@@ -43,6 +45,9 @@ use crate::store::StoreError;
 pub struct Scope<'a> {
     /// The connection named in the URL (already authenticated).
     pub connection: &'a str,
+    /// That connection's configuration: its domains decide which addresses an account may
+    /// take (those a sign-in to the connection would accept).
+    pub config: &'a ConnectionConfig,
     /// `{base_url}/scim/v2/{connection}`, no trailing slash; for `meta.location`.
     pub base_url: &'a str,
     /// Now.

@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::{Value, json};
 
 use super::columns::synthesized_user;
-use crate::scim::resource::{MetaInfo, with_meta};
+use crate::scim::resource::{MetaInfo, drop_write_only, with_meta};
 use crate::scim::schema::{GROUP_SCHEMA, ResourceKind};
 use crate::store::{MemberRow, MembershipRow, ScimGroupRow, ScimUserRow};
 
@@ -13,7 +13,8 @@ use crate::store::{MemberRow, MembershipRow, ScimGroupRow, ScimUserRow};
 ///
 /// `active` shows the account's state, which SAML, sync or a SCIM DELETE may have changed
 /// since SCIM last wrote the resource; a resource without `active` (the client removed it,
-/// which makes the account active) shows none while the account is active.
+/// which makes the account active) shows none while the account is active. A password a
+/// resource was stored with earlier is left out, so no filter or write ever sees it.
 pub fn user_base(row: &ScimUserRow) -> Value {
     let mut resource = row
         .resource
@@ -21,10 +22,21 @@ pub fn user_base(row: &ScimUserRow) -> Value {
         .and_then(|text| serde_json::from_str::<Value>(text).ok())
         .filter(Value::is_object)
         .unwrap_or_else(|| synthesized_user(&row.user));
-    if let Some(object) = resource.as_object_mut()
-        && (object.contains_key("active") || !row.user.active)
-    {
-        object.insert("active".into(), Value::Bool(row.user.active));
+    if let Some(object) = resource.as_object_mut() {
+        drop_write_only(object, ResourceKind::User);
+        if object.contains_key("active") || !row.user.active {
+            object.insert("active".into(), Value::Bool(row.user.active));
+        }
+    }
+    resource
+}
+
+/// `resource` with its `id`, as PUT and PATCH start from: a client that repeats the id it
+/// was given (Entra's no-path replace does) changes nothing, and any other id is refused as
+/// a change to a read-only attribute. Stored resources never keep it.
+pub fn with_id(mut resource: Value, id: &str) -> Value {
+    if let Some(object) = resource.as_object_mut() {
+        object.insert("id".into(), Value::from(id));
     }
     resource
 }

@@ -1,10 +1,12 @@
 //! `/Users`: create, read, list, replace, patch, delete.
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 
-use super::columns::{user_columns, work_email};
+use super::columns::{account_email, user_columns};
 use super::list::{ListParams, list_response};
-use super::render::{add_groups, user_base, user_full};
+use super::render::{add_groups, user_base, user_full, with_id};
 use super::{Answer, Scope, ServiceError, check_if_match, may_exist, not_found, version};
 use crate::fold::fold_case;
 use crate::scim::error::{ScimError, ScimType};
@@ -101,7 +103,7 @@ pub fn create_user(
 ) -> Result<Answer, ServiceError> {
     let resource = normalize(KIND, body)?;
     let user_name = text(&resource, "userName");
-    let email = work_email(&resource);
+    let email = account_email(&resource, scope.config);
 
     store.write(|tx| {
         let mut target = same_user_name(tx, scope, &user_name, None)?;
@@ -128,12 +130,12 @@ pub fn create_user(
         let now = scope.now.naive_utc();
         let row = match target {
             Some(existing) => {
-                let mut columns = user_columns(&resource, Some(&existing.user), true);
+                let mut columns = user_columns(&resource, scope.config, Some(&existing.user), true);
                 keep_email_unique(tx, scope, &mut columns, Some(&existing.user))?;
                 tx.update_scim_user(scope.connection, &existing.user, &columns, now)?
             }
             None => {
-                let mut columns = user_columns(&resource, None, true);
+                let mut columns = user_columns(&resource, scope.config, None, true);
                 // `holder` already answers the email lookup for the resource's own email.
                 if email.as_deref() == Some(columns.email.as_str()) {
                     if holder.is_some() && !columns.email.is_empty() {
@@ -173,12 +175,9 @@ pub fn replace_user(
     projection: &Projection,
 ) -> Result<Answer, ServiceError> {
     store.write(|tx| {
-        let row = visible_user(tx, scope, id)?;
+        let row = writable_user(tx, scope, id)?;
         check_if_match(if_match, version(row.user.version))?;
-        let mut existing = user_base(&row);
-        if let Some(object) = existing.as_object_mut() {
-            object.insert("id".into(), Value::from(row.user.id.as_str()));
-        }
+        let existing = with_id(user_base(&row), &row.user.id);
         let mut resource = normalize_replacement(KIND, body, &existing)?;
         if let Some(object) = resource.as_object_mut() {
             object.remove("id");
@@ -197,9 +196,9 @@ pub fn patch_user(
     projection: &Projection,
 ) -> Result<Answer, ServiceError> {
     store.write(|tx| {
-        let row = visible_user(tx, scope, id)?;
+        let row = writable_user(tx, scope, id)?;
         check_if_match(if_match, version(row.user.version))?;
-        let outcome = apply_patch(&user_base(&row), KIND, body)?;
+        let outcome = apply_patch(&with_id(user_base(&row), &row.user.id), KIND, body)?;
         if !outcome.changed && row.resource.is_some() {
             return answer(tx, scope, &row, projection, false);
         }
@@ -215,7 +214,7 @@ pub fn delete_user(
     if_match: Option<&str>,
 ) -> Result<(), ServiceError> {
     store.write(|tx| {
-        let row = visible_user(tx, scope, id)?;
+        let row = writable_user(tx, scope, id)?;
         check_if_match(if_match, version(row.user.version))?;
         tx.scim_delete_user(&row.user, scope.now.naive_utc())?;
         Ok(())
@@ -233,37 +232,77 @@ fn write_over(
     // The base a PATCH or PUT starts from carries `active: false` for an inactive account, so
     // a resource without `active` is one whose client removed or never sent it: an unassigned
     // `active` means an active account, as on creation.
-    let mut columns: ScimUserColumns = user_columns(resource, Some(&row.user), true);
+    let mut columns: ScimUserColumns = user_columns(resource, scope.config, Some(&row.user), true);
     let user_name = text(resource, "userName");
-    if same_user_name(tx, scope, &user_name, Some(&row.user))?.is_some() {
+    let holders = users_named(tx, scope, &user_name, Some(&row.user))?;
+    if holders.iter().any(|holder| holder.deleted_at.is_none()) {
         return Err(uniqueness(format!(
             "userName {user_name:?} is already in use"
         )));
     }
+    // A resource SCIM deleted is gone (RFC 7644 §3.6): its userName is free to take.
+    for holder in &holders {
+        tx.release_scim_user_name(&holder.user.id)?;
+    }
     keep_email_unique(tx, scope, &mut columns, Some(&row.user))?;
+    if holds_already(row, &columns) {
+        return answer(tx, scope, row, projection, false);
+    }
     let written =
         tx.update_scim_user(scope.connection, &row.user, &columns, scope.now.naive_utc())?;
     answer(tx, scope, &written, projection, false)
 }
 
+/// Whether a visible account already holds exactly these columns (the keys derive from the
+/// resource): writing them again would only bump the version and tell the host application
+/// of a change that is none, as a client repeating a PUT would.
+fn holds_already(row: &ScimUserRow, columns: &ScimUserColumns) -> bool {
+    let user = &row.user;
+    row.deleted_at.is_none()
+        && row.resource.as_deref() == Some(columns.resource.as_str())
+        && user.email == columns.email
+        && user.user_name == columns.user_name
+        && user.given_name == columns.given_name
+        && user.family_name == columns.family_name
+        && user.display_name == columns.display_name
+        && user.active == columns.active
+}
+
 /// The account (other than `except`), SCIM-deleted or not, whose SCIM userName is
-/// `user_name` (compared without regard to the case of ASCII letters).
+/// `user_name` (compared without regard to the case of ASCII letters): a live one before one
+/// SCIM deleted.
 fn same_user_name(
     tx: &mut Tx<'_>,
     scope: Scope<'_>,
     user_name: &str,
     except: Option<&User>,
 ) -> Result<Option<ScimUserRow>, ServiceError> {
+    let mut holders = users_named(tx, scope, user_name, except)?;
+    holders.sort_by_key(|row| row.deleted_at.is_some());
+    Ok(holders.into_iter().next())
+}
+
+/// Every account (other than `except`), SCIM-deleted or not, whose SCIM userName is
+/// `user_name`: one live resource at most, and accounts SCIM deleted.
+fn users_named(
+    tx: &mut Tx<'_>,
+    scope: Scope<'_>,
+    user_name: &str,
+    except: Option<&User>,
+) -> Result<Vec<ScimUserRow>, ServiceError> {
     let key = fold_case(user_name);
     let candidates = tx.scim_users_by(
         scope.connection,
         UserKey::UserName(&key),
         Visibility::IncludingDeleted,
     )?;
-    Ok(candidates.into_iter().find(|row| {
-        except.is_none_or(|e| e.id != row.user.id)
-            && fold_case(&text(&user_base(row), "userName")) == key
-    }))
+    Ok(candidates
+        .into_iter()
+        .filter(|row| {
+            except.is_none_or(|e| e.id != row.user.id)
+                && fold_case(&text(&user_base(row), "userName")) == key
+        })
+        .collect())
 }
 
 /// RFC 7643 does not make emails unique, but sign-in matches accounts by email, so one
@@ -330,13 +369,41 @@ fn filtered(
         Some(key) => tx.scim_users_by(scope.connection, key, Visibility::Visible)?,
         None => tx.scim_users_all(scope.connection)?,
     };
+    // `groups` is read-only and not stored with the resource: a filter on it is evaluated
+    // on the resources as a read shows them, memberships included.
+    let memberships = if filter.mentions(KIND, "groups") && !rows.is_empty() {
+        let ids: Vec<&str> = rows.iter().map(|row| row.user.id.as_str()).collect();
+        tx.memberships_of_users(&ids)?
+    } else {
+        Vec::new()
+    };
+    let mut by_user: HashMap<&str, Vec<&MembershipRow>> = HashMap::new();
+    for membership in &memberships {
+        by_user
+            .entry(membership.user_id.as_str())
+            .or_default()
+            .push(membership);
+    }
     Ok(rows
         .into_iter()
         .filter_map(|row| {
-            let resource = user_full(&row, &[], scope.base_url);
+            let own = by_user
+                .get(row.user.id.as_str())
+                .map_or(&[][..], Vec::as_slice);
+            let resource = user_full(&row, own, scope.base_url);
             filter.matches(&resource, KIND).then_some((row, resource))
         })
         .collect())
+}
+
+/// The user a write is about, its row locked until the write commits ([`Tx::lock_user`]): a
+/// concurrent write of it commits first, and this one then checks `If-Match` against, and
+/// builds on, what that one wrote.
+fn writable_user(tx: &mut Tx<'_>, scope: Scope<'_>, id: &str) -> Result<ScimUserRow, ServiceError> {
+    if may_exist(id) {
+        tx.lock_user(id)?;
+    }
+    visible_user(tx, scope, id)
 }
 
 fn visible_user(tx: &mut Tx<'_>, scope: Scope<'_>, id: &str) -> Result<ScimUserRow, ServiceError> {

@@ -52,6 +52,19 @@ fn row((group, resource): RowTuple) -> ScimGroupRow {
 }
 
 impl Tx<'_> {
+    /// Locks a group's row until the transaction ends, as [`Tx::lock_user`] does a user's:
+    /// concurrent writes of one group (member changes among them) apply one after another.
+    pub fn lock_group(&mut self, id: &str) -> Result<(), StoreError> {
+        if let crate::store::DbConnection::Pg(c) = &mut *self.conn {
+            groups::table
+                .find(id)
+                .select(groups::id)
+                .for_update()
+                .load::<String>(c)?;
+        }
+        Ok(())
+    }
+
     /// The live group with this id in this connection.
     pub fn scim_group(
         &mut self,

@@ -93,6 +93,22 @@ macro_rules! select_row {
 }
 
 impl Tx<'_> {
+    /// Locks a user's row until the transaction ends, so that a write which reads the row,
+    /// checks it (its version against `If-Match`, its resource for a PATCH) and writes it is
+    /// not overtaken by another transaction writing the row in between: that one commits
+    /// first and this read sees it. PostgreSQL takes a row lock (`FOR UPDATE`); SQLite runs
+    /// one write transaction at a time already.
+    pub fn lock_user(&mut self, id: &str) -> Result<(), StoreError> {
+        if let crate::store::DbConnection::Pg(c) = &mut *self.conn {
+            users::table
+                .find(id)
+                .select(users::id)
+                .for_update()
+                .load::<String>(c)?;
+        }
+        Ok(())
+    }
+
     /// The user with this id in this connection.
     pub fn scim_user(
         &mut self,
@@ -355,6 +371,21 @@ impl Tx<'_> {
             resource: Some(columns.resource.clone()),
             deleted_at: None,
         })
+    }
+
+    /// Frees the SCIM userName a SCIM-deleted account held, so that a live resource may take
+    /// it; the account and its resource are left as they are (nothing the host application
+    /// sees changes). Without its key the account is found by its user name column, as one
+    /// SCIM never wrote is.
+    pub fn release_scim_user_name(&mut self, user_id: &str) -> Result<(), StoreError> {
+        let release = diesel::update(
+            users::table
+                .find(user_id)
+                .filter(users::scim_deleted_at.is_not_null()),
+        )
+        .set(users::scim_user_name_key.eq(None::<String>));
+        on_backend!(self.conn, c => release.execute(c))?;
+        Ok(())
     }
 
     /// SCIM DELETE: the account stays, deactivated, with its data; it leaves its groups, its

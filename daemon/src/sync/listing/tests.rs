@@ -266,3 +266,43 @@ fn a_listing_never_grows_past_what_its_bound_leaves() {
     }
     assert_eq!(items.capacity(), 1_000);
 }
+
+/// PostgreSQL indexes a row of at most 2704 bytes: a longer id, user name or group name
+/// failed the whole batch of changes it was applied in, and a longer address is none.
+#[test]
+fn ids_and_names_longer_than_a_key_may_be_are_rejected() {
+    let sync = connection(&["sync.example"]);
+    let rules = ListingRules::for_connection(&sync);
+    let long = "x".repeat(crate::store::MAX_KEY_BYTES + 1);
+    let at_most = "x".repeat(crate::store::MAX_KEY_BYTES);
+
+    assert_eq!(
+        rules.check_user(&user(&at_most, Some("a@sync.example"), &at_most)),
+        Ok(())
+    );
+    assert_eq!(
+        rules.check_user(&user(&long, Some("a@sync.example"), "a")),
+        Err(RejectReason::TooLong {
+            field: "external id"
+        })
+    );
+    assert_eq!(
+        rules.check_user(&user("id-1", Some("a@sync.example"), &long)),
+        Err(RejectReason::TooLong { field: "user name" })
+    );
+    let long_address = format!("{}@sync.example", "a".repeat(250));
+    assert_eq!(
+        rules.check_user(&user("id-1", Some(&long_address), "a")),
+        Err(RejectReason::NotAnEmail)
+    );
+    assert_eq!(
+        rules.check_group(&group(&long, "Staff")),
+        Err(RejectReason::TooLong { field: "id" })
+    );
+    assert_eq!(
+        rules.check_group(&group("g1", &long)),
+        Err(RejectReason::TooLong {
+            field: "display name"
+        })
+    );
+}

@@ -1,0 +1,403 @@
+//! What SCIM writes may put on an account: no cleartext password in any form, no email
+//! the connection's sign-in would refuse, and PATCH bodies that repeat the resource's own
+//! `id` (as Entra's no-path replace does) for users and groups alike.
+
+use provisiond::store::{ScimUserColumns, Visibility};
+use serde_json::{Value, json};
+use warp::http::StatusCode;
+
+use super::{GROUP, PATCH, Scim, entra_user, urlencode};
+use crate::support::fixed_now;
+
+impl Scim {
+    /// The resource JSON stored for a user, as text.
+    fn stored_resource(&self, id: &str) -> String {
+        self.fixture
+            .store
+            .read(|tx| tx.scim_user("acme", id, Visibility::IncludingDeleted))
+            .unwrap()
+            .unwrap()
+            .resource
+            .unwrap_or_default()
+    }
+
+    async fn total(&self, endpoint: &str, filter: &str) -> Value {
+        let path = format!("/{endpoint}?filter={}", urlencode(filter));
+        let reply = self.call("GET", &path, None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        reply.body["totalResults"].clone()
+    }
+}
+
+fn patch(operations: Value) -> Option<Value> {
+    Some(json!({ "schemas": [PATCH], "Operations": operations }))
+}
+
+#[tokio::test]
+async fn a_password_sent_in_a_patch_is_discarded_as_on_create() {
+    let scim = Scim::new();
+    let id = scim.create_entra_user("alice@acme.example", "alice").await;
+    let path = format!("/Users/{id}");
+    let bodies = [
+        json!([{ "op": "replace", "path": "password", "value": "cleartext-one" }]),
+        json!([{ "op": "Add", "path": "PASSWORD", "value": "cleartext-two" }]),
+        json!([{ "op": "replace", "value": { "password": "cleartext-three" } }]),
+        json!([{ "op": "replace", "value": { "displayName": "A", "password": "cleartext-4" } }]),
+    ];
+    for operations in bodies {
+        let reply = scim.call("PATCH", &path, patch(operations.clone())).await;
+        assert_eq!(reply.status, StatusCode::OK, "{operations}: {}", reply.body);
+        assert!(
+            !reply.body.to_string().contains("cleartext"),
+            "{operations}"
+        );
+        assert!(
+            !scim.stored_resource(&id).contains("cleartext"),
+            "{operations}: the password was stored"
+        );
+    }
+    assert_eq!(scim.total("Users", "password pr").await, 0);
+    let reply = scim.call("GET", &path, None).await;
+    assert_eq!(
+        reply.body["meta"]["version"], "W/\"2\"",
+        "only displayName changed"
+    );
+}
+
+/// An account stored with a password before passwords were discarded everywhere: no filter
+/// can probe it, and the next write drops it.
+#[tokio::test]
+async fn a_password_stored_earlier_is_never_matched_and_the_next_write_drops_it() {
+    let scim = Scim::new();
+    let id = scim.create_entra_user("alice@acme.example", "alice").await;
+    let row = scim
+        .fixture
+        .store
+        .read(|tx| tx.scim_user("acme", &id, Visibility::Visible))
+        .unwrap()
+        .unwrap();
+    let mut resource: Value = serde_json::from_str(row.resource.as_deref().unwrap()).unwrap();
+    resource["password"] = json!("cleartext-old");
+    let columns = ScimUserColumns {
+        email: row.user.email.clone(),
+        user_name: row.user.user_name.clone(),
+        given_name: row.user.given_name.clone(),
+        family_name: row.user.family_name.clone(),
+        display_name: row.user.display_name.clone(),
+        active: true,
+        user_name_key: "alice@acme.example".into(),
+        work_email_key: Some("alice@acme.example".into()),
+        scim_external_id: Some("alice".into()),
+        resource: resource.to_string(),
+    };
+    scim.fixture
+        .store
+        .write(|tx| tx.update_scim_user("acme", &row.user, &columns, fixed_now().naive_utc()))
+        .unwrap();
+    assert!(scim.stored_resource(&id).contains("cleartext-old"));
+
+    for filter in [
+        "password pr",
+        "password sw \"clear\"",
+        "password eq \"cleartext-old\"",
+    ] {
+        assert_eq!(scim.total("Users", filter).await, 0, "{filter}");
+    }
+    let ops = json!([{ "op": "replace", "path": "displayName", "value": "Alice" }]);
+    let reply = scim
+        .call("PATCH", &format!("/Users/{id}"), patch(ops))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(!scim.stored_resource(&id).contains("cleartext"));
+}
+
+#[tokio::test]
+async fn a_no_path_replace_repeating_the_resources_own_id_is_accepted() {
+    let scim = Scim::new();
+    let id = scim.create_entra_user("alice@acme.example", "alice").await;
+    let ops = json!([{ "op": "replace", "value": { "id": id, "displayName": "Alice S" } }]);
+    let reply = scim
+        .call("PATCH", &format!("/Users/{id}"), patch(ops))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.body["displayName"], "Alice S");
+    assert_eq!(reply.body["id"], id.as_str());
+    assert!(
+        !scim.stored_resource(&id).contains(&id),
+        "the id is not stored in the resource"
+    );
+
+    let group = json!({ "schemas": [GROUP], "displayName": "Sales", "externalId": "g-1" });
+    let created = scim.call("POST", "/Groups", Some(group)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let group_id = created.body["id"].as_str().unwrap().to_string();
+    let ops =
+        json!([{ "op": "Replace", "value": { "id": group_id, "displayName": "Sales EMEA" } }]);
+    let reply = scim
+        .call("PATCH", &format!("/Groups/{group_id}"), patch(ops))
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    let read = scim.call("GET", &format!("/Groups/{group_id}"), None).await;
+    assert_eq!(read.body["displayName"], "Sales EMEA");
+
+    // Another id is still a change to a read-only attribute.
+    for path in [format!("/Users/{id}"), format!("/Groups/{group_id}")] {
+        let ops = json!([{ "op": "replace", "value": { "id": "someone-else" } }]);
+        let reply = scim.call("PATCH", &path, patch(ops)).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(reply.body["scimType"], "mutability");
+    }
+}
+
+/// Sign-in refuses an address outside the connection's domains, and sync skips a user
+/// listed with one; SCIM stores the resource as sent, but the account (what sign-in
+/// matches and the host application is told) never takes such an address.
+#[tokio::test]
+async fn an_email_the_sign_in_would_refuse_never_becomes_the_accounts_email() {
+    let scim = Scim::new();
+    for (user_name, email) in [
+        ("one@acme.example", "ceo@globex.example"),
+        ("two@acme.example", "not-an-address"),
+        ("three@acme.example", "a@other.example@acme.example"),
+    ] {
+        let mut body = entra_user(user_name, user_name);
+        body["emails"] = json!([{ "type": "work", "primary": true, "value": email }]);
+        let reply = scim.call("POST", "/Users", Some(body)).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        assert_eq!(
+            reply.body["emails"][0]["value"], email,
+            "the resource keeps it"
+        );
+        let id = reply.body["id"].as_str().unwrap();
+        assert_eq!(
+            scim.user_row(id).email,
+            "",
+            "{email} became the account's email"
+        );
+    }
+
+    // An account keeps its address when a write would give it one outside the domains.
+    let id = scim.create_entra_user("alice@acme.example", "alice").await;
+    let path = format!("/Users/{id}");
+    let changes = [
+        json!([{ "op": "Replace", "path": "emails[type eq \"work\"].value",
+                 "value": "alice@globex.example" }]),
+        json!([{ "op": "remove", "path": "emails[type eq \"work\"]" },
+               { "op": "add", "path": "emails",
+                 "value": [{ "type": "home", "value": "alice@home.example" }] }]),
+    ];
+    for operations in changes {
+        let reply = scim.call("PATCH", &path, patch(operations.clone())).await;
+        assert_eq!(reply.status, StatusCode::OK, "{operations}: {}", reply.body);
+        assert_eq!(
+            scim.user_row(&id).email,
+            "alice@acme.example",
+            "{operations}"
+        );
+    }
+    let mut body = entra_user("alice@acme.example", "alice");
+    body["emails"] = json!([{ "type": "work", "value": "alice@globex.example" }]);
+    let reply = scim.call("PUT", &path, Some(body)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(scim.user_row(&id).email, "alice@acme.example");
+
+    // An address in the domains, in any ASCII case, is taken.
+    let ops = json!([{ "op": "replace", "path": "emails[type eq \"work\"].value",
+                       "value": "Alice.Smith@ACME.example" }]);
+    let reply = scim.call("PATCH", &path, patch(ops)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(scim.user_row(&id).email, "Alice.Smith@ACME.example");
+}
+
+/// Okta pushes a user with PUT whenever a profile might have changed: a PUT repeating what
+/// is stored changes nothing and tells the host application nothing.
+#[tokio::test]
+async fn a_put_repeating_the_stored_resource_changes_no_version_and_records_no_event() {
+    let scim = Scim::new();
+    let body = entra_user("alice@acme.example", "alice");
+    let id = scim.create_entra_user("alice@acme.example", "alice").await;
+    let events = |scim: &Scim| {
+        let rows = scim
+            .fixture
+            .store
+            .read(|tx| tx.events_after(0, 1000))
+            .unwrap();
+        rows.into_iter().map(|event| event.kind).collect::<Vec<_>>()
+    };
+    let before = events(&scim);
+
+    let path = format!("/Users/{id}");
+    for _ in 0..2 {
+        let reply = scim.call("PUT", &path, Some(body.clone())).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        assert_eq!(reply.body["meta"]["version"], "W/\"1\"");
+        assert_eq!(reply.headers["etag"], "W/\"1\"");
+    }
+    assert_eq!(
+        events(&scim),
+        before,
+        "no event for a write that changed nothing"
+    );
+
+    let mut changed = body.clone();
+    changed["displayName"] = json!("Alice S");
+    let reply = scim.call("PUT", &path, Some(changed)).await;
+    assert_eq!(reply.body["meta"]["version"], "W/\"2\"");
+    assert_eq!(events(&scim).len(), before.len() + 1);
+}
+
+/// PostgreSQL indexes a row of at most 2704 bytes: a longer userName, externalId, email or
+/// group name made every write of it a 500 there. Such values are refused on every backend.
+#[tokio::test]
+async fn a_key_value_longer_than_the_store_indexes_is_an_invalid_value() {
+    let scim = Scim::new();
+    let long = "x".repeat(provisiond::store::MAX_KEY_BYTES + 1);
+    let long_user_name = format!("{long}@acme.example");
+    let mut bodies = Vec::new();
+    bodies.push(("userName", entra_user(&long_user_name, "n")));
+    bodies.push(("externalId", entra_user("e@acme.example", &long)));
+    let mut email = entra_user("m@acme.example", "m");
+    email["emails"] = json!([{ "type": "work", "value": long_user_name }]);
+    bodies.push(("emails.value", email));
+    for (attribute, body) in bodies {
+        let reply = scim.call("POST", "/Users", Some(body)).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{attribute}");
+        assert_eq!(reply.body["scimType"], "invalidValue", "{attribute}");
+        let detail = reply.body["detail"].as_str().unwrap();
+        assert!(detail.contains(attribute), "{detail}");
+        assert!(detail.len() < 200, "the value is not echoed: {detail}");
+    }
+    for group in [
+        json!({ "schemas": [GROUP], "displayName": long }),
+        json!({ "schemas": [GROUP], "displayName": "Sales", "externalId": long }),
+    ] {
+        let reply = scim.call("POST", "/Groups", Some(group)).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    }
+
+    let id = scim.create_entra_user("alice@acme.example", "alice").await;
+    let ops = json!([{ "op": "replace", "path": "userName", "value": long_user_name }]);
+    let reply = scim
+        .call("PATCH", &format!("/Users/{id}"), patch(ops))
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    let at_most = "x".repeat(provisiond::store::MAX_KEY_BYTES - "@acme.example".len());
+    let reply = scim
+        .call(
+            "POST",
+            "/Users",
+            Some(entra_user(&format!("{at_most}@acme.example"), "k")),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+}
+
+/// A resource SCIM deleted is gone (RFC 7644 §3.6): its userName is free for another
+/// resource to be renamed to, while a live resource's userName is still unique.
+#[tokio::test]
+async fn a_user_may_be_renamed_to_the_user_name_of_a_deleted_resource() {
+    let scim = Scim::new();
+    let gone = scim.create_entra_user("kim@acme.example", "kim").await;
+    let live = scim.create_entra_user("lee@acme.example", "lee").await;
+    let other = scim.create_entra_user("max@acme.example", "max").await;
+    let deleted = scim.call("DELETE", &format!("/Users/{gone}"), None).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+
+    let ops = json!([{ "op": "replace", "path": "userName", "value": "KIM@acme.example" }]);
+    let reply = scim
+        .call("PATCH", &format!("/Users/{live}"), patch(ops))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let found = scim.lookup("userName eq \"kim@acme.example\"").await;
+    assert_eq!(found["totalResults"], 1);
+    assert_eq!(found["Resources"][0]["id"], live.as_str());
+    assert!(
+        !scim.user_row(&gone).active,
+        "the deleted account stays deactivated"
+    );
+
+    // The name is now taken by a live resource: renaming another to it, or creating a user
+    // with it, is a conflict.
+    let mut body = entra_user("kim@acme.example", "max");
+    let reply = scim
+        .call("PUT", &format!("/Users/{other}"), Some(body.clone()))
+        .await;
+    assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.body);
+    body["emails"] = json!([]);
+    let reply = scim.call("POST", "/Users", Some(body)).await;
+    assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.body);
+    assert_eq!(reply.body["scimType"], "uniqueness");
+}
+
+/// Two writes of one user at once (two requests, or two replicas on PostgreSQL): the second
+/// waits for the first and then sees its version, so an `If-Match` naming the version both
+/// read is refused with 412 instead of being written over the first change.
+#[test]
+fn a_write_waits_for_a_concurrent_one_and_then_checks_if_match_against_it() {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use provisiond::scim::projection::Projection;
+    use provisiond::scim::service::{self, Scope};
+    use provisiond::store::UserChanges;
+
+    let scim = Scim::new();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let id = runtime.block_on(scim.create_entra_user("alice@acme.example", "alice"));
+    let store = scim.fixture.store.clone();
+    let config = scim.fixture.config.clone();
+
+    let (written, first_wrote) = mpsc::channel();
+    let (finished, second_finished) = mpsc::channel();
+    std::thread::scope(|threads| {
+        let (store, id) = (&store, &id);
+        let first = threads.spawn(move || {
+            store
+                .write(|tx| -> Result<(), provisiond::store::StoreError> {
+                    let user = tx.user(id)?.unwrap();
+                    let rename = UserChanges {
+                        display_name: Some("First".into()),
+                        ..UserChanges::default()
+                    };
+                    tx.update_user(&user, &rename, fixed_now().naive_utc())?;
+                    written.send(()).unwrap();
+                    // Hold the transaction open while the second write starts: it cannot
+                    // finish before this one commits (the row is locked either way).
+                    let held = second_finished.recv_timeout(Duration::from_millis(500));
+                    assert!(held.is_err(), "the second write did not wait for the first");
+                    Ok(())
+                })
+                .unwrap();
+        });
+        first_wrote.recv().unwrap();
+        let scope = Scope {
+            connection: "acme",
+            config: config.connection("acme").unwrap(),
+            base_url: "http://sp.test/scim/v2/acme",
+            now: fixed_now(),
+        };
+        let body = json!({ "schemas": [PATCH], "Operations": [
+            { "op": "replace", "path": "displayName", "value": "Second" }
+        ]});
+        let second = service::patch_user(
+            store,
+            scope,
+            id,
+            &body,
+            Some("W/\"1\""),
+            &Projection::default(),
+        );
+        let _ = finished.send(());
+        first.join().unwrap();
+        let refused = matches!(
+            second,
+            Err(service::ServiceError::Scim(
+                provisiond::scim::ScimError::PreconditionFailed { .. }
+            ))
+        );
+        assert!(refused, "{second:?}");
+    });
+    assert_eq!(scim.user_row(&id).display_name.as_deref(), Some("First"));
+}
