@@ -57,9 +57,12 @@ pub enum DeliveryError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The receiver could not be reached or timed out.
+    /// The receiver could not be reached.
     #[error("webhook receiver unreachable: {0}")]
     Unreachable(String),
+    /// The receiver took the request but did not answer in time.
+    #[error("webhook receiver did not answer in time: {0}")]
+    TimedOut(String),
     /// The receiver answered with a non-2xx status.
     #[error("webhook receiver answered {0}")]
     Status(u16),
@@ -133,7 +136,15 @@ async fn post(
         .body(body)
         .send()
         .await
-        .map_err(|err| DeliveryError::Unreachable(err.without_url().to_string()))?;
+        .map_err(|err| {
+            let timed_out = err.is_timeout();
+            let cause = err.without_url().to_string();
+            if timed_out {
+                DeliveryError::TimedOut(cause)
+            } else {
+                DeliveryError::Unreachable(cause)
+            }
+        })?;
     if response.status().is_success() {
         Ok(())
     } else {
@@ -144,6 +155,51 @@ async fn post(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A receiver that takes the connection and never answers timed out; a port nobody
+    /// listens on is unreachable. Each is told as what it is.
+    #[tokio::test]
+    async fn a_silent_receiver_is_told_apart_from_an_unreachable_one() {
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let silent_port = silent.local_addr().unwrap().port();
+        let holding = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = silent.accept().await {
+                held.push(stream);
+            }
+        });
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let closed_port = closed.local_addr().unwrap().port();
+        drop(closed);
+
+        let event = EventRow {
+            id: 1,
+            event_id: "e1".into(),
+            kind: "user.created".into(),
+            connection: "acme".into(),
+            subject_id: "u1".into(),
+            data: "{}".into(),
+            created_at: chrono::Utc::now().naive_utc(),
+        };
+        let timeout = Duration::from_millis(300);
+        let client = reqwest::Client::builder().timeout(timeout).build().unwrap();
+        let config = |port: u16| WebhookConfig {
+            url: format!("http://127.0.0.1:{port}/hook").parse().unwrap(),
+            secret: Secret::new("webhook-test-secret-0123456789"),
+            timeout,
+        };
+        let silent_outcome = post(&client, &config(silent_port), &event).await;
+        assert!(
+            matches!(silent_outcome, Err(DeliveryError::TimedOut(_))),
+            "{silent_outcome:?}"
+        );
+        let closed_outcome = post(&client, &config(closed_port), &event).await;
+        assert!(
+            matches!(closed_outcome, Err(DeliveryError::Unreachable(_))),
+            "{closed_outcome:?}"
+        );
+        holding.abort();
+    }
 
     #[test]
     fn signature_covers_timestamp_and_body() {

@@ -341,6 +341,13 @@ async fn connection_show(path: &Path, name: &str) -> anyhow::Result<()> {
         .with_context(|| format!("no connection named {name:?} in {}", path.display()))?;
     say!("Connection {}", conn.name);
     say!("  Domains:               {}", conn.domains.join(", "));
+    say!();
+    say!("SCIM provisioning (Entra ID: Enterprise app > Provisioning > Admin Credentials):");
+    say!(
+        "  Tenant URL:             {}",
+        scim_tenant_url(&config, name)
+    );
+    say!("  Secret Token:           from `provisiond scim-token create {name}`");
     let providers = Providers::from_config(&config);
     let Some(sp) = providers.get(name) else {
         say!("  SAML:                  not configured");
@@ -394,6 +401,11 @@ async fn connection_show(path: &Path, name: &str) -> anyhow::Result<()> {
         }
     );
     Ok(())
+}
+
+/// Where an IdP pushes a connection's users and groups.
+fn scim_tenant_url(config: &Config, connection: &str) -> String {
+    format!("{}/scim/v2/{connection}", config.server.base())
 }
 
 fn users_list(path: &Path, connection: Option<&str>, json: bool) -> anyhow::Result<()> {
@@ -480,10 +492,7 @@ fn scim_token(path: &Path, command: ScimTokenCommand) -> anyhow::Result<()> {
             say!(
                 "Paste into the IdP (Entra ID: Enterprise app > Provisioning > Admin Credentials):"
             );
-            say!(
-                "  Tenant URL:    {}/scim/v2/{connection}",
-                config.server.base()
-            );
+            say!("  Tenant URL:    {}", scim_tenant_url(&config, &connection));
             say!("  Secret Token:  {}", issued.token);
             say!();
             say!("The token is shown only now; provisiond keeps a hash of it.");

@@ -435,6 +435,13 @@ async fn idp_initiated_login_works_where_the_connection_allows_it() {
     let text = String::from_utf8_lossy(&shown.stdout);
     assert!(
         text.contains(&format!(
+            "Tenant URL:             {}/scim/v2/acme",
+            daemon.base_url
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
             "Reply URL (ACS URL):    {}/saml/acme/acs",
             daemon.base_url
         )),

@@ -412,7 +412,11 @@ impl Tx<'_> {
         }
         diesel::delete(sessions::table.filter(sessions::user_id.eq(&current.id)))
             .execute(self.conn)?;
-        self.user_changed_event(&current.id, Some(current), now)?;
+        // The host application sees accounts, not SCIM resources: deleting the resource of an
+        // account already deactivated changes nothing it knows of.
+        if current.active {
+            self.user_changed_event(&current.id, Some(current), now)?;
+        }
         Ok(())
     }
 

@@ -401,3 +401,33 @@ fn a_write_waits_for_a_concurrent_one_and_then_checks_if_match_against_it() {
     });
     assert_eq!(scim.user_row(&id).display_name.as_deref(), Some("First"));
 }
+
+/// Entra deactivates a user, then deletes it: the host hears of the deactivation once, and
+/// the deletion of an account already inactive tells it nothing more.
+#[tokio::test]
+async fn deleting_a_deactivated_user_records_no_second_event() {
+    let scim = Scim::new();
+    let id = scim.create_entra_user("alice@acme.example", "alice").await;
+    let events = |scim: &Scim| {
+        let rows = scim
+            .fixture
+            .store
+            .read(|tx| tx.events_after(0, 1000))
+            .unwrap();
+        rows.into_iter().map(|event| event.kind).collect::<Vec<_>>()
+    };
+    let path = format!("/Users/{id}");
+    let ops = json!([{ "op": "Replace", "path": "active", "value": "False" }]);
+    let reply = scim.call("PATCH", &path, patch(ops)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let before = events(&scim);
+    assert_eq!(before.last().map(String::as_str), Some("user.deactivated"));
+
+    let reply = scim.call("DELETE", &path, None).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    assert_eq!(events(&scim), before);
+    assert_eq!(
+        scim.call("GET", &path, None).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
