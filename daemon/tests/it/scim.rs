@@ -13,6 +13,7 @@ use super::support::{Fixture, fixed_now};
 
 mod filters;
 mod keys;
+mod members;
 mod writes;
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";

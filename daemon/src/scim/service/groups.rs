@@ -91,7 +91,7 @@ pub fn create_group(
     let wanted = member_ids(&resource)?;
 
     store.write(|tx| {
-        check_members(tx, scope, &wanted)?;
+        check_members(tx, scope, &wanted, &BTreeSet::new())?;
         let id = crate::store::new_id();
         let now = scope.now.naive_utc();
         let row = tx.insert_scim_group(scope.connection, &id, &group_columns(&resource), now)?;
@@ -181,10 +181,10 @@ fn write_group(
     resource: &Value,
 ) -> Result<ScimGroupRow, ServiceError> {
     let wanted = member_ids(resource)?;
-    check_members(tx, scope, &wanted)?;
+    let current: BTreeSet<String> = tx.group_member_ids(&row.group.id)?.into_iter().collect();
+    check_members(tx, scope, &wanted, &current)?;
     let now = scope.now.naive_utc();
 
-    let current: BTreeSet<String> = tx.group_member_ids(&row.group.id)?.into_iter().collect();
     let mut members_changed = false;
     for gone in current.difference(&wanted) {
         members_changed |= tx.remove_member(&row.group.id, gone)?;
@@ -220,16 +220,27 @@ fn member_ids(resource: &Value) -> Result<BTreeSet<String>, ScimError> {
 
 /// Every member must be a user SCIM sees in this connection (RFC 7644 §3.5.2: an unknown
 /// reference is `invalidValue`).
+///
+/// The users joining (those of `wanted` not in `current`) are locked against a concurrent
+/// write ([`Tx::hold_scim_users_present`]): a user deleted meanwhile is refused here, or its
+/// deletion, waiting for this write, then takes it out of the group. Only joining users are
+/// locked: a user already a member may be deleted concurrently, and that deletion locks its
+/// groups after its own row, so locking it here (after the group) could deadlock.
 fn check_members(
     tx: &mut Tx<'_>,
     scope: Scope<'_>,
     wanted: &BTreeSet<String>,
+    current: &BTreeSet<String>,
 ) -> Result<(), ServiceError> {
     if wanted.is_empty() {
         return Ok(());
     }
-    let ids: Vec<&str> = wanted.iter().map(String::as_str).collect();
-    let present: HashSet<String> = tx.scim_user_ids_present(scope.connection, &ids)?;
+    let joining: Vec<&str> = wanted.difference(current).map(String::as_str).collect();
+    let staying: Vec<&str> = wanted.intersection(current).map(String::as_str).collect();
+    let mut present: HashSet<String> = tx.hold_scim_users_present(scope.connection, &joining)?;
+    if !staying.is_empty() {
+        present.extend(tx.scim_user_ids_present(scope.connection, &staying)?);
+    }
     match wanted.iter().find(|id| !present.contains(*id)) {
         None => Ok(()),
         Some(unknown) => Err(ScimError::invalid_value(format!(

@@ -130,6 +130,8 @@ pub fn create_user(
         let now = scope.now.naive_utc();
         let row = match target {
             Some(existing) => {
+                let holders = users_named(tx, scope, &user_name, Some(&existing.user))?;
+                release_deleted(tx, &holders)?;
                 let mut columns = user_columns(&resource, scope.config, Some(&existing.user), true);
                 keep_email_unique(tx, scope, &mut columns, Some(&existing.user))?;
                 tx.update_scim_user(scope.connection, &existing.user, &columns, now)?
@@ -240,10 +242,7 @@ fn write_over(
             "userName {user_name:?} is already in use"
         )));
     }
-    // A resource SCIM deleted is gone (RFC 7644 §3.6): its userName is free to take.
-    for holder in &holders {
-        tx.release_scim_user_name(&holder.user.id)?;
-    }
+    release_deleted(tx, &holders)?;
     keep_email_unique(tx, scope, &mut columns, Some(&row.user))?;
     if holds_already(row, &columns) {
         return answer(tx, scope, row, projection, false);
@@ -251,6 +250,16 @@ fn write_over(
     let written =
         tx.update_scim_user(scope.connection, &row.user, &columns, scope.now.naive_utc())?;
     answer(tx, scope, &written, projection, false)
+}
+
+/// Frees a userName the accounts SCIM deleted among `holders` held (in turn, when a live
+/// resource took it and was deleted too): a resource SCIM deleted is gone (RFC 7644 §3.6), so
+/// its userName is free for the account a write names.
+fn release_deleted(tx: &mut Tx<'_>, holders: &[ScimUserRow]) -> Result<(), ServiceError> {
+    for holder in holders.iter().filter(|holder| holder.deleted_at.is_some()) {
+        tx.release_scim_user_name(&holder.user.id)?;
+    }
+    Ok(())
 }
 
 /// Whether a visible account already holds exactly these columns (the keys derive from the

@@ -255,6 +255,33 @@ impl Tx<'_> {
         Ok(present)
     }
 
+    /// Which of `ids` are users SCIM sees in this connection, each found one locked against
+    /// a concurrent write until this transaction ends (PostgreSQL `FOR KEY SHARE`; SQLite runs
+    /// one write at a time already), so that a user being deleted meanwhile is either seen
+    /// deleted here or, once this commits, sees the membership this adds and removes it.
+    /// A user row another write has locked is waited for and then checked as it committed.
+    pub fn hold_scim_users_present(
+        &mut self,
+        connection: &str,
+        ids: &[&str],
+    ) -> Result<HashSet<String>, StoreError> {
+        let crate::store::DbConnection::Pg(c) = &mut *self.conn else {
+            return self.scim_user_ids_present(connection, ids);
+        };
+        let mut present = HashSet::new();
+        for chunk in ids.chunks(500) {
+            let found: Vec<String> = users::table
+                .filter(users::connection.eq(connection))
+                .filter(users::scim_deleted_at.is_null())
+                .filter(users::id.eq_any(chunk))
+                .select(users::id)
+                .for_key_share()
+                .load(c)?;
+            present.extend(found);
+        }
+        Ok(present)
+    }
+
     /// Creates an account from a SCIM resource.
     pub fn insert_scim_user(
         &mut self,
@@ -388,8 +415,8 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// SCIM DELETE: the account stays, deactivated, with its data; it leaves its groups, its
-    /// sessions end, and SCIM no longer sees it.
+    /// SCIM DELETE: the account stays, deactivated, with its data; it leaves its groups (each
+    /// of which shows a new version), its sessions end, and SCIM no longer sees it.
     pub fn scim_delete_user(
         &mut self,
         current: &User,
@@ -407,9 +434,14 @@ impl Tx<'_> {
             .filter(group_members::user_id.eq(&current.id))
             .select(group_members::group_id)
             .load(self.conn)?;
+        // A group's members are part of its resource: each group left shows a new version.
+        let mut left = Vec::new();
         for group_id in groups {
-            self.remove_member(&group_id, &current.id)?;
+            if self.remove_member(&group_id, &current.id)? {
+                left.push(group_id);
+            }
         }
+        self.touch_groups(&left, now)?;
         diesel::delete(sessions::table.filter(sessions::user_id.eq(&current.id)))
             .execute(self.conn)?;
         // The host application sees accounts, not SCIM resources: deleting the resource of an

@@ -329,6 +329,40 @@ async fn a_user_may_be_renamed_to_the_user_name_of_a_deleted_resource() {
     assert_eq!(reply.body["scimType"], "uniqueness");
 }
 
+/// A userName a live resource took from a deleted one, and then lost to deletion too, is
+/// held by no live resource: a POST with it takes a deleted account over (201), as any
+/// other deleted userName does, rather than answering a 409 naming no resource.
+#[tokio::test]
+async fn a_user_name_two_deleted_resources_held_may_be_created_again() {
+    let scim = Scim::new();
+    let gone = scim.create_entra_user("kim@acme.example", "kim").await;
+    let renamed = scim.create_entra_user("lee@acme.example", "lee").await;
+    let deleted = scim.call("DELETE", &format!("/Users/{gone}"), None).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    let ops = json!([{ "op": "replace", "path": "userName", "value": "kim@acme.example" }]);
+    let reply = scim
+        .call("PATCH", &format!("/Users/{renamed}"), patch(ops))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let deleted = scim
+        .call("DELETE", &format!("/Users/{renamed}"), None)
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+
+    let mut body = entra_user("Kim@acme.example", "kim-again");
+    body["emails"] = json!([]);
+    let reply = scim.call("POST", "/Users", Some(body)).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let id = reply.body["id"].as_str().unwrap().to_string();
+    assert!(
+        id == gone || id == renamed,
+        "a deleted account is taken over"
+    );
+    let found = scim.lookup("userName eq \"kim@acme.example\"").await;
+    assert_eq!(found["totalResults"], 1);
+    assert_eq!(found["Resources"][0]["id"], id.as_str());
+}
+
 /// Two writes of one user at once (two requests, or two replicas on PostgreSQL): the second
 /// waits for the first and then sees its version, so an `If-Match` naming the version both
 /// read is refused with 412 instead of being written over the first change.

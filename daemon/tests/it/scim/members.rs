@@ -1,0 +1,123 @@
+//! Group members and the users they name: a user SCIM deletes leaves every group (at once or
+//! racing a member add), and the groups it leaves show a new version.
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use provisiond::scim::projection::Projection;
+use provisiond::scim::service::{self, Scope};
+use serde_json::json;
+use warp::http::StatusCode;
+
+use super::{GROUP, PATCH, Scim};
+use crate::support::fixed_now;
+
+impl Scim {
+    async fn create_group(&self, name: &str, members: &[&str]) -> String {
+        let members: Vec<_> = members.iter().map(|id| json!({ "value": id })).collect();
+        let body = json!({ "schemas": [GROUP], "displayName": name, "members": members });
+        let reply = self.call("POST", "/Groups", Some(body)).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply.body["id"].as_str().unwrap().to_string()
+    }
+}
+
+/// A group's members are part of its resource (RFC 7643 §4.2): when deleting a user takes it
+/// out of a group, the group's version changes, so an `If-Match` naming the version read
+/// before is refused rather than written over members it never saw.
+#[tokio::test]
+async fn a_group_a_deleted_user_leaves_shows_a_new_version() {
+    let scim = Scim::new();
+    let alice = scim.create_entra_user("alice@acme.example", "alice").await;
+    let bob = scim.create_entra_user("bob@acme.example", "bob").await;
+    let group = scim.create_group("Sales", &[&alice, &bob]).await;
+    let path = format!("/Groups/{group}");
+    let before = scim.call("GET", &path, None).await;
+    let etag = before.headers["etag"].to_str().unwrap().to_string();
+
+    let deleted = scim.call("DELETE", &format!("/Users/{alice}"), None).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+
+    let after = scim.call("GET", &path, None).await;
+    assert_eq!(after.body["members"].as_array().unwrap().len(), 1);
+    assert_ne!(
+        after.body["meta"]["version"],
+        before.body["meta"]["version"]
+    );
+    assert_ne!(after.headers["etag"], before.headers["etag"]);
+    let ops = json!({ "schemas": [PATCH], "Operations": [
+        { "op": "replace", "path": "displayName", "value": "Sales EU" }
+    ]});
+    let stale = scim
+        .call_with("PATCH", &path, Some(ops), Some(&scim.token), Some(&etag))
+        .await;
+    assert_eq!(
+        stale.status,
+        StatusCode::PRECONDITION_FAILED,
+        "{}",
+        stale.body
+    );
+}
+
+/// A member add racing the deletion of that user (two requests, or two replicas on
+/// PostgreSQL): whichever commits second sees the first, so the deleted user never stays a
+/// member of the group.
+#[test]
+fn a_member_add_racing_the_users_deletion_leaves_no_deleted_member() {
+    let scim = Scim::new();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let alice = runtime.block_on(scim.create_entra_user("alice@acme.example", "alice"));
+    let group = runtime.block_on(scim.create_group("Sales", &[]));
+    let store = scim.fixture.store.clone();
+    let config = scim.fixture.config.clone();
+    let scope = Scope {
+        connection: "acme",
+        config: config.connection("acme").unwrap(),
+        base_url: "http://sp.test/scim/v2/acme",
+        now: fixed_now(),
+    };
+
+    let (deleting, delete_started) = mpsc::channel();
+    let (finished, add_finished) = mpsc::channel();
+    std::thread::scope(|threads| {
+        let (store, alice) = (&store, &alice);
+        let first = threads.spawn(move || {
+            store
+                .write(|tx| -> Result<(), provisiond::store::StoreError> {
+                    // What `DELETE /Users/{id}` does, held open while the add starts.
+                    tx.lock_user(alice)?;
+                    let user = tx.user(alice)?.unwrap();
+                    tx.scim_delete_user(&user, fixed_now().naive_utc())?;
+                    deleting.send(()).unwrap();
+                    let _ = add_finished.recv_timeout(Duration::from_millis(300));
+                    Ok(())
+                })
+                .unwrap();
+        });
+        delete_started.recv().unwrap();
+        let body = json!({ "schemas": [PATCH], "Operations": [
+            { "op": "add", "path": "members", "value": [{ "value": alice }] }
+        ]});
+        let added = service::patch_group(store, scope, &group, &body, None);
+        let _ = finished.send(());
+        first.join().unwrap();
+        let refused = matches!(
+            added,
+            Err(service::ServiceError::Scim(
+                provisiond::scim::ScimError::Bad { .. }
+            ))
+        );
+        assert!(refused, "{added:?}");
+    });
+
+    let members = store.read(|tx| tx.group_member_ids(&group)).unwrap();
+    assert!(
+        members.is_empty(),
+        "a deleted user is a member: {members:?}"
+    );
+    let answer = service::get_group(&store, scope, &group, &Projection::default()).unwrap();
+    let shown = answer.body.unwrap()["members"].clone();
+    assert!(shown.as_array().is_none_or(Vec::is_empty), "{shown}");
+}
