@@ -242,17 +242,7 @@ impl Tx<'_> {
         connection: &str,
         ids: &[&str],
     ) -> Result<HashSet<String>, StoreError> {
-        let mut present = HashSet::new();
-        for chunk in ids.chunks(500) {
-            let found: Vec<String> = users::table
-                .filter(users::connection.eq(connection))
-                .filter(users::scim_deleted_at.is_null())
-                .filter(users::id.eq_any(chunk))
-                .select(users::id)
-                .load(self.conn)?;
-            present.extend(found);
-        }
-        Ok(present)
+        self.present_users(connection, ids, false)
     }
 
     /// Which of `ids` are users SCIM sees in this connection, each found one locked against
@@ -265,18 +255,26 @@ impl Tx<'_> {
         connection: &str,
         ids: &[&str],
     ) -> Result<HashSet<String>, StoreError> {
-        let crate::store::DbConnection::Pg(c) = &mut *self.conn else {
-            return self.scim_user_ids_present(connection, ids);
-        };
+        self.present_users(connection, ids, true)
+    }
+
+    fn present_users(
+        &mut self,
+        connection: &str,
+        ids: &[&str],
+        hold: bool,
+    ) -> Result<HashSet<String>, StoreError> {
         let mut present = HashSet::new();
         for chunk in ids.chunks(500) {
-            let found: Vec<String> = users::table
+            let query = users::table
                 .filter(users::connection.eq(connection))
                 .filter(users::scim_deleted_at.is_null())
                 .filter(users::id.eq_any(chunk))
-                .select(users::id)
-                .for_key_share()
-                .load(c)?;
+                .select(users::id);
+            let found: Vec<String> = match &mut *self.conn {
+                crate::store::DbConnection::Pg(c) if hold => query.for_key_share().load(c)?,
+                conn => query.load(conn)?,
+            };
             present.extend(found);
         }
         Ok(present)
