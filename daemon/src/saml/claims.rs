@@ -88,9 +88,16 @@ pub fn identity(assertion: &ValidatedAssertion, names: &AttributeNames) -> Ident
         claimed_email.or_else(|| user_name.clone().filter(|upn| looks_like_email(upn)))
     };
 
+    // A NameID that is an address keys the account in its ASCII-folded form: an IdP that
+    // changes an address's letter case is still naming the same person.
+    let name_id_key = if name_id_is_email && looks_like_email(&assertion.name_id) {
+        crate::store::email_key(&assertion.name_id)
+    } else {
+        assertion.name_id.clone()
+    };
     Identity {
         external_id: first(&names.external_id, EXTERNAL_ID_CLAIMS)
-            .or_else(|| (!name_id_is_transient(assertion)).then(|| assertion.name_id.clone())),
+            .or_else(|| (!name_id_is_transient(assertion)).then_some(name_id_key)),
         email,
         user_name,
         given_name: first(&names.first_name, FIRST_NAME_CLAIMS),

@@ -419,8 +419,11 @@ fn upsert_user(
         None => tx.user_by_email(connection, email)?.into_iter().collect(),
     };
     let key = email_key(email);
-    let by_external_id =
-        external_id.and_then(|id| found.iter().find(|u| u.external_id.as_deref() == Some(id)));
+    let holds = |user: &User| match (user.external_id.as_deref(), external_id) {
+        (Some(held), Some(id)) => same_external_id(held, id),
+        _ => false,
+    };
+    let by_external_id = external_id.and_then(|_| found.iter().find(|u| holds(u)));
     let by_email = found.iter().find(|u| u.email_key == key);
     let existing = match (by_external_id, by_email) {
         // A changed email must not collide with another account.
@@ -429,11 +432,7 @@ fn upsert_user(
         }
         (Some(user), _) => Some(user.clone()),
         // The address belongs to an account the IdP knows under another id.
-        (None, Some(user))
-            if external_id.is_some()
-                && user.external_id.is_some()
-                && user.external_id.as_deref() != external_id =>
-        {
+        (None, Some(user)) if external_id.is_some() && user.external_id.is_some() => {
             return Err(LoginError::AccountConflict(email.to_string()));
         }
         (None, found) => found.cloned(),
@@ -467,6 +466,12 @@ fn upsert_user(
             Ok((tx.insert_user(&user)?, true))
         }
     }
+}
+
+/// Whether two external ids name one person: the same text, or two spellings of one address
+/// (accounts keyed by an address NameID before keys were folded hold it as the IdP wrote it).
+fn same_external_id(held: &str, id: &str) -> bool {
+    held == id || (claims::looks_like_email(held) && email_key(held) == email_key(id))
 }
 
 /// Accepts a local path (`/app`, never one that is or resolves to `//host`) or a URL under an

@@ -82,3 +82,59 @@ fn a_persistent_or_transient_name_id_is_never_the_email() {
         assert_eq!(code(fx.post(&fx.sign(&spec))), "no_email", "{format}");
     }
 }
+
+/// An address NameID keys the account whatever letter case the IdP writes it in (an admin
+/// fixing the capitals of an address must not lock its owner out), also for an account keyed
+/// before keys were folded; an opaque persistent NameID keeps its case.
+#[test]
+fn an_address_name_id_keys_the_account_in_any_letter_case() {
+    let fx = Fixture::new(false);
+    let login = |name_id: &str, format: &str| {
+        let mut spec = fx.solicited("alice@acme.example");
+        spec.name_id = name_id.into();
+        spec.name_id_format = format.into();
+        spec.attributes.retain(|(name, _)| name != OBJECT_ID);
+        fx.post(&fx.sign(&spec))
+    };
+    let email_format = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
+
+    let first = login("Alice@Acme.example", email_format).unwrap();
+    assert_eq!(
+        first.user.external_id.as_deref(),
+        Some("alice@acme.example")
+    );
+    let second = login("ALICE@acme.example", UNSPECIFIED).unwrap();
+    assert_eq!(second.user.id, first.user.id);
+
+    // Keyed as the IdP wrote it, before folding.
+    fx.store
+        .write(|tx| {
+            let user = tx.user(&first.user.id)?.unwrap();
+            let changes = provisiond::store::UserChanges {
+                external_id: Some("Alice@Acme.example".into()),
+                ..Default::default()
+            };
+            tx.update_user(&user, &changes, super::support::fixed_now().naive_utc())
+        })
+        .unwrap();
+    let third = login("alice@acme.example", email_format).unwrap();
+    assert_eq!(third.user.id, first.user.id);
+    assert_eq!(
+        third.user.external_id.as_deref(),
+        Some("alice@acme.example")
+    );
+    assert_eq!(fx.store.read(|tx| tx.users(None)).unwrap().len(), 1);
+
+    // An opaque persistent id is compared as written: another case is another subject,
+    // whose email then belongs to someone else.
+    let fx = Fixture::new(false);
+    let persistent = |name_id: &str| {
+        let mut spec = fx.solicited("alice@acme.example");
+        spec.name_id = name_id.into();
+        spec.name_id_format = PERSISTENT.into();
+        spec.attributes.retain(|(name, _)| name != OBJECT_ID);
+        fx.post(&fx.sign(&spec))
+    };
+    assert!(persistent("AbC123").is_ok());
+    assert_eq!(code(persistent("abc123")), "account_conflict");
+}
