@@ -129,7 +129,23 @@ pub fn create_user(
 
         let now = scope.now.naive_utc();
         let row = match target {
-            Some(existing) => {
+            Some(found) => {
+                // Locked, then read again: another write of the account (a second POST taking
+                // it over) commits first, and a resource it made live is this one's conflict.
+                tx.lock_user(&found.user.id)?;
+                let existing = tx
+                    .scim_user(
+                        scope.connection,
+                        &found.user.id,
+                        Visibility::IncludingDeleted,
+                    )?
+                    .filter(|row| row.deleted_at.is_some() || row.resource.is_none())
+                    .ok_or_else(|| {
+                        uniqueness(format!(
+                            "userName {user_name:?} or its email was just taken by another \
+                             resource"
+                        ))
+                    })?;
                 let holders = users_named(tx, scope, &user_name, Some(&existing.user))?;
                 release_deleted(tx, &holders)?;
                 let mut columns = user_columns(&resource, scope.config, Some(&existing.user), true);

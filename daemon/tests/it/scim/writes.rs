@@ -465,3 +465,73 @@ async fn deleting_a_deactivated_user_records_no_second_event() {
         StatusCode::NOT_FOUND
     );
 }
+
+/// A POST taking over a deleted account while another write of that account is under way (a
+/// second POST of it, or a replica restoring it): it waits for that write, then sees the
+/// account live again and is told the userName is taken, instead of writing over it.
+#[test]
+fn a_post_taking_over_a_deleted_account_waits_for_a_concurrent_write_of_it() {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use provisiond::scim::projection::Projection;
+    use provisiond::scim::service::{self, Scope};
+
+    let scim = Scim::new();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let id = runtime.block_on(scim.create_entra_user("kim@acme.example", "kim"));
+    let deleted = runtime.block_on(scim.call("DELETE", &format!("/Users/{id}"), None));
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    let store = scim.fixture.store.clone();
+    let config = scim.fixture.config.clone();
+    let resource = scim.stored_resource(&id);
+
+    let (restored, first_wrote) = mpsc::channel();
+    let (finished, second_finished) = mpsc::channel();
+    std::thread::scope(|threads| {
+        let (store, id) = (&store, &id);
+        let first = threads.spawn(move || {
+            store
+                .write(|tx| -> Result<(), provisiond::store::StoreError> {
+                    tx.lock_user(id)?;
+                    let row = tx
+                        .scim_user("acme", id, Visibility::IncludingDeleted)?
+                        .unwrap();
+                    let live = ScimUserColumns {
+                        email: row.user.email.clone(),
+                        user_name: row.user.user_name.clone(),
+                        given_name: row.user.given_name.clone(),
+                        family_name: Some("Restored".into()),
+                        display_name: row.user.display_name.clone(),
+                        active: true,
+                        user_name_key: "kim@acme.example".into(),
+                        work_email_key: Some("kim@acme.example".into()),
+                        scim_external_id: Some("kim".into()),
+                        resource,
+                    };
+                    tx.update_scim_user("acme", &row.user, &live, fixed_now().naive_utc())?;
+                    restored.send(()).unwrap();
+                    let held = second_finished.recv_timeout(Duration::from_millis(500));
+                    assert!(held.is_err(), "the POST did not wait for the write");
+                    Ok(())
+                })
+                .unwrap();
+        });
+        first_wrote.recv().unwrap();
+        let scope = Scope {
+            connection: "acme",
+            config: config.connection("acme").unwrap(),
+            base_url: "http://sp.test/scim/v2/acme",
+            now: fixed_now(),
+        };
+        let body = entra_user("kim@acme.example", "kim");
+        let second = service::create_user(store, scope, &body, &Projection::default());
+        let _ = finished.send(());
+        first.join().unwrap();
+        let text = format!("{:?}", second.map(|answer| answer.id));
+        assert!(text.contains("Uniqueness"), "{text}");
+    });
+    assert_eq!(scim.user_row(&id).family_name.as_deref(), Some("Restored"));
+}
