@@ -16,6 +16,13 @@ mod keys;
 mod members;
 mod writes;
 
+/// A runtime for the async helpers of tests that otherwise run on plain threads.
+fn current_thread_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+}
+
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -35,6 +42,17 @@ struct Reply {
 }
 
 impl Scim {
+    /// What the routes give the service for the acme connection, for tests that call the
+    /// service from threads of their own.
+    fn service_scope(&self) -> provisiond::scim::service::Scope<'_> {
+        provisiond::scim::service::Scope {
+            connection: "acme",
+            config: self.fixture.config.connection("acme").unwrap(),
+            base_url: "http://sp.test/scim/v2/acme",
+            now: fixed_now(),
+        }
+    }
+
     fn new() -> Self {
         let fixture = Fixture::new(false);
         let mut state = AppState::new(

@@ -5,7 +5,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use provisiond::scim::projection::Projection;
-use provisiond::scim::service::{self, Scope};
+use provisiond::scim::service;
 use serde_json::json;
 use warp::http::StatusCode;
 
@@ -65,19 +65,11 @@ async fn a_group_a_deleted_user_leaves_shows_a_new_version() {
 #[test]
 fn a_member_add_racing_the_users_deletion_leaves_no_deleted_member() {
     let scim = Scim::new();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
+    let runtime = super::current_thread_runtime();
     let alice = runtime.block_on(scim.create_entra_user("alice@acme.example", "alice"));
     let group = runtime.block_on(scim.create_group("Sales", &[]));
     let store = scim.fixture.store.clone();
-    let config = scim.fixture.config.clone();
-    let scope = Scope {
-        connection: "acme",
-        config: config.connection("acme").unwrap(),
-        base_url: "http://sp.test/scim/v2/acme",
-        now: fixed_now(),
-    };
+    let scope = scim.service_scope();
 
     let (deleting, delete_started) = mpsc::channel();
     let (finished, add_finished) = mpsc::channel();

@@ -368,72 +368,83 @@ async fn a_user_name_two_deleted_resources_held_may_be_created_again() {
 /// read is refused with 412 instead of being written over the first change.
 #[test]
 fn a_write_waits_for_a_concurrent_one_and_then_checks_if_match_against_it() {
-    use std::sync::mpsc;
-    use std::time::Duration;
-
     use provisiond::scim::projection::Projection;
-    use provisiond::scim::service::{self, Scope};
+    use provisiond::scim::service;
     use provisiond::store::UserChanges;
 
     let scim = Scim::new();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
+    let runtime = super::current_thread_runtime();
     let id = runtime.block_on(scim.create_entra_user("alice@acme.example", "alice"));
-    let store = scim.fixture.store.clone();
-    let config = scim.fixture.config.clone();
+
+    let second = while_a_write_is_open(
+        &scim.fixture.store,
+        |tx| {
+            let user = tx.user(&id)?.unwrap();
+            let rename = UserChanges {
+                display_name: Some("First".into()),
+                ..UserChanges::default()
+            };
+            tx.update_user(&user, &rename, fixed_now().naive_utc())?;
+            Ok(())
+        },
+        || {
+            let body = json!({ "schemas": [PATCH], "Operations": [
+                { "op": "replace", "path": "displayName", "value": "Second" }
+            ]});
+            service::patch_user(
+                &scim.fixture.store,
+                scim.service_scope(),
+                &id,
+                &body,
+                Some("W/\"1\""),
+                &Projection::default(),
+            )
+        },
+    );
+    let refused = matches!(
+        second,
+        Err(service::ServiceError::Scim(
+            provisiond::scim::ScimError::PreconditionFailed { .. }
+        ))
+    );
+    assert!(refused, "{second:?}");
+    assert_eq!(scim.user_row(&id).display_name.as_deref(), Some("First"));
+}
+
+/// Runs `first` in a write transaction that stays open half a second after it returns, and
+/// `second` on this thread as soon as `first` has written; checks that `second` finished only
+/// after that transaction committed, and gives back its outcome.
+fn while_a_write_is_open<T>(
+    store: &provisiond::store::Store,
+    first: impl FnOnce(&mut provisiond::store::Tx<'_>) -> Result<(), provisiond::store::StoreError>
+    + Send,
+    second: impl FnOnce() -> T,
+) -> T {
+    use std::sync::mpsc;
+    use std::time::Duration;
 
     let (written, first_wrote) = mpsc::channel();
     let (finished, second_finished) = mpsc::channel();
     std::thread::scope(|threads| {
-        let (store, id) = (&store, &id);
-        let first = threads.spawn(move || {
+        let holder = threads.spawn(move || {
             store
-                .write(|tx| -> Result<(), provisiond::store::StoreError> {
-                    let user = tx.user(id)?.unwrap();
-                    let rename = UserChanges {
-                        display_name: Some("First".into()),
-                        ..UserChanges::default()
-                    };
-                    tx.update_user(&user, &rename, fixed_now().naive_utc())?;
+                .write(|tx| {
+                    first(tx)?;
                     written.send(()).unwrap();
-                    // Hold the transaction open while the second write starts: it cannot
-                    // finish before this one commits (the row is locked either way).
+                    // Held open while the second write starts: it cannot finish before this
+                    // one commits.
                     let held = second_finished.recv_timeout(Duration::from_millis(500));
                     assert!(held.is_err(), "the second write did not wait for the first");
-                    Ok(())
+                    Ok::<_, provisiond::store::StoreError>(())
                 })
                 .unwrap();
         });
         first_wrote.recv().unwrap();
-        let scope = Scope {
-            connection: "acme",
-            config: config.connection("acme").unwrap(),
-            base_url: "http://sp.test/scim/v2/acme",
-            now: fixed_now(),
-        };
-        let body = json!({ "schemas": [PATCH], "Operations": [
-            { "op": "replace", "path": "displayName", "value": "Second" }
-        ]});
-        let second = service::patch_user(
-            store,
-            scope,
-            id,
-            &body,
-            Some("W/\"1\""),
-            &Projection::default(),
-        );
+        let outcome = second();
         let _ = finished.send(());
-        first.join().unwrap();
-        let refused = matches!(
-            second,
-            Err(service::ServiceError::Scim(
-                provisiond::scim::ScimError::PreconditionFailed { .. }
-            ))
-        );
-        assert!(refused, "{second:?}");
-    });
-    assert_eq!(scim.user_row(&id).display_name.as_deref(), Some("First"));
+        holder.join().unwrap();
+        outcome
+    })
 }
 
 /// Entra deactivates a user, then deletes it: the host hears of the deactivation once, and
@@ -471,67 +482,49 @@ async fn deleting_a_deactivated_user_records_no_second_event() {
 /// account live again and is told the userName is taken, instead of writing over it.
 #[test]
 fn a_post_taking_over_a_deleted_account_waits_for_a_concurrent_write_of_it() {
-    use std::sync::mpsc;
-    use std::time::Duration;
-
     use provisiond::scim::projection::Projection;
-    use provisiond::scim::service::{self, Scope};
+    use provisiond::scim::service;
 
     let scim = Scim::new();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
+    let runtime = super::current_thread_runtime();
     let id = runtime.block_on(scim.create_entra_user("kim@acme.example", "kim"));
     let deleted = runtime.block_on(scim.call("DELETE", &format!("/Users/{id}"), None));
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
-    let store = scim.fixture.store.clone();
-    let config = scim.fixture.config.clone();
     let resource = scim.stored_resource(&id);
 
-    let (restored, first_wrote) = mpsc::channel();
-    let (finished, second_finished) = mpsc::channel();
-    std::thread::scope(|threads| {
-        let (store, id) = (&store, &id);
-        let first = threads.spawn(move || {
-            store
-                .write(|tx| -> Result<(), provisiond::store::StoreError> {
-                    tx.lock_user(id)?;
-                    let row = tx
-                        .scim_user("acme", id, Visibility::IncludingDeleted)?
-                        .unwrap();
-                    let live = ScimUserColumns {
-                        email: row.user.email.clone(),
-                        user_name: row.user.user_name.clone(),
-                        given_name: row.user.given_name.clone(),
-                        family_name: Some("Restored".into()),
-                        display_name: row.user.display_name.clone(),
-                        active: true,
-                        user_name_key: "kim@acme.example".into(),
-                        work_email_key: Some("kim@acme.example".into()),
-                        scim_external_id: Some("kim".into()),
-                        resource,
-                    };
-                    tx.update_scim_user("acme", &row.user, &live, fixed_now().naive_utc())?;
-                    restored.send(()).unwrap();
-                    let held = second_finished.recv_timeout(Duration::from_millis(500));
-                    assert!(held.is_err(), "the POST did not wait for the write");
-                    Ok(())
-                })
+    let second = while_a_write_is_open(
+        &scim.fixture.store,
+        |tx| {
+            tx.lock_user(&id)?;
+            let row = tx
+                .scim_user("acme", &id, Visibility::IncludingDeleted)?
                 .unwrap();
-        });
-        first_wrote.recv().unwrap();
-        let scope = Scope {
-            connection: "acme",
-            config: config.connection("acme").unwrap(),
-            base_url: "http://sp.test/scim/v2/acme",
-            now: fixed_now(),
-        };
-        let body = entra_user("kim@acme.example", "kim");
-        let second = service::create_user(store, scope, &body, &Projection::default());
-        let _ = finished.send(());
-        first.join().unwrap();
-        let text = format!("{:?}", second.map(|answer| answer.id));
-        assert!(text.contains("Uniqueness"), "{text}");
-    });
+            let live = ScimUserColumns {
+                email: row.user.email.clone(),
+                user_name: row.user.user_name.clone(),
+                given_name: row.user.given_name.clone(),
+                family_name: Some("Restored".into()),
+                display_name: row.user.display_name.clone(),
+                active: true,
+                user_name_key: "kim@acme.example".into(),
+                work_email_key: Some("kim@acme.example".into()),
+                scim_external_id: Some("kim".into()),
+                resource,
+            };
+            tx.update_scim_user("acme", &row.user, &live, fixed_now().naive_utc())?;
+            Ok(())
+        },
+        || {
+            let body = entra_user("kim@acme.example", "kim");
+            service::create_user(
+                &scim.fixture.store,
+                scim.service_scope(),
+                &body,
+                &Projection::default(),
+            )
+        },
+    );
+    let text = format!("{:?}", second.map(|answer| answer.id));
+    assert!(text.contains("Uniqueness"), "{text}");
     assert_eq!(scim.user_row(&id).family_name.as_deref(), Some("Restored"));
 }
