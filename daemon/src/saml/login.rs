@@ -308,6 +308,7 @@ fn sign_in(
             }
 
             let expires = now + chrono::Duration::from_std(server.session_ttl).unwrap_or_default();
+            // Known gap: on PostgreSQL a deactivation committing meanwhile misses this session.
             tx.create_session(
                 &hash,
                 &user.id,

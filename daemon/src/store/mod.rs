@@ -310,6 +310,7 @@ impl Store {
             Backend::Postgres => None,
         };
         let mut conn = self.connection()?;
+        // Known gap: a PostgreSQL deadlock or serialization failure is not retried.
         conn.transaction(|conn| work(&mut Tx { conn }))
     }
 
