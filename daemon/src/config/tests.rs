@@ -345,7 +345,10 @@ server:
   log_format: json
   admin_token: "admin-token-0123456789abcdef"
 database: {{ url: "sqlite://x.db", max_connections: 4 }}
-webhook: {{ url: "http://127.0.0.1:9/hook", secret: "webhook-secret-0123456789", timeout_seconds: 5 }}
+webhook:
+  url: "http://127.0.0.1:9/hook"
+  secret: "webhook-secret-0123456789"
+  timeout_seconds: 5
 connections:
   - name: acme
     domains: [acme.example]
