@@ -119,6 +119,12 @@ impl Scim {
         reply.body["id"].as_str().unwrap().to_string()
     }
 
+    /// Deletes a user's resource, which must succeed (204).
+    async fn delete_user(&self, id: &str) {
+        let reply = self.call("DELETE", &format!("/Users/{id}"), None).await;
+        assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
+    }
+
     async fn lookup(&self, filter: &str) -> Value {
         let path = format!("/Users?filter={}", urlencode(filter));
         let reply = self.call("GET", &path, None).await;

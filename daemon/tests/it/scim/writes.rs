@@ -10,6 +10,15 @@ use super::{GROUP, PATCH, Scim, entra_user, urlencode};
 use crate::support::fixed_now;
 
 impl Scim {
+    /// Renames a user with a PATCH, which must succeed.
+    async fn rename_user(&self, id: &str, user_name: &str) {
+        let ops = json!([{ "op": "replace", "path": "userName", "value": user_name }]);
+        let reply = self
+            .call("PATCH", &format!("/Users/{id}"), patch(ops))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+
     /// The resource JSON stored for a user, as text.
     fn stored_resource(&self, id: &str) -> String {
         self.fixture
@@ -300,14 +309,9 @@ async fn a_user_may_be_renamed_to_the_user_name_of_a_deleted_resource() {
     let gone = scim.create_entra_user("kim@acme.example", "kim").await;
     let live = scim.create_entra_user("lee@acme.example", "lee").await;
     let other = scim.create_entra_user("max@acme.example", "max").await;
-    let deleted = scim.call("DELETE", &format!("/Users/{gone}"), None).await;
-    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    scim.delete_user(&gone).await;
 
-    let ops = json!([{ "op": "replace", "path": "userName", "value": "KIM@acme.example" }]);
-    let reply = scim
-        .call("PATCH", &format!("/Users/{live}"), patch(ops))
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    scim.rename_user(&live, "KIM@acme.example").await;
     let found = scim.lookup("userName eq \"kim@acme.example\"").await;
     assert_eq!(found["totalResults"], 1);
     assert_eq!(found["Resources"][0]["id"], live.as_str());
@@ -337,17 +341,9 @@ async fn a_user_name_two_deleted_resources_held_may_be_created_again() {
     let scim = Scim::new();
     let gone = scim.create_entra_user("kim@acme.example", "kim").await;
     let renamed = scim.create_entra_user("lee@acme.example", "lee").await;
-    let deleted = scim.call("DELETE", &format!("/Users/{gone}"), None).await;
-    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
-    let ops = json!([{ "op": "replace", "path": "userName", "value": "kim@acme.example" }]);
-    let reply = scim
-        .call("PATCH", &format!("/Users/{renamed}"), patch(ops))
-        .await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    let deleted = scim
-        .call("DELETE", &format!("/Users/{renamed}"), None)
-        .await;
-    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    scim.delete_user(&gone).await;
+    scim.rename_user(&renamed, "kim@acme.example").await;
+    scim.delete_user(&renamed).await;
 
     let mut body = entra_user("Kim@acme.example", "kim-again");
     body["emails"] = json!([]);
@@ -488,8 +484,7 @@ fn a_post_taking_over_a_deleted_account_waits_for_a_concurrent_write_of_it() {
     let scim = Scim::new();
     let runtime = super::current_thread_runtime();
     let id = runtime.block_on(scim.create_entra_user("kim@acme.example", "kim"));
-    let deleted = runtime.block_on(scim.call("DELETE", &format!("/Users/{id}"), None));
-    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    runtime.block_on(scim.delete_user(&id));
     let resource = scim.stored_resource(&id);
 
     let second = while_a_write_is_open(
