@@ -19,6 +19,16 @@ impl Scim {
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     }
 
+    /// The kinds of every event recorded so far, oldest first.
+    fn event_kinds(&self) -> Vec<String> {
+        let rows = self
+            .fixture
+            .store
+            .read(|tx| tx.events_after(0, 1000))
+            .unwrap();
+        rows.into_iter().map(|event| event.kind).collect()
+    }
+
     /// The resource JSON stored for a user, as text.
     fn stored_resource(&self, id: &str) -> String {
         self.fixture
@@ -225,15 +235,7 @@ async fn a_put_repeating_the_stored_resource_changes_no_version_and_records_no_e
     let scim = Scim::new();
     let body = entra_user("alice@acme.example", "alice");
     let id = scim.create_entra_user("alice@acme.example", "alice").await;
-    let events = |scim: &Scim| {
-        let rows = scim
-            .fixture
-            .store
-            .read(|tx| tx.events_after(0, 1000))
-            .unwrap();
-        rows.into_iter().map(|event| event.kind).collect::<Vec<_>>()
-    };
-    let before = events(&scim);
+    let before = scim.event_kinds();
 
     let path = format!("/Users/{id}");
     for _ in 0..2 {
@@ -243,7 +245,7 @@ async fn a_put_repeating_the_stored_resource_changes_no_version_and_records_no_e
         assert_eq!(reply.headers["etag"], "W/\"1\"");
     }
     assert_eq!(
-        events(&scim),
+        scim.event_kinds(),
         before,
         "no event for a write that changed nothing"
     );
@@ -252,7 +254,7 @@ async fn a_put_repeating_the_stored_resource_changes_no_version_and_records_no_e
     changed["displayName"] = json!("Alice S");
     let reply = scim.call("PUT", &path, Some(changed)).await;
     assert_eq!(reply.body["meta"]["version"], "W/\"2\"");
-    assert_eq!(events(&scim).len(), before.len() + 1);
+    assert_eq!(scim.event_kinds().len(), before.len() + 1);
 }
 
 /// PostgreSQL indexes a row of at most 2704 bytes: a longer userName, externalId, email or
@@ -449,24 +451,16 @@ fn while_a_write_is_open<T>(
 async fn deleting_a_deactivated_user_records_no_second_event() {
     let scim = Scim::new();
     let id = scim.create_entra_user("alice@acme.example", "alice").await;
-    let events = |scim: &Scim| {
-        let rows = scim
-            .fixture
-            .store
-            .read(|tx| tx.events_after(0, 1000))
-            .unwrap();
-        rows.into_iter().map(|event| event.kind).collect::<Vec<_>>()
-    };
     let path = format!("/Users/{id}");
     let ops = json!([{ "op": "Replace", "path": "active", "value": "False" }]);
     let reply = scim.call("PATCH", &path, patch(ops)).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    let before = events(&scim);
+    let before = scim.event_kinds();
     assert_eq!(before.last().map(String::as_str), Some("user.deactivated"));
 
     let reply = scim.call("DELETE", &path, None).await;
     assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.body);
-    assert_eq!(events(&scim), before);
+    assert_eq!(scim.event_kinds(), before);
     assert_eq!(
         scim.call("GET", &path, None).await.status,
         StatusCode::NOT_FOUND
