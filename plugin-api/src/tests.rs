@@ -63,16 +63,7 @@ impl Adapter for Fixed {
 }
 
 fn user(index: usize) -> AdapterUser {
-    AdapterUser {
-        external_id: format!("u{index}"),
-        user_name: format!("user{index}@example.test"),
-        email: None,
-        given_name: None,
-        family_name: None,
-        display_name: None,
-        active: true,
-        extra: Default::default(),
-    }
+    AdapterUser::new(format!("u{index}"), format!("user{index}@example.test"))
 }
 
 crate::export_adapter!(Fixed);

@@ -74,6 +74,22 @@ pub struct AdapterUser {
     pub extra: Map<String, Value>,
 }
 
+impl AdapterUser {
+    /// An active user with only its ids; set the other fields as the IdP gives them.
+    pub fn new(external_id: impl Into<String>, user_name: impl Into<String>) -> Self {
+        Self {
+            external_id: external_id.into(),
+            user_name: user_name.into(),
+            email: None,
+            given_name: None,
+            family_name: None,
+            display_name: None,
+            active: true,
+            extra: Map::new(),
+        }
+    }
+}
+
 /// A group assigned to the application, with the ids of its member users.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdapterGroup {

@@ -23,14 +23,11 @@ fn now() -> NaiveDateTime {
 
 fn person(id: &str, email: &str, active: bool) -> AdapterUser {
     AdapterUser {
-        external_id: id.to_owned(),
-        user_name: email.to_owned(),
         email: Some(email.to_owned()),
         given_name: Some("Given".to_owned()),
         family_name: Some(format!("Family {id}")),
-        display_name: None,
         active,
-        extra: Default::default(),
+        ..AdapterUser::new(id, email)
     }
 }
 

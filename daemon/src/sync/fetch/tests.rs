@@ -71,14 +71,8 @@ fn last_page<T>(items: Vec<T>) -> Page<T> {
 
 fn person(id: &str, email: &str) -> AdapterUser {
     AdapterUser {
-        external_id: id.into(),
-        user_name: email.into(),
         email: Some(email.into()),
-        given_name: None,
-        family_name: None,
-        display_name: None,
-        active: true,
-        extra: Default::default(),
+        ..AdapterUser::new(id, email)
     }
 }
 

@@ -18,14 +18,9 @@ fn connection(domains: &[&str]) -> ConnectionConfig {
 
 fn user(id: &str, email: Option<&str>, user_name: &str) -> AdapterUser {
     AdapterUser {
-        external_id: id.into(),
-        user_name: user_name.into(),
         email: email.map(str::to_owned),
         given_name: Some("Given".into()),
-        family_name: None,
-        display_name: None,
-        active: true,
-        extra: Default::default(),
+        ..AdapterUser::new(id, user_name)
     }
 }
 

@@ -119,16 +119,7 @@ impl Adapter for Listings {
 
 fn generated(page: usize, n: usize, domain: &str) -> AdapterUser {
     let name = format!("gen{page}-{n}");
-    AdapterUser {
-        external_id: name.clone(),
-        user_name: format!("{name}@{domain}"),
-        email: None,
-        given_name: None,
-        family_name: None,
-        display_name: None,
-        active: true,
-        extra: Default::default(),
-    }
+    AdapterUser::new(name.clone(), format!("{name}@{domain}"))
 }
 
 provisiond_plugin_api::export_adapter!(Listings);
