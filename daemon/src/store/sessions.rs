@@ -50,21 +50,13 @@ impl Tx<'_> {
         Ok(())
     }
 
-    /// Ends every session of the users `user_ids` (a deactivation by sync).
+    /// Ends every session of the users `user_ids` (their deactivation, or a SCIM delete).
     pub fn delete_sessions_of(&mut self, user_ids: &[&str]) -> Result<usize, StoreError> {
         if user_ids.is_empty() {
             return Ok(0);
         }
         Ok(
             diesel::delete(sessions::table.filter(sessions::user_id.eq_any(user_ids)))
-                .execute(self.conn)?,
-        )
-    }
-
-    /// Ends every session of a user (deactivation).
-    pub fn delete_user_sessions(&mut self, user_id: &str) -> Result<usize, StoreError> {
-        Ok(
-            diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id)))
                 .execute(self.conn)?,
         )
     }

@@ -147,7 +147,7 @@ impl Tx<'_> {
             .ok_or(StoreError::Query(diesel::result::Error::NotFound))?;
         let kind = match (user.active, updated.active) {
             (true, false) => {
-                self.delete_user_sessions(&user.id)?;
+                self.delete_sessions_of(&[&user.id])?;
                 EventKind::UserDeactivated
             }
             (false, true) => EventKind::UserReactivated,

@@ -9,7 +9,7 @@ use super::{MembershipRow, Visibility};
 use crate::store::events::EventKind;
 use crate::store::fold::fold_case;
 use crate::store::models::{NewUser, User};
-use crate::store::schema::{group_members, groups, sessions, users};
+use crate::store::schema::{group_members, groups, users};
 use crate::store::{StoreError, Tx};
 
 /// A user with its SCIM resource.
@@ -373,7 +373,7 @@ impl Tx<'_> {
         ));
         on_backend!(self.conn, c => update.execute(c))?;
         if !columns.active {
-            self.delete_user_sessions(&current.id)?;
+            self.delete_sessions_of(&[&current.id])?;
         }
 
         // The row is `current` (read in this transaction) with what the update set.
@@ -440,8 +440,7 @@ impl Tx<'_> {
             }
         }
         self.touch_groups(&left, now)?;
-        diesel::delete(sessions::table.filter(sessions::user_id.eq(&current.id)))
-            .execute(self.conn)?;
+        self.delete_sessions_of(&[&current.id])?;
         // The host application sees accounts, not SCIM resources: deleting the resource of an
         // account already deactivated changes nothing it knows of.
         if current.active {
