@@ -308,7 +308,6 @@ fn sign_in(
             }
 
             let expires = now + chrono::Duration::from_std(server.session_ttl).unwrap_or_default();
-            // Known gap: on PostgreSQL a deactivation committing meanwhile misses this session.
             tx.create_session(
                 &hash,
                 &user.id,
@@ -415,10 +414,17 @@ fn upsert_user(
     // Without a stable id from the IdP (a transient NameID and no object id claim) the email
     // is the only key: it finds the account whatever id the account holds.
     let external_id = identity.external_id.as_deref();
-    let found = match external_id {
-        Some(id) => tx.users_by_external_id_or_email(connection, id, email)?,
-        None => tx.user_by_email(connection, email)?.into_iter().collect(),
+    let lookup = |tx: &mut Tx<'_>| match external_id {
+        Some(id) => tx.users_by_external_id_or_email(connection, id, email),
+        None => Ok(tx.user_by_email(connection, email)?.into_iter().collect()),
     };
+    let mut found = lookup(tx)?;
+    // Another write may be changing these accounts (on PostgreSQL a deactivation can commit
+    // meanwhile): hold them, then decide on them as that write left them.
+    let ids: Vec<&str> = found.iter().map(|user| user.id.as_str()).collect();
+    if !ids.is_empty() && tx.lock_users(&ids)? {
+        found = lookup(tx)?;
+    }
     let key = email_key(email);
     let holds = |user: &User| match (user.external_id.as_deref(), external_id) {
         (Some(held), Some(id)) => same_external_id(held, id),

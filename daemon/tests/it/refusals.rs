@@ -7,7 +7,7 @@ use idp_sim::{ResponseSpec, SignatureAlgorithm, Signing, SigningKey, build_signe
 use provisiond::saml::LoginError;
 use provisiond::store::UserChanges;
 
-use super::support::{Fixture, fixed_now};
+use super::support::{Fixture, fixed_now, while_a_write_is_open};
 
 fn code(result: Result<provisiond::saml::login::LoginSuccess, LoginError>) -> &'static str {
     match result {
@@ -313,6 +313,43 @@ fn deactivated_user_is_refused() {
         code(fx.post(&fx.sign(&fx.solicited("alice@acme.example")))),
         "deactivated"
     );
+}
+
+/// A login arriving while a deactivation of its account is being written (a SCIM PATCH, a
+/// scheduled sync; on PostgreSQL another replica): it waits for that write and is refused,
+/// rather than signing in, or writing the account back as active, from what it read before.
+#[test]
+fn a_login_racing_a_deactivation_waits_for_it_and_is_refused() {
+    let fx = Fixture::new(false);
+    let user = fx
+        .post(&fx.sign(&fx.solicited("alice@acme.example")))
+        .unwrap()
+        .user;
+    // The IdP has a new given name for her, so the login has a change of its own to write.
+    let mut spec = fx.solicited("alice@acme.example");
+    for (name, values) in &mut spec.attributes {
+        if name.ends_with("/givenname") || name == "firstName" {
+            *values = vec!["Alicia".into()];
+        }
+    }
+    let response = fx.sign(&spec);
+
+    let login = while_a_write_is_open(
+        &fx.store,
+        |tx| {
+            let current = tx.user(&user.id)?.unwrap();
+            let off = UserChanges {
+                active: Some(false),
+                ..Default::default()
+            };
+            tx.update_user(&current, &off, fixed_now().naive_utc())?;
+            Ok(())
+        },
+        || fx.post(&response),
+    );
+    assert_eq!(code(login), "deactivated");
+    let after = fx.store.read(|tx| tx.user(&user.id)).unwrap().unwrap();
+    assert!(!after.active, "the login wrote the account back as active");
 }
 
 #[test]

@@ -187,3 +187,39 @@ connections:
         )
     }
 }
+
+/// Runs `first` in a write transaction that stays open half a second after it returns, and
+/// `second` on this thread as soon as `first` has written; checks that `second` finished only
+/// after that transaction committed, and gives back its outcome.
+pub fn while_a_write_is_open<T>(
+    store: &provisiond::store::Store,
+    first: impl FnOnce(&mut provisiond::store::Tx<'_>) -> Result<(), provisiond::store::StoreError>
+    + Send,
+    second: impl FnOnce() -> T,
+) -> T {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let (written, first_wrote) = mpsc::channel();
+    let (finished, second_finished) = mpsc::channel();
+    std::thread::scope(|threads| {
+        let holder = threads.spawn(move || {
+            store
+                .write(|tx| {
+                    first(tx)?;
+                    written.send(()).unwrap();
+                    // Held open while the second write starts: it cannot finish before this
+                    // one commits.
+                    let held = second_finished.recv_timeout(Duration::from_millis(500));
+                    assert!(held.is_err(), "the second write did not wait for the first");
+                    Ok::<_, provisiond::store::StoreError>(())
+                })
+                .unwrap();
+        });
+        first_wrote.recv().unwrap();
+        let outcome = second();
+        let _ = finished.send(());
+        holder.join().unwrap();
+        outcome
+    })
+}

@@ -99,14 +99,23 @@ impl Tx<'_> {
     /// first and this read sees it. PostgreSQL takes a row lock (`FOR UPDATE`); SQLite runs
     /// one write transaction at a time already.
     pub fn lock_user(&mut self, id: &str) -> Result<(), StoreError> {
-        if let crate::store::DbConnection::Pg(c) = &mut *self.conn {
-            users::table
-                .find(id)
-                .select(users::id)
-                .for_update()
-                .load::<String>(c)?;
-        }
-        Ok(())
+        self.lock_users(&[id]).map(|_| ())
+    }
+
+    /// [`Tx::lock_user`] for several users, taken in the order of their ids. Says whether
+    /// rows were locked (PostgreSQL): only then may what was read of them before the call
+    /// have changed since, and need reading again.
+    pub fn lock_users(&mut self, ids: &[&str]) -> Result<bool, StoreError> {
+        let crate::store::DbConnection::Pg(c) = &mut *self.conn else {
+            return Ok(false);
+        };
+        users::table
+            .filter(users::id.eq_any(ids))
+            .order(users::id)
+            .select(users::id)
+            .for_update()
+            .load::<String>(c)?;
+        Ok(true)
     }
 
     /// The user with this id in this connection.

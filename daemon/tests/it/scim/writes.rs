@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use warp::http::StatusCode;
 
 use super::{GROUP, PATCH, Scim, entra_user, urlencode};
-use crate::support::fixed_now;
+use crate::support::{fixed_now, while_a_write_is_open};
 
 impl Scim {
     /// Renames a user with a PATCH, which must succeed.
@@ -407,42 +407,6 @@ fn a_write_waits_for_a_concurrent_one_and_then_checks_if_match_against_it() {
     );
     assert!(refused, "{second:?}");
     assert_eq!(scim.user_row(&id).display_name.as_deref(), Some("First"));
-}
-
-/// Runs `first` in a write transaction that stays open half a second after it returns, and
-/// `second` on this thread as soon as `first` has written; checks that `second` finished only
-/// after that transaction committed, and gives back its outcome.
-fn while_a_write_is_open<T>(
-    store: &provisiond::store::Store,
-    first: impl FnOnce(&mut provisiond::store::Tx<'_>) -> Result<(), provisiond::store::StoreError>
-    + Send,
-    second: impl FnOnce() -> T,
-) -> T {
-    use std::sync::mpsc;
-    use std::time::Duration;
-
-    let (written, first_wrote) = mpsc::channel();
-    let (finished, second_finished) = mpsc::channel();
-    std::thread::scope(|threads| {
-        let holder = threads.spawn(move || {
-            store
-                .write(|tx| {
-                    first(tx)?;
-                    written.send(()).unwrap();
-                    // Held open while the second write starts: it cannot finish before this
-                    // one commits.
-                    let held = second_finished.recv_timeout(Duration::from_millis(500));
-                    assert!(held.is_err(), "the second write did not wait for the first");
-                    Ok::<_, provisiond::store::StoreError>(())
-                })
-                .unwrap();
-        });
-        first_wrote.recv().unwrap();
-        let outcome = second();
-        let _ = finished.send(());
-        holder.join().unwrap();
-        outcome
-    })
 }
 
 /// Entra deactivates a user, then deletes it: the host hears of the deactivation once, and
