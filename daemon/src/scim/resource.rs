@@ -36,11 +36,17 @@ pub fn etag(version: u64) -> String {
     format!("W/\"{version}\"")
 }
 
-/// The version in an `If-Match`/`If-None-Match` value (`W/"7"` or `"7"`).
+/// The version in an `If-Match`/`If-None-Match` value (`W/"7"` or `"7"`). Only the tag
+/// [`etag`] writes names a version: another spelling of the number (`"07"`, `"+7"`) or a
+/// lower-case `w/` is another entity tag (RFC 7232 compares tags character by character).
+/// The weak prefix is accepted: every tag given out is weak, and SCIM clients send them
+/// back as they came (RFC 7644 §3.14).
 pub fn parse_etag(value: &str) -> Option<u64> {
     let value = value.trim();
     let value = value.strip_prefix("W/").unwrap_or(value);
-    value.strip_prefix('"')?.strip_suffix('"')?.parse().ok()
+    let digits = value.strip_prefix('"')?.strip_suffix('"')?;
+    let version: u64 = digits.parse().ok()?;
+    (version.to_string() == digits).then_some(version)
 }
 
 /// Normalise a POST body for `kind`; see the module docs.

@@ -511,6 +511,19 @@ async fn if_match_with_a_stale_version_is_412() {
         )
         .await;
     assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
+    // Another spelling of the current version is another entity tag.
+    for other in ["W/\"01\"", "W/\"+1\""] {
+        let reply = scim
+            .call_with(
+                "PATCH",
+                &format!("/Users/{id}"),
+                Some(body.clone()),
+                Some(&scim.token),
+                Some(other),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::PRECONDITION_FAILED, "{other}");
+    }
     let fresh = scim
         .call_with(
             "PATCH",

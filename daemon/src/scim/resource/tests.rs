@@ -179,6 +179,11 @@ fn meta_is_built_from_the_arguments() {
     assert_eq!(parse_etag("W/\"3\""), Some(3));
     assert_eq!(parse_etag("\"12\""), Some(12));
     assert_eq!(parse_etag("3"), None);
+    for other in [
+        "W/\"03\"", "W/\"+3\"", "w/\"3\"", "W/\" 3\"", "W/\"3 \"", "W/ \"3\"",
+    ] {
+        assert_eq!(parse_etag(other), None, "{other}");
+    }
 }
 
 #[test]

