@@ -216,7 +216,48 @@ pub fn metadata_client() -> reqwest::Result<reqwest::Client> {
     reqwest::Client::builder()
         .user_agent(concat!("provisiond/", env!("CARGO_PKG_VERSION")))
         .redirect(policy)
+        .dns_resolver(std::sync::Arc::new(NoHiddenLoopback))
         .build()
+}
+
+/// Resolves the host names of metadata fetches with the system resolver, and refuses a name
+/// that does not say it is this machine but resolves to it: URLs are judged as written
+/// ([`may_redirect`]), so a redirect to such a name would otherwise reach local services.
+struct NoHiddenLoopback;
+
+impl reqwest::dns::Resolve for NoHiddenLoopback {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let addrs: Vec<std::net::SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            refuse_hidden_loopback(&host, &addrs)?;
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// Fails when `host`, a name not written as this machine (`localhost`, a name under
+/// `localhost.`), resolved to an address of this machine: loopback or unspecified, also
+/// IPv4-mapped.
+fn refuse_hidden_loopback(host: &str, addrs: &[std::net::SocketAddr]) -> Result<(), String> {
+    let written_as_local =
+        url::Url::parse(&format!("https://{host}/")).is_ok_and(|url| may_be_this_machine(&url));
+    if written_as_local {
+        return Ok(());
+    }
+    let local = |ip: std::net::IpAddr| {
+        let ip = ip.to_canonical();
+        ip.is_loopback() || ip.is_unspecified()
+    };
+    match addrs.iter().find(|addr| local(addr.ip())) {
+        Some(addr) => Err(format!(
+            "{host} resolves to this machine ({}); metadata served here must be named \
+             127.0.0.1 or localhost",
+            addr.ip()
+        )),
+        None => Ok(()),
+    }
 }
 
 /// An error and its causes, as one line (reqwest's own text leaves out why a redirect failed).
@@ -233,7 +274,8 @@ fn with_causes(err: &dyn std::error::Error) -> String {
 
 /// Whether a metadata fetch that went through `previous` may be redirected to `target`.
 fn may_redirect(previous: &[url::Url], target: &url::Url) -> bool {
-    // Known gap: hosts are judged as written; a DNS name resolving to loopback passes.
+    // Hosts are judged as written here; names are checked where they resolve
+    // (`NoHiddenLoopback`).
     let remote_before = previous.iter().any(|url| !is_loopback(url));
     is_secure_metadata_url(target) && !(remote_before && may_be_this_machine(target))
 }
@@ -347,6 +389,66 @@ mod tests {
         for remote in ["http://localhost.example/m", "http://[::ffff:10.0.0.1]/m"] {
             assert!(!is_secure_metadata_url(&url(remote)), "{remote}");
         }
+    }
+
+    #[test]
+    fn a_name_resolving_to_this_machine_must_say_so() {
+        let at = |ip: &str| vec![std::net::SocketAddr::new(ip.parse().unwrap(), 443)];
+        for ip in [
+            "127.0.0.1",
+            "127.0.1.1",
+            "::1",
+            "::ffff:127.0.0.1",
+            "0.0.0.0",
+            "::",
+        ] {
+            let refused = refuse_hidden_loopback("idp.example", &at(ip)).unwrap_err();
+            assert!(
+                refused.contains("idp.example resolves to this machine"),
+                "{refused}"
+            );
+        }
+        // One local address among public ones is enough to refuse: any may be tried.
+        let mixed = [at("203.0.113.7"), at("127.0.0.1")].concat();
+        assert!(refuse_hidden_loopback("idp.example", &mixed).is_err());
+        for ip in ["203.0.113.7", "10.0.0.5", "2001:db8::1", "::ffff:10.0.0.5"] {
+            assert_eq!(
+                refuse_hidden_loopback("idp.example", &at(ip)),
+                Ok(()),
+                "{ip}"
+            );
+        }
+        for written_as_local in ["localhost", "LOCALHOST", "localhost.", "idp.localhost"] {
+            assert_eq!(
+                refuse_hidden_loopback(written_as_local, &at("127.0.0.1")),
+                Ok(()),
+                "{written_as_local}"
+            );
+        }
+    }
+
+    /// The client fetches through the resolver: a name written as this machine still
+    /// reaches a server here.
+    #[tokio::test]
+    async fn the_metadata_client_resolves_names_that_say_they_are_this_machine() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 1024];
+            let _ = socket.read(&mut request).await.unwrap();
+            let reply = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok";
+            socket.write_all(reply.as_bytes()).await.unwrap();
+        });
+        let client = metadata_client().unwrap();
+        let reply = client
+            .get(format!("http://localhost:{port}/m"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.text().await.unwrap(), "ok");
+        server.await.unwrap();
     }
 
     #[test]
