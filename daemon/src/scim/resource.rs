@@ -36,7 +36,7 @@ pub fn etag(version: u64) -> String {
     format!("W/\"{version}\"")
 }
 
-/// The version in an `If-Match`/`If-None-Match` value (`W/"7"` or `"7"`). Only the tag
+/// The version in an `If-Match` value (`W/"7"` or `"7"`). Only the tag
 /// [`etag`] writes names a version: another spelling of the number (`"07"`, `"+7"`) or a
 /// lower-case `w/` is another entity tag (RFC 7232 compares tags character by character).
 /// The weak prefix is accepted: every tag given out is weak, and SCIM clients send them
