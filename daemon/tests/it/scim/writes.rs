@@ -2,7 +2,7 @@
 //! the connection's sign-in would refuse, and PATCH bodies that repeat the resource's own
 //! `id` (as Entra's no-path replace does) for users and groups alike.
 
-use provisiond::store::{ScimUserColumns, Visibility};
+use provisiond::store::{ScimUserColumns, StoreError, Tx, Visibility};
 use serde_json::{Value, json};
 use warp::http::StatusCode;
 
@@ -414,8 +414,7 @@ fn a_write_waits_for_a_concurrent_one_and_then_checks_if_match_against_it() {
 /// after that transaction committed, and gives back its outcome.
 fn while_a_write_is_open<T>(
     store: &provisiond::store::Store,
-    first: impl FnOnce(&mut provisiond::store::Tx<'_>) -> Result<(), provisiond::store::StoreError>
-    + Send,
+    mut first: impl FnMut(&mut Tx<'_>) -> Result<(), StoreError> + Send,
     second: impl FnOnce() -> T,
 ) -> T {
     use std::sync::mpsc;
@@ -433,7 +432,7 @@ fn while_a_write_is_open<T>(
                     // one commits.
                     let held = second_finished.recv_timeout(Duration::from_millis(500));
                     assert!(held.is_err(), "the second write did not wait for the first");
-                    Ok::<_, provisiond::store::StoreError>(())
+                    Ok::<_, StoreError>(())
                 })
                 .unwrap();
         });
@@ -498,7 +497,7 @@ fn a_post_taking_over_a_deleted_account_waits_for_a_concurrent_write_of_it() {
                 user_name_key: "kim@acme.example".into(),
                 work_email_key: Some("kim@acme.example".into()),
                 scim_external_id: Some("kim".into()),
-                resource,
+                resource: resource.clone(),
             };
             tx.update_scim_user("acme", &row.user, &live, fixed_now().naive_utc())?;
             Ok(())
