@@ -240,7 +240,8 @@ pub fn finish_login(
                 &sp.connection,
                 None,
                 email_for_audit
-                    .map(|email| super::error::bounded(&email, MAX_AUDIT_EMAIL_CHARS))
+                    .as_deref()
+                    .map(|email| super::error::bounded(email, MAX_AUDIT_EMAIL_CHARS))
                     .as_deref(),
                 LoginOutcome::Refused,
                 err.code(),
@@ -273,7 +274,7 @@ fn sign_in(
     // assertion remembered, the request answered) on every backend and path: the response is
     // used whatever becomes of it. Only a store failure rolls back.
     store.write(|tx| {
-        let steps = || -> Result<LoginSuccess, LoginError> {
+        let mut steps = || -> Result<LoginSuccess, LoginError> {
             if !tx.remember_assertion(
                 &sp.connection,
                 &assertion.assertion_id,
@@ -330,7 +331,7 @@ fn sign_in(
             Ok(LoginSuccess {
                 user,
                 created,
-                session_token: token,
+                session_token: token.clone(),
                 redirect,
             })
         };

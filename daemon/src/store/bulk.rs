@@ -323,12 +323,14 @@ impl Tx<'_> {
         Ok(gone.len())
     }
 
-    /// Bumps the version of groups whose members changed.
+    /// Bumps the version of groups whose members changed, taking their locks in id order
+    /// ([`Tx::lock_groups`]) rather than in whatever order the update finds the rows.
     pub fn touch_groups(
         &mut self,
         group_ids: &[String],
         now: NaiveDateTime,
     ) -> Result<(), StoreError> {
+        self.lock_groups(group_ids)?;
         for chunk in group_ids.chunks(IN_CHUNK) {
             diesel::update(groups::table)
                 .filter(groups::id.eq_any(chunk))

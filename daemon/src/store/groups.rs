@@ -216,6 +216,30 @@ impl Tx<'_> {
         Ok(removed > 0)
     }
 
+    /// Locks the rows of groups whose members are about to change, in id order, until the
+    /// transaction ends (PostgreSQL `FOR NO KEY UPDATE`, the lock a version bump takes; SQLite
+    /// runs one write at a time already).
+    ///
+    /// Writes that drop memberships take each group's row before its membership rows, and
+    /// several groups in id order: a SCIM group write locks its group first
+    /// ([`Tx::lock_group`]); a user's SCIM deletion, and sync's member removals and group
+    /// deletions, call this first. A deletion that dropped the user's membership rows first
+    /// and then bumped the groups deadlocked with a group write dropping the same member.
+    pub fn lock_groups(&mut self, ids: &[String]) -> Result<(), StoreError> {
+        if let super::DbConnection::Pg(c) = &mut *self.conn
+            && !ids.is_empty()
+        {
+            // One statement (PostgreSQL binds the ids as one array), so one order for them all.
+            groups::table
+                .filter(groups::id.eq_any(ids))
+                .order(groups::id)
+                .select(groups::id)
+                .for_no_key_update()
+                .load::<String>(c)?;
+        }
+        Ok(())
+    }
+
     /// Bumps a group's version after its members changed.
     pub fn touch_group(&mut self, group_id: &str, now: NaiveDateTime) -> Result<(), StoreError> {
         diesel::update(groups::table.find(group_id))

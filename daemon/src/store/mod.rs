@@ -3,7 +3,8 @@
 //!
 //! The one place SQL lives. SQLite (bundled, WAL) or PostgreSQL, chosen by the database URL's
 //! scheme; migrations are embedded and run at start. The store knows nothing of SAML or SCIM:
-//! callers open a [`Tx`] and use its typed operations, each write in one transaction.
+//! callers open a [`Tx`] and use its typed operations, each write in one transaction (run
+//! again when PostgreSQL aborts it as a deadlock or a serialization failure: see `retry`).
 //!
 //! Calls block; async callers go through [`Store::run`], which moves the work to tokio's
 //! blocking pool, or [`Store::run_write`] for work that writes, which SQLite commits in
@@ -51,6 +52,7 @@ mod groups;
 mod identities;
 mod leases;
 mod models;
+mod retry;
 mod saml_state;
 pub mod schema;
 mod scim;
@@ -284,11 +286,16 @@ impl Store {
 
     /// Runs `work` in one write transaction; an error rolls everything back.
     ///
+    /// On PostgreSQL, a transaction the server aborts as a deadlock or a serialization failure
+    /// is rolled back and `work` runs again from the start, up to three more times (see
+    /// `retry`): `work` must leave nothing behind it outside the transaction that a second
+    /// run would trip over.
+    ///
     /// Inside a queued write job ([`Store::run_write`]) the transaction is a savepoint of the
     /// batch's transaction, committed with the batch; inside an in-place job
     /// ([`Store::run_write_in_place`]) it is the batch's transaction itself, and an error
     /// keeps what `work` wrote before it.
-    pub fn write<T, E>(&self, work: impl FnOnce(&mut Tx<'_>) -> Result<T, E>) -> Result<T, E>
+    pub fn write<T, E>(&self, mut work: impl FnMut(&mut Tx<'_>) -> Result<T, E>) -> Result<T, E>
     where
         E: From<StoreError> + From<diesel::result::Error>,
     {
@@ -310,8 +317,10 @@ impl Store {
             Backend::Postgres => None,
         };
         let mut conn = self.connection()?;
-        // Known gap: a PostgreSQL deadlock or serialization failure is not retried.
-        conn.transaction(|conn| work(&mut Tx { conn }))
+        match self.kind {
+            Backend::Sqlite => conn.transaction(|conn| work(&mut Tx { conn })),
+            Backend::Postgres => retry::transaction(&mut conn, work),
+        }
     }
 
     /// Like [`Store::write`], for bulk work whose rows only reference users and groups the
@@ -320,10 +329,11 @@ impl Store {
     /// never deleted (only deactivated or marked deleted), so such references cannot dangle.
     /// The connection doing it is opened for it and closed after, so no pooled connection
     /// ever skips the checks. PostgreSQL, an in-memory SQLite database and a write nested in
-    /// a queued write job check as usual.
+    /// a queued write job check as usual, and PostgreSQL runs `work` again as [`Store::write`]
+    /// does.
     pub fn write_known_references<T, E>(
         &self,
-        work: impl FnOnce(&mut Tx<'_>) -> Result<T, E>,
+        mut work: impl FnMut(&mut Tx<'_>) -> Result<T, E>,
     ) -> Result<T, E>
     where
         E: From<StoreError> + From<diesel::result::Error>,

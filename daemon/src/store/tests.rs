@@ -13,7 +13,7 @@ pub(crate) fn memory_store() -> Store {
 
 /// A store of its own: a SQLite file, or a PostgreSQL database when
 /// `PROVISIOND_TEST_POSTGRES_URL` is set. The folder holds the file while the test runs.
-fn fresh_store(tag: &str) -> (crate::testing::TempDir, Store) {
+pub(crate) fn fresh_store(tag: &str) -> (crate::testing::TempDir, Store) {
     let dir = crate::testing::TempDir::new(tag);
     let url = crate::testing::fresh_database_url(&dir.0);
     let url = match url.strip_prefix("sqlite://") {

@@ -639,7 +639,7 @@ mod tests {
                     diesel::sql_query(
                         "INSERT OR ROLLBACK INTO users SELECT * FROM users WHERE id = ?",
                     )
-                    .bind::<diesel::sql_types::Text, _>(id)
+                    .bind::<diesel::sql_types::Text, _>(&id)
                     .execute(tx.conn)?;
                     Ok(())
                 })

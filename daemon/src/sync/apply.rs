@@ -162,7 +162,10 @@ pub fn apply(
 
     // Memberships, each batch bumping the versions of the groups it touched. Every pair names
     // a user and a group read from the store or created above, so the store's foreign key
-    // lookups are skipped (see `Store::write_known_references`).
+    // lookups are skipped (see `Store::write_known_references`). A removal batch locks its
+    // groups before their membership rows, as every write changing members does
+    // (`Tx::lock_groups`); an add batch only when it bumps them, after its inserts: those wait
+    // for a user a SCIM deletion holds, which may in turn wait for one of the groups.
     for batch in plan.remove_members.chunks(BATCH) {
         let pairs: Vec<(String, String)> = batch
             .iter()
@@ -170,6 +173,7 @@ pub fn apply(
             .collect();
         let touched: Vec<String> = touched_groups(pairs.iter().map(|(group, _)| group));
         counts.members_removed += store.write_known_references(|tx| {
+            tx.lock_groups(&touched)?;
             let removed = tx.remove_members(connection, &pairs, now)?;
             tx.touch_groups(&touched, now)?;
             Ok::<_, StoreError>(removed)
@@ -202,10 +206,10 @@ pub fn apply(
 
     phase("memberships");
     for batch in plan.delete_groups.chunks(BATCH) {
+        let ids: Vec<String> = batch.iter().map(|group| group.group_id.clone()).collect();
         store.write(|tx| {
-            batch
-                .iter()
-                .try_for_each(|group| tx.delete_group(&group.group_id, now))
+            tx.lock_groups(&ids)?;
+            ids.iter().try_for_each(|id| tx.delete_group(id, now))
         })?;
         counts.groups_deleted += batch.len();
         step(batch.len(), progress);

@@ -7,7 +7,7 @@ use idp_sim::{IdpKeys, ResponseSpec, Simulator, Tenant, TenantUser};
 use provisiond::config::{self, Config};
 use provisiond::saml::{Providers, ServiceProvider};
 use provisiond::session::SessionKeys;
-use provisiond::store::Store;
+use provisiond::store::{Store, StoreError, Tx};
 
 /// The fixed "now" of library-level tests.
 pub fn fixed_now() -> DateTime<Utc> {
@@ -193,8 +193,7 @@ connections:
 /// after that transaction committed, and gives back its outcome.
 pub fn while_a_write_is_open<T>(
     store: &provisiond::store::Store,
-    first: impl FnOnce(&mut provisiond::store::Tx<'_>) -> Result<(), provisiond::store::StoreError>
-    + Send,
+    mut first: impl FnMut(&mut Tx<'_>) -> Result<(), StoreError> + Send,
     second: impl FnOnce() -> T,
 ) -> T {
     use std::sync::mpsc;
@@ -212,7 +211,7 @@ pub fn while_a_write_is_open<T>(
                     // one commits.
                     let held = second_finished.recv_timeout(Duration::from_millis(500));
                     assert!(held.is_err(), "the second write did not wait for the first");
-                    Ok::<_, provisiond::store::StoreError>(())
+                    Ok::<_, StoreError>(())
                 })
                 .unwrap();
         });

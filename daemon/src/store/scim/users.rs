@@ -441,6 +441,8 @@ impl Tx<'_> {
             .filter(group_members::user_id.eq(&current.id))
             .select(group_members::group_id)
             .load(self.conn)?;
+        // The groups before their membership rows, as every write changing members takes them.
+        self.lock_groups(&groups)?;
         // A group's members are part of its resource: each group left shows a new version.
         let mut left = Vec::new();
         for group_id in groups {

@@ -1,9 +1,11 @@
-//! Group members and the users they name: a user SCIM deletes leaves every group (at once or
-//! racing a member add), and the groups it leaves show a new version.
+//! Group members and the users they name: a user SCIM deletes leaves every group (at once, or
+//! racing a member add or a change of the group's members), and the groups it leaves show a
+//! new version.
 
 use std::sync::mpsc;
 use std::time::Duration;
 
+use provisiond::config::DatabaseUrl;
 use provisiond::scim::projection::Projection;
 use provisiond::scim::service;
 use serde_json::json;
@@ -111,4 +113,114 @@ fn a_member_add_racing_the_users_deletion_leaves_no_deleted_member() {
     let answer = service::get_group(&store, scope, &group, &Projection::default()).unwrap();
     let shown = answer.body.unwrap()["members"].clone();
     assert!(shown.as_array().is_none_or(Vec::is_empty), "{shown}");
+}
+
+/// A member change of a group racing the deletion of one of its members (two requests, or
+/// two replicas, on PostgreSQL): the group write locks the group and then drops the member's
+/// row. The deletion locked the user, dropped the same row and then bumped the group's version:
+/// each waited for the other, PostgreSQL aborted one as a deadlock and its client got a 500.
+/// Both must succeed, and the group must end without the deleted user.
+///
+/// Deterministic: a third transaction holds the user the group write adds, so the group write
+/// stops right after locking the group; the deletion is started and runs until it waits for the
+/// group; only then is the third transaction let go. SQLite runs one write at a time, so there
+/// is no such race there and the test has nothing to do.
+#[test]
+fn a_member_change_racing_the_deletion_of_a_member_is_not_a_deadlock() {
+    let scim = Scim::new();
+    let store = scim.fixture.store.clone();
+    let DatabaseUrl::Postgres(url) = &scim.fixture.config.database.url else {
+        return;
+    };
+    let runtime = super::current_thread_runtime();
+    let alice = runtime.block_on(scim.create_entra_user("alice@acme.example", "alice"));
+    let bob = runtime.block_on(scim.create_entra_user("bob@acme.example", "bob"));
+    let group = runtime.block_on(scim.create_group("Sales", &[&alice]));
+    let scope = scim.service_scope();
+    let mut waiters = LockWaiters::new(url.expose());
+
+    let (held, bob_held) = mpsc::channel();
+    let (release, released) = mpsc::channel::<()>();
+    std::thread::scope(|threads| {
+        let (store, alice, bob, group) = (&store, &alice, &bob, &group);
+        let holder = threads.spawn(move || {
+            store
+                .write(|tx| -> Result<(), provisiond::store::StoreError> {
+                    tx.lock_user(bob)?;
+                    held.send(()).unwrap();
+                    let _ = released.recv();
+                    Ok(())
+                })
+                .unwrap();
+        });
+        bob_held.recv().unwrap();
+
+        // The group write takes Sales and waits for bob.
+        let replaced = threads.spawn(move || {
+            let body = json!({ "schemas": [PATCH], "Operations": [
+                { "op": "replace", "path": "members", "value": [{ "value": bob }] }
+            ]});
+            service::patch_group(store, scope, group, &body, None)
+        });
+        waiters.wait_for(1);
+
+        // The deletion takes alice, then waits for Sales.
+        let deleted = threads.spawn(move || service::delete_user(store, scope, alice, None));
+        waiters.wait_for(2);
+
+        release.send(()).unwrap();
+        holder.join().unwrap();
+        let replaced = replaced.join().unwrap();
+        let deleted = deleted.join().unwrap();
+        assert!(replaced.is_ok(), "the group write failed: {replaced:?}");
+        assert!(deleted.is_ok(), "the deletion failed: {deleted:?}");
+    });
+
+    let members = store.read(|tx| tx.group_member_ids(&group)).unwrap();
+    assert_eq!(members, vec![bob.clone()]);
+    assert!(!scim.user_row(&alice).active);
+}
+
+/// Watches a PostgreSQL database for sessions waiting on a lock.
+struct LockWaiters {
+    conn: diesel::PgConnection,
+}
+
+impl LockWaiters {
+    fn new(url: &str) -> Self {
+        use diesel::Connection;
+        Self {
+            conn: diesel::PgConnection::establish(url).unwrap(),
+        }
+    }
+
+    /// Returns once at least `count` sessions of the database wait for a lock.
+    fn wait_for(&mut self, count: i64) {
+        use diesel::RunQueryDsl;
+        use diesel::sql_types::BigInt;
+
+        #[derive(diesel::QueryableByName)]
+        struct Waiting {
+            #[diesel(sql_type = BigInt)]
+            waiting: i64,
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let found: Waiting = diesel::sql_query(
+                "SELECT count(*) AS waiting FROM pg_stat_activity \
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+            .get_result(&mut self.conn)
+            .unwrap();
+            if found.waiting >= count {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} of {count} sessions wait for a lock",
+                found.waiting
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
 }

@@ -462,7 +462,7 @@ fn a_post_taking_over_a_deleted_account_waits_for_a_concurrent_write_of_it() {
                 user_name_key: "kim@acme.example".into(),
                 work_email_key: Some("kim@acme.example".into()),
                 scim_external_id: Some("kim".into()),
-                resource,
+                resource: resource.clone(),
             };
             tx.update_scim_user("acme", &row.user, &live, fixed_now().naive_utc())?;
             Ok(())
