@@ -3,7 +3,7 @@
 //!
 //! Each command loads the configuration itself, so a bad file is reported the same way
 //! everywhere. Errors bubble up as `anyhow` chains that `main` prints whole. Output goes
-//! through [`say!`], so a reader that stops early (`| head`) ends a command quietly with
+//! through `say!`, so a reader that stops early (`| head`) ends a command quietly with
 //! [`OutputClosed`] instead of a panic.
 
 use std::fmt;

@@ -182,7 +182,7 @@ impl LoginError {
         }
     }
 
-    /// The error's text for the audit row and the log, cut to [`MAX_DETAIL_CHARS`]: much of it
+    /// The error's text for the audit row and the log, cut to `MAX_DETAIL_CHARS`: much of it
     /// quotes the posted message (a status code, an element name, an unsigned InResponseTo),
     /// which anyone may make as long as the body limit allows.
     pub fn detail(&self) -> String {

@@ -5,7 +5,7 @@
 //! message shape is checked on the parsed document (exactly one assertion, a direct child of
 //! the Response; no comments in values; allow-listed algorithms; every signature enveloped by
 //! the Response or the Assertion and referencing exactly its parent; unique IDs). Only then is
-//! the signature verified, on that same parse ([`super::dsig`]), with the connection's
+//! the signature verified, on that same parse (`dsig`), with the connection's
 //! certificates only (never the message's own KeyInfo), and every
 //! later check reads only the element that signature covers. Checks that need the store
 //! (InResponseTo issued and unanswered, replay) are left to the caller, which gets the values

@@ -199,7 +199,7 @@ pub(super) fn has_pending_migrations(conn: &mut DbConnection) -> Result<bool, St
     result.map_err(|err| StoreError::Migration(err.to_string()))
 }
 
-/// Whether libpq can be given this PostgreSQL URL (see [`CheckedPostgresUrl`]); the error
+/// Whether libpq can be given this PostgreSQL URL (see `CheckedPostgresUrl`); the error
 /// says how to write it and never quotes it.
 pub fn check_postgres_url(raw: &str) -> Result<(), String> {
     CheckedPostgresUrl::new(raw).map(|_| ())

@@ -1,11 +1,11 @@
 //! Scheduled sync: read who is assigned to the application through the connection's adapter,
 //! diff it against the store, and apply the difference.
 //!
-//! One run goes: lock the connection ([`RunLocks`]), record the run, [`fetch`] a full listing
+//! One run goes: lock the connection ([`RunLocks`]), record the run, [`fetch()`] a full listing
 //! or a delta through the adapter (each page checked as it arrives: see [`listing`] for what
 //! is skipped and what fails the run), load the connection's current state, compute a
-//! [`ReconcilePlan`] with the pure [`plan`] function, check the mass-deactivation guard,
-//! [`apply`] the plan in batched transactions, and record the outcome with the delta token.
+//! [`ReconcilePlan`] with the pure [`plan()`] function, check the mass-deactivation guard,
+//! [`apply()`] the plan in batched transactions, and record the outcome with the delta token.
 //! [`scheduler`] starts runs on each connection's cron schedule; the CLI starts them by hand.
 //!
 //! Nothing is ever deleted by a sync: users no longer assigned (or disabled at the IdP) are

@@ -12,7 +12,7 @@
 //! - `GET groups/{id}/members`, `GET groups/{id}/transitiveMembers`
 //! - `GET users`, `GET users/{id}`, `GET users/delta`, `GET groups/delta`
 //! - `POST $batch`: JSON batching of up to 20 of the GETs above, each answered (or faulted)
-//!   on its own; see [`batch`]
+//!   on its own; see `batch`
 //!
 //! Lists honour `$top` (default 100, at most 999; `Prefer: odata.maxpagesize=N` where no `$top`
 //! is given) and page with `@odata.nextLink`; `users`
