@@ -1,0 +1,188 @@
+//! What a response may hold besides its facts, read as the specifications say: encrypted parts
+//! (refused by name), times in other xs:dateTime spellings, conditions and Advice that may be
+//! ignored, a smuggled assertion, the prolog, the IdP's own error, and sizes and depths that
+//! must cost bounded time.
+
+use super::shapes::*;
+use super::*;
+
+/// The Response is signed, the assertion inside is not, and a second unsigned assertion for
+/// someone else is smuggled in beside it, before it or after it: refused for the count, so
+/// no reader has to guess which assertion the signature meant.
+#[test]
+fn a_second_unsigned_assertion_beside_a_signed_response_is_refused() {
+    let fx = Fixture::new(false);
+    for before in [true, false] {
+        let v = Values::new(&fx);
+        let template = v.fill(OKTA);
+        let start = template.find("<saml2:Assertion ").unwrap();
+        let end = template.find("</saml2:Assertion>").unwrap() + "</saml2:Assertion>".len();
+        let mallory = template[start..end]
+            .replace("alice@acme.example", "mallory@acme.example")
+            .replace(&v.assertion_id, "_smuggled")
+            .replace("{ASIG}", "");
+        let smuggled = if before {
+            template.replacen(
+                "<saml2:Assertion ",
+                &format!("{mallory}<saml2:Assertion "),
+                1,
+            )
+        } else {
+            template.replacen(
+                "</saml2p:Response>",
+                &format!("{mallory}</saml2p:Response>"),
+                1,
+            )
+        };
+        let xml = signed(&fx, &smuggled, None, Some(Sig::to(&v.response_id)));
+        assert_eq!(code(fx.post(&xml)), "assertion_count", "before: {before}");
+    }
+}
+
+/// Conditions a correct SP honours or may ignore (SAML core §2.5.1): OneTimeUse (the replay
+/// cache already holds every assertion once), ProxyRestriction (about further assertions,
+/// not this login), several AudienceRestrictions each naming this SP among others; and an
+/// Advice, which core §2.6.1 says may be ignored without affecting validity.
+#[test]
+fn one_time_use_proxy_restriction_several_audiences_and_advice_are_accepted() {
+    let fx = Fixture::new(false);
+    let v = Values::new(&fx);
+    let conditions = "<saml2:AudienceRestriction><saml2:Audience>urn:other:app</saml2:Audience>\
+         <saml2:Audience>{AUDIENCE}</saml2:Audience></saml2:AudienceRestriction>\
+         <saml2:AudienceRestriction><saml2:Audience>{AUDIENCE}</saml2:Audience>\
+         </saml2:AudienceRestriction><saml2:OneTimeUse/><saml2:ProxyRestriction Count=\"0\">\
+         <saml2:Audience>urn:other:app</saml2:Audience></saml2:ProxyRestriction>\
+         </saml2:Conditions><saml2:Advice><saml2:AssertionIDRef>_earlier</saml2:AssertionIDRef>\
+         <saml2:AssertionURIRef>https://idp.example/assertions/_earlier</saml2:AssertionURIRef>\
+         <ext:Note xmlns:ext=\"urn:example:advice\">seen at the front desk</ext:Note>\
+         </saml2:Advice>";
+    let start = OKTA.find("<saml2:AudienceRestriction>").unwrap();
+    let end = OKTA.find("</saml2:Conditions>").unwrap() + "</saml2:Conditions>".len();
+    let template = format!("{}{conditions}{}", &OKTA[..start], &OKTA[end..]);
+    let xml = signed(
+        &fx,
+        &v.fill(&template),
+        Some(Sig::to(&v.assertion_id)),
+        None,
+    );
+
+    accepted(fx.post(&xml));
+    // OneTimeUse: the same assertion once more is a replay.
+    assert_eq!(code(fx.post(&xml)), "replay");
+
+    // One restriction that leaves this SP out excludes it, whatever the others say.
+    let v = Values::new(&fx);
+    let excluded = template.replacen(
+        "<saml2:AudienceRestriction><saml2:Audience>{AUDIENCE}</saml2:Audience>",
+        "<saml2:AudienceRestriction><saml2:Audience>urn:other:app</saml2:Audience>",
+        1,
+    );
+    let xml = signed(
+        &fx,
+        &v.fill(&excluded),
+        Some(Sig::to(&v.assertion_id)),
+        None,
+    );
+    assert_eq!(code(fx.post(&xml)), "audience");
+}
+
+/// What a byte-order mark and the XML declaration may say about UTF-8, in any letter case,
+/// with `standalone`; and the other encodings, refused by name.
+#[test]
+fn a_byte_order_mark_and_declarations_of_utf8_are_accepted_and_others_refused() {
+    let fx = Fixture::new(false);
+    for (prolog, outcome) in [
+        ("\u{feff}", "accepted"),
+        (
+            "\u{feff}<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n",
+            "accepted",
+        ),
+        ("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n", "accepted"),
+        (
+            "<?xml version='1.0' encoding='utf-8' standalone='yes'?>",
+            "accepted",
+        ),
+        ("<?xml version=\"1.0\"?>", "accepted"),
+        (
+            "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>",
+            "malformed",
+        ),
+        ("<?xml version=\"1.0\" encoding=\"UTF-16\"?>", "malformed"),
+    ] {
+        let v = Values::new(&fx);
+        let template = v
+            .fill(OKTA)
+            .replacen("<?xml version=\"1.0\" encoding=\"UTF-8\"?>", "", 1);
+        let xml = signed(&fx, &template, Some(Sig::to(&v.assertion_id)), None);
+        let body = &xml[xml.find("?>").unwrap() + 2..];
+        let xml = format!("{prolog}{}", body.trim_start());
+        let got = fx.post(&xml).map_or_else(|err| err.code(), |_| "accepted");
+        assert_eq!(got, outcome, "{prolog:?}");
+    }
+}
+
+/// Large and deep responses: tens of thousands of attributes and values (group claims) in
+/// a signed megabyte are read, in bounded time; a larger message, or one nesting deeper than
+/// any SAML document, is refused with a reason that says so, before any signature work.
+#[test]
+fn huge_attribute_counts_are_read_and_oversized_or_deep_messages_refused_clearly() {
+    let fx = Fixture::new(false);
+    let attributes = |count: usize| -> String {
+        (0..count)
+            .map(|i| {
+                format!(
+                    "<saml2:Attribute Name=\"group{i}\"><saml2:AttributeValue>g{i}\
+                     </saml2:AttributeValue><saml2:AttributeValue>h{i}</saml2:AttributeValue>\
+                     </saml2:Attribute>"
+                )
+            })
+            .collect()
+    };
+    let with = |extra: &str| {
+        OKTA.replacen(
+            "<saml2:AttributeStatement>",
+            &format!("<saml2:AttributeStatement>{extra}"),
+            1,
+        )
+    };
+
+    let v = Values::new(&fx);
+    let xml = signed(
+        &fx,
+        &v.fill(&with(&attributes(6_500))),
+        Some(Sig::to(&v.assertion_id)),
+        None,
+    );
+    assert!(
+        xml.len() > 900 * 1024 && xml.len() < 1024 * 1024,
+        "{}",
+        xml.len()
+    );
+    let started = std::time::Instant::now();
+    accepted(fx.post(&xml));
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+
+    let v = Values::new(&fx);
+    let xml = v
+        .fill(&with(&attributes(7_500)))
+        .replace("{RSIG}", "")
+        .replace("{ASIG}", "");
+    let err = fx.post(&xml).unwrap_err();
+    assert_eq!(err.code(), "malformed");
+    assert!(err.to_string().contains("larger than 1 MiB"), "{err}");
+
+    for depth in [101, 100_000] {
+        let v = Values::new(&fx);
+        let deep = format!("{}{}", "<x>".repeat(depth), "</x>".repeat(depth));
+        let template = OKTA.replacen(">Alice<", &format!(">Alice{deep}<"), 1);
+        let xml = signed(
+            &fx,
+            &v.fill(&template),
+            Some(Sig::to(&v.assertion_id)),
+            None,
+        );
+        let err = fx.post(&xml).unwrap_err();
+        assert_eq!(err.code(), "malformed");
+        assert!(err.to_string().contains("nest deeper"), "{err}");
+    }
+}
