@@ -50,6 +50,35 @@ fn adfs_signing_the_assertion_only_with_a_qualified_persistent_name_id_is_accept
 }
 
 #[test]
+fn keycloak_signing_both_with_a_user_name_and_x500_attributes_is_accepted() {
+    let fx = Fixture::new(false);
+    let v = Values::new(&fx);
+    let certificate = fx.keys.key(0).cert_base64();
+    let keycloak = |id: &str| Sig {
+        prefix: "dsig",
+        key_info: format!(
+            "<dsig:KeyName>Zk3Pq8u1nR0sQ5wVh2JbXy6cT9mLdAe4oFgIkUvWzYs</dsig:KeyName>\
+             <dsig:X509Data><dsig:X509Certificate>{certificate}</dsig:X509Certificate>\
+             </dsig:X509Data>"
+        ),
+        ..Sig::to(id)
+    };
+    let xml = signed(
+        &fx,
+        &v.fill(KEYCLOAK),
+        Some(keycloak(&v.assertion_id)),
+        Some(keycloak(&v.response_id)),
+    );
+
+    let ok = accepted(fx.post(&xml));
+
+    assert_eq!(ok.user.email, "alice@acme.example");
+    assert_eq!(ok.user.external_id.as_deref(), Some("alice"));
+    assert_eq!(ok.user.given_name.as_deref(), Some("Alice"));
+    assert_eq!(ok.user.family_name.as_deref(), Some("Smith"));
+}
+
+#[test]
 fn shibboleth_with_a_prefix_declared_on_the_response_only_is_accepted() {
     let fx = Fixture::new(false);
     let v = Values::new(&fx);
@@ -212,6 +241,7 @@ fn every_shape_verifies_with_each_canonicalization_digest_and_placement() {
     let shapes = [
         (OKTA, "ds", true),
         (ADFS, "ds", true),
+        (KEYCLOAK, "dsig", true),
         (SHIBBOLETH, "ds", true),
         (GOOGLE, "ds", true),
         (SIMPLESAMLPHP, "ds", true),

@@ -69,6 +69,47 @@ pub(super) const ADFS: &str = concat!(
     r#"</AuthnContextClassRef></AuthnContext></AuthnStatement></Assertion></samlp:Response>"#,
 );
 
+/// Keycloak's shape: `saml:` declared on the Response, the default namespace declared on the
+/// Assertion too, `dsig:` signatures whose KeyInfo names the key and carries its value, the
+/// user name as an unspecified NameID, X.500 attribute names with friendly names, and a
+/// SessionNotOnOrAfter.
+pub(super) const KEYCLOAK: &str = concat!(
+    r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" "#,
+    r#"xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" Destination="{ACS}" ID="{RID}" "#,
+    r#"InResponseTo="{REQ}" IssueInstant="{NOW}" Version="2.0"><saml:Issuer>{ISSUER}"#,
+    r#"</saml:Issuer>{RSIG}<samlp:Status><samlp:StatusCode "#,
+    r#"Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>"#,
+    r#"<saml:Assertion xmlns="urn:oasis:names:tc:SAML:2.0:assertion" ID="{AID}" "#,
+    r#"IssueInstant="{NOW}" Version="2.0"><saml:Issuer>{ISSUER}</saml:Issuer>{ASIG}"#,
+    r#"<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified">"#,
+    r#"alice</saml:NameID><saml:SubjectConfirmation "#,
+    r#"Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">"#,
+    r#"<saml:SubjectConfirmationData InResponseTo="{REQ}" NotOnOrAfter="{SOON}" "#,
+    r#"Recipient="{ACS}"/></saml:SubjectConfirmation></saml:Subject>"#,
+    r#"<saml:Conditions NotBefore="{BEFORE}" NotOnOrAfter="{SOON}"><saml:AudienceRestriction>"#,
+    r#"<saml:Audience>{AUDIENCE}</saml:Audience></saml:AudienceRestriction></saml:Conditions>"#,
+    r#"<saml:AuthnStatement AuthnInstant="{NOW}" SessionIndex="{AID}::{RID}" "#,
+    r#"SessionNotOnOrAfter="{LATER}"><saml:AuthnContext><saml:AuthnContextClassRef>"#,
+    r#"urn:oasis:names:tc:SAML:2.0:ac:classes:unspecified</saml:AuthnContextClassRef>"#,
+    r#"</saml:AuthnContext></saml:AuthnStatement><saml:AttributeStatement>"#,
+    r#"<saml:Attribute FriendlyName="email" Name="urn:oid:1.2.840.113549.1.9.1" "#,
+    r#"NameFormat="urn:oasis:names:tc:SAML:2.0:attrname-format:uri"><saml:AttributeValue "#,
+    r#"xmlns:xs="http://www.w3.org/2001/XMLSchema" "#,
+    r#"xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="xs:string">"#,
+    r#"alice@acme.example</saml:AttributeValue></saml:Attribute>"#,
+    r#"<saml:Attribute FriendlyName="givenName" Name="urn:oid:2.5.4.42" "#,
+    r#"NameFormat="urn:oasis:names:tc:SAML:2.0:attrname-format:uri"><saml:AttributeValue "#,
+    r#"xmlns:xs="http://www.w3.org/2001/XMLSchema" "#,
+    r#"xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="xs:string">"#,
+    r#"Alice</saml:AttributeValue></saml:Attribute>"#,
+    r#"<saml:Attribute FriendlyName="surname" Name="urn:oid:2.5.4.4" "#,
+    r#"NameFormat="urn:oasis:names:tc:SAML:2.0:attrname-format:uri"><saml:AttributeValue "#,
+    r#"xmlns:xs="http://www.w3.org/2001/XMLSchema" "#,
+    r#"xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="xs:string">"#,
+    r#"Smith</saml:AttributeValue></saml:Attribute>"#,
+    r#"</saml:AttributeStatement></saml:Assertion></samlp:Response>"#,
+);
+
 /// Shibboleth's shape: `saml2p:`/`saml2:`, `xsd` declared on the Response only and named in
 /// the assertion signature's PrefixList, a persistent NameID qualified by both sides, OID
 /// attribute names with friendly names, a multi-valued affiliation, non-ASCII names and values.
