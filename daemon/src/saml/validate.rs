@@ -151,8 +151,8 @@ pub fn validate_xml(
     }
     check_status(&root)?;
     let survey = survey(&raw);
-    if survey.encrypted {
-        return Err(LoginError::Encrypted);
+    if let Some(element) = survey.encrypted {
+        return Err(LoginError::Encrypted(element.to_string()));
     }
     if survey.assertions != 1 {
         return Err(LoginError::AssertionCount(survey.assertions));

@@ -193,6 +193,21 @@ fn signed(fx: &Fixture, template: &str, assertion: Option<Sig>, response: Option
     }
 }
 
+/// An encrypted part as Shibboleth writes one: AES-GCM content, an RSA-OAEP key.
+fn encrypted(element: &str) -> String {
+    format!(
+        "<saml2:{element} xmlns:saml2=\"urn:oasis:names:tc:SAML:2.0:assertion\">\
+         <xenc:EncryptedData xmlns:xenc=\"http://www.w3.org/2001/04/xmlenc#\" \
+         Id=\"_{element}\" Type=\"http://www.w3.org/2001/04/xmlenc#Element\">\
+         <xenc:EncryptionMethod Algorithm=\"http://www.w3.org/2009/xmlenc11#aes128-gcm\"/>\
+         <ds:KeyInfo xmlns:ds=\"{DSIG}\"><xenc:EncryptedKey Recipient=\"{{AUDIENCE}}\">\
+         <xenc:EncryptionMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p\"/>\
+         <xenc:CipherData><xenc:CipherValue>c2VjcmV0</xenc:CipherValue></xenc:CipherData>\
+         </xenc:EncryptedKey></ds:KeyInfo><xenc:CipherData><xenc:CipherValue>c2VjcmV0\
+         </xenc:CipherValue></xenc:CipherData></xenc:EncryptedData></saml2:{element}>"
+    )
+}
+
 /// A signature over `canonical`, computed here rather than by xmlsec (which resolves
 /// references by `ID` only and signs with RSA keys only): `canonical` is the signed element
 /// exactly as exclusive c14n writes it once the signature is left out (sorted attributes,

@@ -35,21 +35,47 @@ const TRANSFORMS: &[&str] = &[
     "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments",
 ];
 
+/// A Success status, or the IdP's refusal as it states it. The top-level code says only whose
+/// fault it was (core §3.2.2.2); what happened is in the nested code (`NoPassive`,
+/// `AuthnFailed`, `RequestDenied`) and the StatusMessage (Entra's `AADSTS` errors), which the
+/// admin reading the log needs. Control characters are blanked: the text is unsigned.
 pub(super) fn check_status(root: &roxmltree::Node) -> Result<(), LoginError> {
-    let code = child(root, SAMLP_NS, "Status")
-        .and_then(|status| child(&status, SAMLP_NS, "StatusCode"))
-        .and_then(|code| code.attribute("Value").map(str::to_string));
-    match code.as_deref() {
+    let status = child(root, SAMLP_NS, "Status");
+    let code = status.and_then(|status| child(&status, SAMLP_NS, "StatusCode"));
+    match code.and_then(|code| code.attribute("Value")) {
         Some(SUCCESS) => Ok(()),
-        Some(other) => Err(LoginError::IdpStatus(other.to_string())),
+        Some(top) => {
+            let mut text = top.to_string();
+            if let Some(nested) = code
+                .and_then(|code| child(&code, SAMLP_NS, "StatusCode"))
+                .and_then(|nested| nested.attribute("Value"))
+            {
+                text.push_str(" / ");
+                text.push_str(nested);
+            }
+            if let Some(message) = status
+                .and_then(|status| child(&status, SAMLP_NS, "StatusMessage"))
+                .map(|message| super::text_of(&message))
+                .filter(|message| !message.is_empty())
+            {
+                text.push_str(": ");
+                text.push_str(&message);
+            }
+            let text = text
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
+            Err(LoginError::IdpStatus(text))
+        }
         None => Err(LoginError::Malformed("response has no StatusCode".into())),
     }
 }
 
 /// What one walk over the whole message finds for the shape checks, each in document order.
 pub(super) struct Survey<'a, 'input> {
-    /// Whether an EncryptedAssertion appears anywhere.
-    pub encrypted: bool,
+    /// The first encrypted SAML element (EncryptedAssertion, EncryptedID, EncryptedAttribute)
+    /// anywhere: none can be read without a decryption key.
+    pub encrypted: Option<&'a str>,
     /// Assertions anywhere in the message.
     pub assertions: usize,
     /// The first value element (NameID, AttributeValue, Issuer, Audience) holding a comment.
@@ -102,7 +128,7 @@ const SINGLE_CHILDREN: &[(&str, &[(&str, &str)])] = &[
 /// Walks the message once, for [`Survey`].
 pub(super) fn survey<'a, 'input>(doc: &'a roxmltree::Document<'input>) -> Survey<'a, 'input> {
     let mut survey = Survey {
-        encrypted: false,
+        encrypted: None,
         assertions: 0,
         comment_in: None,
         signatures: Vec::new(),
@@ -131,8 +157,10 @@ pub(super) fn survey<'a, 'input>(doc: &'a roxmltree::Document<'input>) -> Survey
             survey.assertions += 1;
         } else if is(&node, DSIG_NS, "Signature") {
             survey.signatures.push(node);
-        } else if is(&node, SAML_NS, "EncryptedAssertion") {
-            survey.encrypted = true;
+        } else if node.tag_name().namespace() == Some(SAML_NS)
+            && node.tag_name().name().starts_with("Encrypted")
+        {
+            survey.encrypted.get_or_insert(node.tag_name().name());
         }
         if survey.repeated.is_none() {
             survey.repeated = repeated_child(&node);
@@ -201,19 +229,36 @@ pub(super) fn check_algorithms(
             .filter(|n| n.is_element() && n.tag_name().namespace() == Some(DSIG_NS))
         {
             let algorithm = node.attribute("Algorithm").unwrap_or_default();
-            let allowed = match node.tag_name().name() {
-                "SignatureMethod" => {
-                    STRONG_SIGNATURES.contains(&algorithm)
-                        || (allow_sha1 && SHA1_SIGNATURES.contains(&algorithm))
-                }
-                "DigestMethod" => {
-                    STRONG_DIGESTS.contains(&algorithm) || (allow_sha1 && algorithm == SHA1_DIGEST)
-                }
-                "CanonicalizationMethod" | "Transform" => TRANSFORMS.contains(&algorithm),
+            let (element, strong, sha1) = match node.tag_name().name() {
+                "SignatureMethod" => (
+                    "SignatureMethod",
+                    STRONG_SIGNATURES.contains(&algorithm),
+                    SHA1_SIGNATURES.contains(&algorithm),
+                ),
+                "DigestMethod" => (
+                    "DigestMethod",
+                    STRONG_DIGESTS.contains(&algorithm),
+                    algorithm == SHA1_DIGEST,
+                ),
+                "CanonicalizationMethod" => (
+                    "CanonicalizationMethod",
+                    TRANSFORMS.contains(&algorithm),
+                    false,
+                ),
+                "Transform" => ("Transform", TRANSFORMS.contains(&algorithm), false),
                 _ => continue,
             };
+            let allowed = strong || (sha1 && allow_sha1);
             if !allowed {
-                return Err(LoginError::WeakAlgorithm(algorithm.to_string()));
+                return Err(LoginError::WeakAlgorithm {
+                    element,
+                    algorithm: algorithm.to_string(),
+                    why: if sha1 {
+                        "SHA-1 is accepted only with allow_sha1"
+                    } else {
+                        "not one SAML signatures use"
+                    },
+                });
             }
         }
     }
@@ -327,7 +372,7 @@ mod tests {
         let doc = roxmltree::Document::parse(xml).unwrap();
         let found = survey(&doc);
 
-        assert!(found.encrypted);
+        assert_eq!(found.encrypted, Some("EncryptedAssertion"));
         assert_eq!(found.assertions, 3);
         assert_eq!(found.comment_in, Some("Issuer"));
         let parents: Vec<_> = found
@@ -349,7 +394,7 @@ mod tests {
         let clean = r#"<Response xmlns="urn:oasis:names:tc:SAML:2.0:protocol" ID="r"/>"#;
         let doc = roxmltree::Document::parse(clean).unwrap();
         let found = survey(&doc);
-        assert!(!found.encrypted);
+        assert_eq!(found.encrypted, None);
         assert_eq!(found.assertions, 0);
         assert!(found.signatures.is_empty());
         assert_eq!(refuse_comments_in_values(&found), Ok(()));

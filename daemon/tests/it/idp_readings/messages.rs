@@ -77,6 +77,58 @@ fn hundreds_of_namespaces_in_scope_do_not_multiply_the_cost_of_each_element() {
     }
 }
 
+/// Encrypted content needs the SP's decryption key, which a connection does not have: an
+/// encrypted assertion, NameID or attribute is refused as encrypted, by name, whether the
+/// response is signed or not; an encrypted attribute is not silently skipped (the account
+/// would be keyed and named without it).
+#[test]
+fn encrypted_assertions_names_and_attributes_are_refused_as_encrypted() {
+    let fx = Fixture::new(false);
+    let start = SHIBBOLETH.find("<saml2:Assertion ").unwrap();
+    let end = SHIBBOLETH.find("</saml2:Assertion>").unwrap() + "</saml2:Assertion>".len();
+    let whole = format!(
+        "{}{}{}",
+        &SHIBBOLETH[..start],
+        encrypted("EncryptedAssertion"),
+        &SHIBBOLETH[end..]
+    );
+    let name_id_start = SHIBBOLETH.find("<saml2:NameID ").unwrap();
+    let name_id_end = SHIBBOLETH.find("</saml2:NameID>").unwrap() + "</saml2:NameID>".len();
+    let name_id = format!(
+        "{}{}{}",
+        &SHIBBOLETH[..name_id_start],
+        encrypted("EncryptedID"),
+        &SHIBBOLETH[name_id_end..]
+    );
+    let attribute = SHIBBOLETH.replacen(
+        "<saml2:AttributeStatement>",
+        &format!(
+            "<saml2:AttributeStatement>{}",
+            encrypted("EncryptedAttribute")
+        ),
+        1,
+    );
+    for (template, element) in [
+        (&whole, "EncryptedAssertion"),
+        (&name_id, "EncryptedID"),
+        (&attribute, "EncryptedAttribute"),
+    ] {
+        for response_signed in [true, false] {
+            let v = Values::new(&fx);
+            let assertion_signed = !template.contains("saml2:EncryptedAssertion");
+            let xml = signed(
+                &fx,
+                &v.fill(template),
+                assertion_signed.then(|| Sig::to(&v.assertion_id)),
+                response_signed.then(|| Sig::to(&v.response_id)),
+            );
+            let err = fx.post(&xml).unwrap_err();
+            assert_eq!(err.code(), "encrypted", "{element}: {err}");
+            assert!(err.to_string().contains(element), "{err}");
+        }
+    }
+}
+
 /// The Response is signed, the assertion inside is not, and a second unsigned assertion for
 /// someone else is smuggled in beside it, before it or after it: refused for the count, so
 /// no reader has to guess which assertion the signature meant.
@@ -190,6 +242,32 @@ fn a_byte_order_mark_and_declarations_of_utf8_are_accepted_and_others_refused() 
         let got = fx.post(&xml).map_or_else(|err| err.code(), |_| "accepted");
         assert_eq!(got, outcome, "{prolog:?}");
     }
+}
+
+/// An IdP's refusal says what happened below its top-level code (core §3.2.2.2): Okta's
+/// nested NoPassive, Entra's AADSTS message. Both reach the audit row, on one line.
+#[test]
+fn an_idp_error_is_told_with_its_nested_code_and_message() {
+    let fx = Fixture::new(false);
+    let v = Values::new(&fx);
+    let refusal = OKTA.replacen(
+        "<saml2p:StatusCode Value=\"urn:oasis:names:tc:SAML:2.0:status:Success\"/>",
+        "<saml2p:StatusCode Value=\"urn:oasis:names:tc:SAML:2.0:status:Responder\">\
+         <saml2p:StatusCode Value=\"urn:oasis:names:tc:SAML:2.0:status:NoPassive\"/>\
+         </saml2p:StatusCode><saml2p:StatusMessage>\n  AADSTS50105: The signed in user is not \
+         assigned\r\nto a role for the application.\n</saml2p:StatusMessage>",
+        1,
+    );
+    let err = fx.post(&v.fill(&refusal)).unwrap_err();
+
+    assert_eq!(err.code(), "idp_status");
+    let rows = fx.store.read(|tx| tx.login_audit(Some("acme"), 1)).unwrap();
+    assert_eq!(
+        rows[0].detail,
+        "IdP returned status urn:oasis:names:tc:SAML:2.0:status:Responder / \
+         urn:oasis:names:tc:SAML:2.0:status:NoPassive: AADSTS50105: The signed in user is not \
+         assigned to a role for the application."
+    );
 }
 
 /// Large and deep responses: tens of thousands of attributes and values (group claims) in
