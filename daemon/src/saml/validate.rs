@@ -481,10 +481,25 @@ fn attributes(assertion: &roxmltree::Node) -> BTreeMap<String, Vec<String>> {
 fn time_attr(node: &roxmltree::Node, name: &str) -> Result<Option<DateTime<Utc>>, LoginError> {
     match node.attribute(name) {
         None => Ok(None),
-        Some(text) => DateTime::parse_from_rfc3339(text.trim())
-            .map(|t| Some(t.with_timezone(&Utc)))
-            .map_err(|_| LoginError::Malformed(format!("{name} {text:?} is not an xs:dateTime"))),
+        Some(text) => instant(text)
+            .map(Some)
+            .ok_or_else(|| LoginError::Malformed(format!("{name} {text:?} is not an xs:dateTime"))),
     }
+}
+
+/// An xs:dateTime. SAML core §1.3.3 asks for times "in UTC form, with no time zone
+/// component": most IdPs write `Z`; some read the sentence literally and write no zone at
+/// all, which can then only mean UTC. An explicit offset names its instant as well.
+fn instant(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    let (_, time) = text.split_once('T')?;
+    let zoned = time.ends_with('Z') || time.contains(['+', '-']);
+    let parsed = if zoned {
+        DateTime::parse_from_rfc3339(text)
+    } else {
+        DateTime::parse_from_rfc3339(&format!("{text}Z"))
+    };
+    parsed.ok().map(|time| time.with_timezone(&Utc))
 }
 
 pub(super) fn is(node: &roxmltree::Node, namespace: &str, name: &str) -> bool {

@@ -129,6 +129,43 @@ fn encrypted_assertions_names_and_attributes_are_refused_as_encrypted() {
     }
 }
 
+/// SAML core §1.3.3 asks for times "in UTC form, with no time zone component": IdPs write
+/// `Z` (UTC form) or, reading the sentence literally, nothing at all (some .NET and PHP
+/// IdPs), with any number of fractional digits (.NET writes seven). Each is an instant read as
+/// UTC, and still checked: the same spellings in the past are refused as expired.
+#[test]
+fn times_with_no_zone_an_offset_or_long_fractions_are_read_as_utc_instants() {
+    let fx = Fixture::new(false);
+    let spellings = |time: DateTime<Utc>| {
+        let plain = time.format("%Y-%m-%dT%H:%M:%S").to_string();
+        [
+            plain.clone(),
+            format!("{plain}.1234567"),
+            format!("{plain}.1234567Z"),
+            format!("{plain}+00:00"),
+            (time - Duration::hours(5))
+                .format("%Y-%m-%dT%H:%M:%S-05:00")
+                .to_string(),
+        ]
+    };
+    let soon = spellings(fixed_now() + Duration::minutes(5));
+    let past = spellings(fixed_now() - Duration::minutes(10));
+    for (until, expired) in soon.iter().zip(&past) {
+        for (until, outcome) in [(until, "accepted"), (expired, "expired")] {
+            let v = Values::new(&fx);
+            let template = OKTA.replace("{SOON}", until).replace("{BEFORE}", "{NOW}");
+            let xml = signed(
+                &fx,
+                &v.fill(&template),
+                Some(Sig::to(&v.assertion_id)),
+                None,
+            );
+            let got = fx.post(&xml).map_or_else(|err| err.code(), |_| "accepted");
+            assert_eq!(got, outcome, "NotOnOrAfter {until}");
+        }
+    }
+}
+
 /// The Response is signed, the assertion inside is not, and a second unsigned assertion for
 /// someone else is smuggled in beside it, before it or after it: refused for the count, so
 /// no reader has to guess which assertion the signature meant.
