@@ -3,8 +3,9 @@
 //! A pure function of the message, the connection's expectations and `now`. Order matters:
 //! DTDs and any declared encoding but UTF-8 are refused before the parser sees the bytes; the
 //! message shape is checked on the parsed document (exactly one assertion, a direct child of
-//! the Response; no comments in values; allow-listed algorithms; every signature enveloped by
-//! the Response or the Assertion and referencing exactly its parent; unique IDs). Only then is
+//! the Response, whose Advice is not looked into; no comments in values; allow-listed
+//! algorithms; every signature enveloped by the Response or the Assertion and referencing
+//! exactly its parent; unique IDs). Only then is
 //! the signature verified, on that same parse ([`super::dsig`]), with the connection's
 //! certificates only (never the message's own KeyInfo), and every
 //! later check reads only the element that signature covers. Checks that need the store

@@ -76,11 +76,11 @@ pub(super) struct Survey<'a, 'input> {
     /// The first encrypted SAML element (EncryptedAssertion, EncryptedID, EncryptedAttribute)
     /// anywhere: none can be read without a decryption key.
     pub encrypted: Option<&'a str>,
-    /// Assertions anywhere in the message.
+    /// Assertions anywhere in the message but the Advice of the Response's own assertion.
     pub assertions: usize,
     /// The first value element (NameID, AttributeValue, Issuer, Audience) holding a comment.
     pub comment_in: Option<&'a str>,
-    /// Every ds:Signature.
+    /// Every ds:Signature but those in the Advice of the Response's own assertion.
     pub signatures: Vec<roxmltree::Node<'a, 'input>>,
     /// The first ID, Id or id value seen a second time.
     pub duplicate_id: Option<&'a str>,
@@ -136,7 +136,35 @@ pub(super) fn survey<'a, 'input>(doc: &'a roxmltree::Document<'input>) -> Survey
         repeated: None,
     };
     let mut ids = std::collections::HashSet::new();
+    let root = doc.root_element();
+    // The Advice of an assertion that is a child of the Response is the IdP's aside (core
+    // §2.6.1): covered by whatever signature covers that assertion, never read, and to be
+    // ignorable "without affecting either the semantics or the validity of the assertion".
+    // What it holds (other assertions, their signatures, encrypted ones) is not surveyed;
+    // only IDs stay unique across the whole message.
+    let mut advice_end = 0;
     for node in doc.descendants() {
+        let in_advice = node.range().start < advice_end;
+        if node.is_element() {
+            for attribute in node.attributes() {
+                if matches!(attribute.name(), "ID" | "Id" | "id")
+                    && !ids.insert(attribute.value())
+                    && survey.duplicate_id.is_none()
+                {
+                    survey.duplicate_id = Some(attribute.value());
+                }
+            }
+        }
+        if in_advice {
+            continue;
+        }
+        if is(&node, SAML_NS, "Advice")
+            && node.parent_element().is_some_and(|assertion| {
+                is(&assertion, SAML_NS, "Assertion") && assertion.parent_element() == Some(root)
+            })
+        {
+            advice_end = node.range().end;
+        }
         if node.is_comment() {
             if survey.comment_in.is_none()
                 && let Some(parent) = node.parent_element()
@@ -164,14 +192,6 @@ pub(super) fn survey<'a, 'input>(doc: &'a roxmltree::Document<'input>) -> Survey
         }
         if survey.repeated.is_none() {
             survey.repeated = repeated_child(&node);
-        }
-        for attribute in node.attributes() {
-            if matches!(attribute.name(), "ID" | "Id" | "id")
-                && !ids.insert(attribute.value())
-                && survey.duplicate_id.is_none()
-            {
-                survey.duplicate_id = Some(attribute.value());
-            }
         }
     }
     survey

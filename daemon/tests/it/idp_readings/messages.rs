@@ -281,6 +281,103 @@ fn a_byte_order_mark_and_declarations_of_utf8_are_accepted_and_others_refused() 
     }
 }
 
+/// An assertion about someone else, as an IdP might cite it in Advice; `{SIG}` where its
+/// signature goes.
+const CITED: &str = concat!(
+    r#"<saml2:Assertion ID="_cited" IssueInstant="{NOW}" Version="2.0">"#,
+    r#"<saml2:Issuer>https://upstream.example/idp</saml2:Issuer>{SIG}<saml2:Subject>"#,
+    r#"<saml2:NameID>bob<!-- upstream -->@acme.example</saml2:NameID></saml2:Subject>"#,
+    r#"</saml2:Assertion>"#,
+);
+
+/// Core §2.6.1: Advice "MAY be ignored by applications without affecting either the
+/// semantics or the validity of the assertion". Assertions an IdP cites there (signed by
+/// another authority with SHA-1, encrypted, with comments in their values) leave the
+/// response's one assertion valid and are never read; they cannot stand in for it either:
+/// an Advice elsewhere still counts, and an unsigned assertion citing a signed one is unsigned.
+#[test]
+fn assertions_cited_in_the_advice_of_the_signed_assertion_are_ignored() {
+    let fx = Fixture::new(false);
+    let upstream = idp_sim::SigningKey::generate_attacker().unwrap();
+    let sha1 = Sig {
+        method: "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
+        digest: "http://www.w3.org/2000/09/xmldsig#sha1",
+        ..Sig::to("_cited")
+    };
+    let declared = CITED.replacen(
+        "<saml2:Assertion ",
+        "<saml2:Assertion xmlns:saml2=\"urn:oasis:names:tc:SAML:2.0:assertion\" ",
+        1,
+    );
+    let signed_elsewhere = Crypto::sign_xml(
+        declared
+            .replace("{NOW}", &instant(fixed_now()))
+            .replace("{SIG}", &sha1.template()),
+        upstream.private_key_der(),
+    )
+    .unwrap();
+    let signed_elsewhere = &signed_elsewhere[signed_elsewhere.find("?>").unwrap() + 2..];
+    let advices = [
+        CITED.replace("{SIG}", ""),
+        signed_elsewhere.trim().to_string(),
+        encrypted("EncryptedAssertion"),
+    ];
+    for advice in &advices {
+        for (assertion, response) in [(true, false), (false, true)] {
+            let v = Values::new(&fx);
+            let template = OKTA.replacen(
+                "</saml2:Conditions>",
+                &format!("</saml2:Conditions><saml2:Advice>{advice}</saml2:Advice>"),
+                1,
+            );
+            let xml = signed(
+                &fx,
+                &v.fill(&template),
+                assertion.then(|| Sig::to(&v.assertion_id)),
+                response.then(|| Sig::to(&v.response_id)),
+            );
+            let ok = accepted(fx.post(&xml));
+            assert_eq!(ok.user.email, "alice@acme.example");
+        }
+    }
+
+    // Advice anywhere but in the Response's own assertion is no exemption.
+    let v = Values::new(&fx);
+    let beside = OKTA.replacen(
+        "</saml2p:Status>",
+        &format!(
+            "</saml2p:Status><saml2p:Extensions><saml2:Advice \
+             xmlns:saml2=\"urn:oasis:names:tc:SAML:2.0:assertion\">{}</saml2:Advice>\
+             </saml2p:Extensions>",
+            CITED.replace("{SIG}", "")
+        ),
+        1,
+    );
+    let xml = signed(&fx, &v.fill(&beside), Some(Sig::to(&v.assertion_id)), None);
+    assert_eq!(code(fx.post(&xml)), "assertion_count");
+
+    // The IdP's signed assertion for alice, cited by an unsigned one for mallory.
+    let v = Values::new(&fx);
+    let genuine = signed(&fx, &v.fill(OKTA), Some(Sig::to(&v.assertion_id)), None);
+    let start = genuine.find("<saml2:Assertion ").unwrap();
+    let end = genuine.find("</saml2:Assertion>").unwrap() + "</saml2:Assertion>".len();
+    let forged = v
+        .fill(OKTA)
+        .replace("{RSIG}", "")
+        .replace("{ASIG}", "")
+        .replace(&v.assertion_id, "_forged")
+        .replacen("alice@acme.example", "mallory@acme.example", 1)
+        .replacen(
+            "</saml2:Conditions>",
+            &format!(
+                "</saml2:Conditions><saml2:Advice>{}</saml2:Advice>",
+                &genuine[start..end]
+            ),
+            1,
+        );
+    assert_eq!(code(fx.post(&forged)), "unsigned");
+}
+
 /// An IdP's refusal says what happened below its top-level code (core §3.2.2.2): Okta's
 /// nested NoPassive, Entra's AADSTS message. Both reach the audit row, on one line.
 #[test]
