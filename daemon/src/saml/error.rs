@@ -79,6 +79,11 @@ pub enum LoginError {
         now: String,
         skew_seconds: i64,
     },
+    /// The Conditions hold one this SP does not understand (named here, with its namespace
+    /// and any `xsi:type`): core §2.5.1.1 makes such an assertion's validity Indeterminate,
+    /// and it must be refused. The IdP must stop sending the condition to this SP.
+    #[error("condition {0} is not understood, so the assertion cannot be relied upon")]
+    UnknownCondition(String),
     /// No usable bearer SubjectConfirmation.
     #[error("no bearer subject confirmation: {0}")]
     NoBearer(String),
@@ -151,6 +156,7 @@ impl LoginError {
             Self::Recipient { .. } => "recipient",
             Self::NotYetValid { .. } => "not_yet_valid",
             Self::Expired { .. } => "expired",
+            Self::UnknownCondition(_) => "unknown_condition",
             Self::NoBearer(_) => "no_bearer",
             Self::UnknownRequest { .. } => "unknown_request",
             Self::InResponseToMismatch { .. } => "in_response_to_mismatch",

@@ -27,6 +27,7 @@ use shape::{
 pub(super) const SAML_NS: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
 pub(super) const SAMLP_NS: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
 pub(super) const DSIG_NS: &str = "http://www.w3.org/2000/09/xmldsig#";
+const XSI_NS: &str = "http://www.w3.org/2001/XMLSchema-instance";
 const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
 pub(super) const SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
 /// Larger than any real response (Entra's are a few KiB, with many groups ~100 KiB).
@@ -344,6 +345,28 @@ fn check_conditions(
                 got: audiences.join(" "),
             });
         }
+    }
+
+    // Core §2.5.1.1: a condition not understood leaves the assertion's validity Indeterminate,
+    // and such an assertion MUST be rejected. OneTimeUse is kept by the replay cache;
+    // ProxyRestriction limits assertions this SP would issue on the strength of this one,
+    // and it issues none.
+    let unknown = conditions.children().filter(|n| n.is_element()).find(|n| {
+        !(is(n, SAML_NS, "AudienceRestriction")
+            || is(n, SAML_NS, "OneTimeUse")
+            || is(n, SAML_NS, "ProxyRestriction"))
+    });
+    if let Some(condition) = unknown {
+        let name = condition.tag_name();
+        let kind = condition
+            .attribute((XSI_NS, "type"))
+            .map(|kind| format!(" of type {kind}"))
+            .unwrap_or_default();
+        return Err(LoginError::UnknownCondition(format!(
+            "{{{}}}{}{kind}",
+            name.namespace().unwrap_or_default(),
+            name.name()
+        )));
     }
     Ok(not_on_or_after)
 }

@@ -122,6 +122,11 @@ const SINGLE_CHILDREN: &[(&str, &[(&str, &str)])] = &[
         "SubjectConfirmation",
         &[(SAML_NS, "SubjectConfirmationData")],
     ),
+    // Core §2.5.1.5 and §2.5.1.6: at most one of each in a Conditions.
+    (
+        "Conditions",
+        &[(SAML_NS, "OneTimeUse"), (SAML_NS, "ProxyRestriction")],
+    ),
     ("Status", &[(SAMLP_NS, "StatusCode")]),
 ];
 

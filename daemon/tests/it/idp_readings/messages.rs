@@ -469,3 +469,70 @@ fn huge_attribute_counts_are_read_and_oversized_or_deep_messages_refused_clearly
         assert!(err.to_string().contains("nest deeper"), "{err}");
     }
 }
+
+/// Core §2.5.1.1: a condition the relying party does not understand makes the assertion's
+/// validity Indeterminate, and such an assertion "MUST be rejected". A typed Condition of
+/// some extension, or an element of another vocabulary, is refused by name; an Invalid
+/// condition (another audience) still counts first, as the rules order them. OneTimeUse and
+/// ProxyRestriction may appear once each (§2.5.1.5, §2.5.1.6).
+#[test]
+fn conditions_not_understood_are_refused_by_name() {
+    let fx = Fixture::new(false);
+    let typed = "<saml2:Condition xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
+                 xmlns:ext=\"urn:example:conditions\" xsi:type=\"ext:NetworkRange\">\
+                 10.0.0.0/8</saml2:Condition>";
+    let foreign = "<ext:DeviceCompliance xmlns:ext=\"urn:example:conditions\"/>";
+    for (extra, outcome, named) in [
+        (
+            typed,
+            "unknown_condition",
+            "Condition of type ext:NetworkRange",
+        ),
+        (
+            foreign,
+            "unknown_condition",
+            "{urn:example:conditions}DeviceCompliance",
+        ),
+        (
+            "<saml2:OneTimeUse/><saml2:OneTimeUse/>",
+            "malformed",
+            "more than one OneTimeUse",
+        ),
+    ] {
+        let v = Values::new(&fx);
+        let template = OKTA.replacen(
+            "</saml2:Conditions>",
+            &format!("{extra}</saml2:Conditions>"),
+            1,
+        );
+        let xml = signed(
+            &fx,
+            &v.fill(&template),
+            Some(Sig::to(&v.assertion_id)),
+            None,
+        );
+        let err = fx.post(&xml).unwrap_err();
+        assert_eq!(err.code(), outcome, "{extra}: {err}");
+        assert!(err.to_string().contains(named), "{err}");
+    }
+
+    let v = Values::new(&fx);
+    let elsewhere = OKTA
+        .replacen(
+            "</saml2:Conditions>",
+            &format!("{typed}</saml2:Conditions>"),
+            1,
+        )
+        .replacen(
+            "<saml2:Audience>{AUDIENCE}</saml2:Audience>",
+            "<saml2:Audience>urn:other:app</saml2:Audience>",
+            1,
+        );
+    let xml = signed(
+        &fx,
+        &v.fill(&elsewhere),
+        Some(Sig::to(&v.assertion_id)),
+        None,
+    );
+    assert_eq!(code(fx.post(&xml)), "audience");
+}
