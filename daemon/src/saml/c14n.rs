@@ -98,7 +98,14 @@ fn element<'d>(
     let own_prefix = prefix_of(qname);
 
     // Namespace axis. Exclusive: the prefixes this element visibly uses, plus the listed ones.
-    // Inclusive: every prefix in scope, and the default namespace (perhaps to undo it).
+    // Inclusive: every prefix in scope, and the default namespace (perhaps to undo it). Below
+    // the apex, the parent's bindings are all in force (it is output, with its namespace
+    // axis), so of what is rendered as Canonical XML renders it (the inclusive form, the
+    // listed prefixes) only the bindings this element's own start tag declares can change:
+    // the others are not looked at, or a few hundred namespaces in scope would cost their
+    // square at every one of a hundred thousand elements.
+    let apex = node == subtree.apex;
+    let declared = || super::xml::declared_prefixes(&input[node.range().start..]);
     let Scratch { used, attributes } = scratch;
     used.clear();
     attributes.clear();
@@ -118,7 +125,12 @@ fn element<'d>(
     match subtree.mode {
         Mode::Exclusive => {
             used.push(own_prefix);
-            for prefix in subtree.inclusive_prefixes {
+            let listed = if apex || declared().next().is_some() {
+                subtree.inclusive_prefixes
+            } else {
+                &[]
+            };
+            for prefix in listed {
                 if *prefix == "#default" {
                     used.push("");
                 } else if in_scope(&node, prefix).is_some() {
@@ -128,10 +140,12 @@ fn element<'d>(
         }
         Mode::Inclusive => {
             used.clear();
-            used.push("");
-            used.extend(node.namespaces().filter_map(|ns| ns.name()));
-            if node == subtree.apex {
+            if apex {
+                used.push("");
+                used.extend(node.namespaces().filter_map(|ns| ns.name()));
                 inherit_xml_attributes(&node, input, attributes);
+            } else {
+                used.extend(declared());
             }
         }
     }

@@ -12,12 +12,16 @@ const UNSPECIFIED_FORMAT: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:unsp
 /// A one-time identifier (core §8.3.8): a new value at every login.
 const TRANSIENT_FORMAT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient";
 
+/// Entra's claim URI, the plain names, and the two X.500 names in the URI form of the SAML
+/// X.500/LDAP attribute profile: `mail` (Shibboleth, SimpleSAMLphp) and PKCS #9
+/// `emailAddress` (Keycloak's "X500 email" mapper).
 const EMAIL_CLAIMS: &[&str] = &[
     "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
     "email",
     "mail",
     "emailAddress",
     "urn:oid:0.9.2342.19200300.100.1.3",
+    "urn:oid:1.2.840.113549.1.9.1",
 ];
 const UPN_CLAIMS: &[&str] = &["http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"];
 const FIRST_NAME_CLAIMS: &[&str] = &[
@@ -307,6 +311,36 @@ mod tests {
         let longest = format!("{}@acme.example", "a".repeat(254 - "@acme.example".len()));
         assert!(looks_like_email(&longest));
         assert!(!looks_like_email(&format!("a{longest}")));
+    }
+
+    /// Keycloak sends the user name as an unspecified NameID and the address under the
+    /// PKCS #9 name of its X.500 mapper; Shibboleth under the LDAP `mail` name.
+    #[test]
+    fn x500_attribute_names_give_the_email_and_names_beside_a_user_name() {
+        let unspecified = Some(UNSPECIFIED_FORMAT);
+        for email_name in [
+            "urn:oid:1.2.840.113549.1.9.1",
+            "urn:oid:0.9.2342.19200300.100.1.3",
+        ] {
+            let a = assertion(
+                "alice",
+                unspecified,
+                &[
+                    (email_name, "alice@acme.example"),
+                    ("urn:oid:2.5.4.42", "Alice"),
+                    ("urn:oid:2.5.4.4", "Smith"),
+                ],
+            );
+            let id = identity(&a, &AttributeNames::default());
+            assert_eq!(
+                id.email.as_deref(),
+                Some("alice@acme.example"),
+                "{email_name}"
+            );
+            assert_eq!(id.external_id.as_deref(), Some("alice"));
+            assert_eq!(id.given_name.as_deref(), Some("Alice"));
+            assert_eq!(id.family_name.as_deref(), Some("Smith"));
+        }
     }
 
     #[test]

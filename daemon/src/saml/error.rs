@@ -16,21 +16,29 @@ pub enum LoginError {
     /// The connection has no SAML configuration or is unknown.
     #[error("connection {0:?} is not configured for SAML")]
     UnknownConnection(String),
-    /// The IdP reported a failure.
+    /// The IdP reported a failure: its status code, the nested code and the StatusMessage
+    /// when it sent them.
     #[error("IdP returned status {0}")]
     IdpStatus(String),
     /// Not exactly one assertion in the message (wrapping or injection).
     #[error("expected exactly one assertion, found {0}")]
     AssertionCount(usize),
-    /// Encrypted assertions need an SP decryption key, which this connection does not have.
-    #[error("encrypted assertions are not supported on this connection")]
-    Encrypted,
+    /// The message holds encrypted content (an `EncryptedAssertion`, `EncryptedID` or
+    /// `EncryptedAttribute`, named here), which needs an SP decryption key this connection
+    /// does not have: the IdP must be set to send it unencrypted.
+    #[error("the response holds an {0}; this connection has no key to decrypt it")]
+    Encrypted(String),
     /// Nothing in the message is signed.
     #[error("neither the response nor the assertion is signed")]
     Unsigned,
-    /// A signature uses an algorithm this connection does not accept.
-    #[error("signature algorithm {0} is not allowed (allow_sha1 is off or it is unknown)")]
-    WeakAlgorithm(String),
+    /// A signature uses an algorithm this connection does not accept: SHA-1 without
+    /// `allow_sha1`, or a method or transform SAML signatures do not use (HMAC, XPath, XSLT).
+    #[error("{element} {algorithm} is not allowed: {why}")]
+    WeakAlgorithm {
+        element: &'static str,
+        algorithm: String,
+        why: &'static str,
+    },
     /// A signature is not a direct child of the Response or Assertion it signs right after its
     /// Issuer, or its single Reference does not point at that parent (SAML core §5.4.1, §5.4.2).
     #[error("misplaced signature: {0}")]
@@ -71,6 +79,11 @@ pub enum LoginError {
         now: String,
         skew_seconds: i64,
     },
+    /// The Conditions hold one this SP does not understand (named here, with its namespace
+    /// and any `xsi:type`): core §2.5.1.1 makes such an assertion's validity Indeterminate,
+    /// and it must be refused. The IdP must stop sending the condition to this SP.
+    #[error("condition {0} is not understood, so the assertion cannot be relied upon")]
+    UnknownCondition(String),
     /// No usable bearer SubjectConfirmation.
     #[error("no bearer subject confirmation: {0}")]
     NoBearer(String),
@@ -131,9 +144,9 @@ impl LoginError {
             Self::UnknownConnection(_) => "unknown_connection",
             Self::IdpStatus(_) => "idp_status",
             Self::AssertionCount(_) => "assertion_count",
-            Self::Encrypted => "encrypted",
+            Self::Encrypted(_) => "encrypted",
             Self::Unsigned => "unsigned",
-            Self::WeakAlgorithm(_) => "weak_algorithm",
+            Self::WeakAlgorithm { .. } => "weak_algorithm",
             Self::SignaturePlacement(_) => "signature_placement",
             Self::BadSignature(_) => "bad_signature",
             Self::AssertionNotSigned => "assertion_not_signed",
@@ -143,6 +156,7 @@ impl LoginError {
             Self::Recipient { .. } => "recipient",
             Self::NotYetValid { .. } => "not_yet_valid",
             Self::Expired { .. } => "expired",
+            Self::UnknownCondition(_) => "unknown_condition",
             Self::NoBearer(_) => "no_bearer",
             Self::UnknownRequest { .. } => "unknown_request",
             Self::InResponseToMismatch { .. } => "in_response_to_mismatch",

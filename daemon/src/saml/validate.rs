@@ -3,11 +3,11 @@
 //! A pure function of the message, the connection's expectations and `now`. Order matters:
 //! DTDs and any declared encoding but UTF-8 are refused before the parser sees the bytes; the
 //! message shape is checked on the parsed document (exactly one assertion, a direct child of
-//! the Response; no comments in values; allow-listed algorithms; every signature enveloped by
-//! the Response or the Assertion and referencing exactly its parent; unique IDs). Only then is
-//! the signature verified, on that same parse (`dsig`), with the connection's
-//! certificates only (never the message's own KeyInfo), and every
-//! later check reads only the element that signature covers. Checks that need the store
+//! the Response, whose Advice is not looked into; no comments in values; allow-listed
+//! algorithms; every signature enveloped by the Response or the Assertion and referencing
+//! exactly its parent; unique IDs). Only then is the signature verified, on that same parse
+//! (`dsig`), with the connection's certificates only (never the message's own KeyInfo), and
+//! every later check reads only the element that signature covers. Checks that need the store
 //! (InResponseTo issued and unanswered, replay) are left to the caller, which gets the values
 //! in [`ValidatedAssertion`].
 
@@ -26,6 +26,7 @@ use shape::{
 pub(super) const SAML_NS: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
 pub(super) const SAMLP_NS: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
 pub(super) const DSIG_NS: &str = "http://www.w3.org/2000/09/xmldsig#";
+const XSI_NS: &str = "http://www.w3.org/2001/XMLSchema-instance";
 const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
 pub(super) const SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
 /// Larger than any real response (Entra's are a few KiB, with many groups ~100 KiB).
@@ -151,8 +152,8 @@ pub fn validate_xml(
     }
     check_status(&root)?;
     let survey = survey(&raw);
-    if survey.encrypted {
-        return Err(LoginError::Encrypted);
+    if let Some(element) = survey.encrypted {
+        return Err(LoginError::Encrypted(element.to_string()));
     }
     if survey.assertions != 1 {
         return Err(LoginError::AssertionCount(survey.assertions));
@@ -344,6 +345,28 @@ fn check_conditions(
             });
         }
     }
+
+    // Core §2.5.1.1: a condition not understood leaves the assertion's validity Indeterminate,
+    // and such an assertion MUST be rejected. OneTimeUse is kept by the replay cache;
+    // ProxyRestriction limits assertions this SP would issue on the strength of this one,
+    // and it issues none.
+    let unknown = conditions.children().filter(|n| n.is_element()).find(|n| {
+        !(is(n, SAML_NS, "AudienceRestriction")
+            || is(n, SAML_NS, "OneTimeUse")
+            || is(n, SAML_NS, "ProxyRestriction"))
+    });
+    if let Some(condition) = unknown {
+        let name = condition.tag_name();
+        let kind = condition
+            .attribute((XSI_NS, "type"))
+            .map(|kind| format!(" of type {kind}"))
+            .unwrap_or_default();
+        return Err(LoginError::UnknownCondition(format!(
+            "{{{}}}{}{kind}",
+            name.namespace().unwrap_or_default(),
+            name.name()
+        )));
+    }
     Ok(not_on_or_after)
 }
 
@@ -481,10 +504,25 @@ fn attributes(assertion: &roxmltree::Node) -> BTreeMap<String, Vec<String>> {
 fn time_attr(node: &roxmltree::Node, name: &str) -> Result<Option<DateTime<Utc>>, LoginError> {
     match node.attribute(name) {
         None => Ok(None),
-        Some(text) => DateTime::parse_from_rfc3339(text.trim())
-            .map(|t| Some(t.with_timezone(&Utc)))
-            .map_err(|_| LoginError::Malformed(format!("{name} {text:?} is not an xs:dateTime"))),
+        Some(text) => instant(text)
+            .map(Some)
+            .ok_or_else(|| LoginError::Malformed(format!("{name} {text:?} is not an xs:dateTime"))),
     }
+}
+
+/// An xs:dateTime. SAML core §1.3.3 asks for times "in UTC form, with no time zone
+/// component": most IdPs write `Z`; some read the sentence literally and write no zone at
+/// all, which can then only mean UTC. An explicit offset names its instant as well.
+fn instant(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    let (_, time) = text.split_once('T')?;
+    let zoned = time.ends_with('Z') || time.contains(['+', '-']);
+    let parsed = if zoned {
+        DateTime::parse_from_rfc3339(text)
+    } else {
+        DateTime::parse_from_rfc3339(&format!("{text}Z"))
+    };
+    parsed.ok().map(|time| time.with_timezone(&Utc))
 }
 
 pub(super) fn is(node: &roxmltree::Node, namespace: &str, name: &str) -> bool {

@@ -80,6 +80,20 @@ fn prescan(text: &str, max_depth: usize) -> Result<(), XmlError> {
     Ok(())
 }
 
+/// The prefixes the start tag at the beginning of `markup` declares a namespace for, the
+/// default namespace as "", as written. Only these bindings can differ from the parent
+/// element's: declaring is the only way a namespace enters the scope.
+pub(super) fn declared_prefixes(markup: &str) -> impl Iterator<Item = &str> {
+    let bytes = markup.as_bytes();
+    let inside = tag_end(bytes).map_or(&b""[..], |(end, _)| &bytes[1..end]);
+    // Names are delimited by ASCII bytes, so each prefix is a whole UTF-8 string.
+    attributes(inside).filter_map(|(name, _)| match name.strip_prefix(b"xmlns")? {
+        [] => Some(""),
+        [b':', prefix @ ..] => std::str::from_utf8(prefix).ok(),
+        _ => None,
+    })
+}
+
 /// How many namespaces a start tag declares; refuses the declarations the Namespaces
 /// recommendation forbids.
 fn namespace_declarations(inside: &[u8]) -> Result<usize, XmlError> {

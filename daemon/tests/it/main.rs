@@ -7,6 +7,7 @@
 mod admin_api;
 mod cli;
 mod e2e;
+mod idp_readings;
 mod metadata_refresh;
 mod name_ids;
 mod refusals;

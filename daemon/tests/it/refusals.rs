@@ -282,7 +282,10 @@ fn sha1_is_refused_unless_allowed() {
     let fx = Fixture::new(false);
     let mut spec = fx.solicited("alice@acme.example");
     spec.algorithm = SignatureAlgorithm::RsaSha1;
-    assert_eq!(code(fx.post(&fx.sign(&spec))), "weak_algorithm");
+    let err = fx.post(&fx.sign(&spec)).unwrap_err();
+    assert_eq!(err.code(), "weak_algorithm");
+    // The admin is told which setting would accept it.
+    assert!(err.to_string().contains("allow_sha1"), "{err}");
 }
 
 #[test]

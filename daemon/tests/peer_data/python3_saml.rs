@@ -177,13 +177,13 @@ fn invalid_responses_are_refused_with_the_precise_reason() {
             ),
             refuse(
                 "data/responses/invalids/encrypted_attrs.xml.base64",
-                "unsigned",
-                "encrypted attributes",
+                "encrypted",
+                "encrypted attributes, read before any signature",
             ),
             refuse(
                 "data/responses/invalids/response_encrypted_attrs.xml.base64",
-                "unsigned",
-                "encrypted attributes",
+                "encrypted",
+                "encrypted attributes, read before any signature",
             ),
         ],
     );
@@ -270,13 +270,13 @@ fn invalid_responses_are_refused_with_the_precise_reason() {
             ),
             refuse(
                 "data/responses/invalids/encrypted_nameID_without_EncMethod.xml.base64",
-                "bad_signature",
-                "edited after signing",
+                "encrypted",
+                "encrypted NameID, read before any signature",
             ),
             refuse(
                 "data/responses/invalids/encrypted_nameID_without_keyinfo.xml.base64",
-                "bad_signature",
-                "edited after signing",
+                "encrypted",
+                "encrypted NameID, read before any signature",
             ),
             refuse(
                 "data/responses/response_node_text_attack.xml.base64",

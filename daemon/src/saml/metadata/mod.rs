@@ -12,6 +12,7 @@ use openssl::x509::X509;
 const MD_NS: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
 const DSIG_NS: &str = "http://www.w3.org/2000/09/xmldsig#";
 const REDIRECT_BINDING: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
+const SAML2_PROTOCOL: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
 
 /// What provisiond needs to know about an identity provider.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,8 +31,8 @@ pub enum MetadataError {
     /// The document is not well-formed XML, or uses a DTD (never needed in SAML metadata).
     #[error("metadata is not usable XML: {0}")]
     Xml(String),
-    /// No `IDPSSODescriptor` in the document.
-    #[error("metadata has no IDPSSODescriptor (is this the IdP's federation metadata?)")]
+    /// No `IDPSSODescriptor` for SAML 2.0 in the document.
+    #[error("metadata has no SAML 2.0 IDPSSODescriptor (is this the IdP's federation metadata?)")]
     NoIdpDescriptor,
     /// Several IdPs in one document and no `idp_entity_id` to choose among them.
     #[error("metadata describes {count} IdPs; set idp_entity_id to choose one of: {ids}")]
@@ -65,11 +66,7 @@ pub fn parse_metadata(
     let idps: Vec<roxmltree::Node> = doc
         .descendants()
         .filter(|node| is(node, MD_NS, "EntityDescriptor"))
-        .filter(|entity| {
-            entity
-                .children()
-                .any(|child| is(&child, MD_NS, "IDPSSODescriptor"))
-        })
+        .filter(|entity| entity.children().any(|child| is_saml2_idp(&child)))
         .collect();
     let entity = match (idps.len(), want_entity_id) {
         (0, _) => return Err(MetadataError::NoIdpDescriptor),
@@ -102,7 +99,7 @@ pub fn parse_metadata(
 
     let idp = entity
         .children()
-        .find(|child| is(child, MD_NS, "IDPSSODescriptor"))
+        .find(is_saml2_idp)
         .ok_or(MetadataError::NoIdpDescriptor)?;
     let sso_url = idp
         .children()
@@ -198,6 +195,21 @@ pub fn fingerprint(der: &[u8]) -> String {
         .map(|byte| format!("{byte:02X}"))
         .collect::<Vec<_>>()
         .join(":")
+}
+
+/// An IdP role that speaks SAML 2.0. An entity may describe its SAML 1.1 role (Shibboleth
+/// 1.3 profiles) in a descriptor of its own, with other endpoints and keys: metadata §2.4.1
+/// tells them apart by `protocolSupportEnumeration`, which the schema requires; a descriptor
+/// without one is taken at its word as an IdP.
+fn is_saml2_idp(node: &roxmltree::Node) -> bool {
+    is(node, MD_NS, "IDPSSODescriptor")
+        && node
+            .attribute("protocolSupportEnumeration")
+            .is_none_or(|protocols| {
+                protocols
+                    .split_ascii_whitespace()
+                    .any(|p| p == SAML2_PROTOCOL)
+            })
 }
 
 fn is(node: &roxmltree::Node, namespace: &str, name: &str) -> bool {

@@ -113,3 +113,123 @@ fn an_sso_location_that_is_not_an_http_url_is_refused() {
     let plain = good.replace("https://idp.example/t/saml2", "http://idp.example/saml2");
     assert!(parse_metadata(&plain, None).is_ok());
 }
+
+/// An IdP role descriptor with its protocols, keys (`use` as given) and SSO bindings.
+fn role(protocols: &str, keys: &[(Option<&str>, &str)], bindings: &[&str], at: &str) -> String {
+    let keys: String = keys
+        .iter()
+        .map(|(usage, cert)| {
+            let usage = usage.map(|u| format!(" use=\"{u}\"")).unwrap_or_default();
+            format!(
+                "<md:KeyDescriptor{usage}><ds:KeyInfo><ds:X509Data><ds:X509Certificate>\n\
+                 {cert}\n</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"
+            )
+        })
+        .collect();
+    let services: String = bindings
+        .iter()
+        .map(|binding| format!("<md:SingleSignOnService Binding=\"{binding}\" Location=\"{at}\"/>"))
+        .collect();
+    format!(
+        "<md:IDPSSODescriptor protocolSupportEnumeration=\"{protocols}\">{keys}{services}\
+         </md:IDPSSODescriptor>"
+    )
+}
+
+const SAML1: &str = "urn:oasis:names:tc:SAML:1.1:protocol urn:mace:shibboleth:1.0";
+const SAML2: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
+const SHIB1_BINDING: &str = "urn:mace:shibboleth:1.0:profiles:AuthnRequest";
+const REDIRECT: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
+
+fn entity(id: &str, roles: &str) -> String {
+    format!(
+        "<md:EntityDescriptor entityID=\"{id}\" \
+         xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\">{roles}</md:EntityDescriptor>"
+    )
+}
+
+/// Shibboleth IdPs long described their SAML 1.1 role in a descriptor of its own, before
+/// the SAML 2.0 one, with its own endpoints and, during a key rollover, its own key: the
+/// SAML 2.0 role is the one used, whichever comes first.
+#[test]
+fn the_saml2_role_of_an_idp_describing_its_saml1_role_apart_is_used() {
+    let (_, old) = test_key_and_cert("saml1");
+    let (_, new) = test_key_and_cert("saml2");
+    let roles = [
+        role(
+            SAML1,
+            &[(Some("signing"), &cert_base64(&old))],
+            &[SHIB1_BINDING],
+            "https://idp.example.org/idp/profile/Shibboleth/SSO",
+        ),
+        role(
+            &format!("{SAML2} urn:oasis:names:tc:SAML:1.1:protocol"),
+            &[(None, &cert_base64(&new))],
+            &[REDIRECT],
+            "https://idp.example.org/idp/profile/SAML2/Redirect/SSO",
+        ),
+    ];
+    let xml = format!(
+        "<md:EntitiesDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\">{}\
+         </md:EntitiesDescriptor>",
+        entity("https://idp.example.org/idp/shibboleth", &roles.concat())
+    );
+
+    let idp = parse_metadata(&xml, None).unwrap();
+
+    assert_eq!(
+        idp.sso_url,
+        "https://idp.example.org/idp/profile/SAML2/Redirect/SSO"
+    );
+    assert_eq!(idp.certificates, vec![new.to_der().unwrap()]);
+}
+
+/// A federation aggregate: nested EntitiesDescriptors, service providers, an IdP that speaks
+/// only SAML 1.1, and one SAML 2.0 IdP, which is found without being named. Its validUntil
+/// has passed; the metadata is still used (the certificates in it are what logins are
+/// checked against until a refresh brings others), as the IdP's own metadata would be.
+#[test]
+fn an_aggregate_holding_one_saml2_idp_among_others_yields_it() {
+    let (_, cert) = test_key_and_cert("idp");
+    let (_, other) = test_key_and_cert("legacy");
+    let sp = "<md:SPSSODescriptor \
+              protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">\
+              <md:AssertionConsumerService index=\"0\" \
+              Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" \
+              Location=\"https://sp.example.org/acs\"/></md:SPSSODescriptor>";
+    let legacy = role(
+        SAML1,
+        &[(None, &cert_base64(&other))],
+        &[SHIB1_BINDING],
+        "https://l/sso",
+    );
+    let idp = role(
+        SAML2,
+        &[
+            (Some("encryption"), &cert_base64(&other)),
+            (None, &cert_base64(&cert)),
+        ],
+        &["urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST", REDIRECT],
+        "https://idp.example.org/sso",
+    );
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><md:EntitiesDescriptor \
+         xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" Name=\"urn:example:federation\" \
+         validUntil=\"2001-01-01T00:00:00Z\"><md:EntitiesDescriptor Name=\"members\">{}{}\
+         </md:EntitiesDescriptor>{}</md:EntitiesDescriptor>",
+        entity("https://sp.example.org/", sp),
+        entity("https://legacy.example.org/", &legacy),
+        entity("https://idp.example.org/", &idp),
+    );
+
+    let found = parse_metadata(&xml, None).unwrap();
+
+    assert_eq!(found.entity_id, "https://idp.example.org/");
+    assert_eq!(found.certificates, vec![cert.to_der().unwrap()]);
+    assert_eq!(
+        parse_metadata(&xml, Some("https://legacy.example.org/")),
+        Err(MetadataError::UnknownIdp(
+            "https://legacy.example.org/".into()
+        ))
+    );
+}

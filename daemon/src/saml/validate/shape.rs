@@ -35,26 +35,52 @@ const TRANSFORMS: &[&str] = &[
     "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments",
 ];
 
+/// A Success status, or the IdP's refusal as it states it. The top-level code says only whose
+/// fault it was (core §3.2.2.2); what happened is in the nested code (`NoPassive`,
+/// `AuthnFailed`, `RequestDenied`) and the StatusMessage (Entra's `AADSTS` errors), which the
+/// admin reading the log needs. Control characters are blanked: the text is unsigned.
 pub(super) fn check_status(root: &roxmltree::Node) -> Result<(), LoginError> {
-    let code = child(root, SAMLP_NS, "Status")
-        .and_then(|status| child(&status, SAMLP_NS, "StatusCode"))
-        .and_then(|code| code.attribute("Value").map(str::to_string));
-    match code.as_deref() {
+    let status = child(root, SAMLP_NS, "Status");
+    let code = status.and_then(|status| child(&status, SAMLP_NS, "StatusCode"));
+    match code.and_then(|code| code.attribute("Value")) {
         Some(SUCCESS) => Ok(()),
-        Some(other) => Err(LoginError::IdpStatus(other.to_string())),
+        Some(top) => {
+            let mut text = top.to_string();
+            if let Some(nested) = code
+                .and_then(|code| child(&code, SAMLP_NS, "StatusCode"))
+                .and_then(|nested| nested.attribute("Value"))
+            {
+                text.push_str(" / ");
+                text.push_str(nested);
+            }
+            if let Some(message) = status
+                .and_then(|status| child(&status, SAMLP_NS, "StatusMessage"))
+                .map(|message| super::text_of(&message))
+                .filter(|message| !message.is_empty())
+            {
+                text.push_str(": ");
+                text.push_str(&message);
+            }
+            let text = text
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
+            Err(LoginError::IdpStatus(text))
+        }
         None => Err(LoginError::Malformed("response has no StatusCode".into())),
     }
 }
 
 /// What one walk over the whole message finds for the shape checks, each in document order.
 pub(super) struct Survey<'a, 'input> {
-    /// Whether an EncryptedAssertion appears anywhere.
-    pub encrypted: bool,
-    /// Assertions anywhere in the message.
+    /// The first encrypted SAML element (EncryptedAssertion, EncryptedID, EncryptedAttribute)
+    /// anywhere: none can be read without a decryption key.
+    pub encrypted: Option<&'a str>,
+    /// Assertions anywhere in the message but the Advice of the Response's own assertion.
     pub assertions: usize,
     /// The first value element (NameID, AttributeValue, Issuer, Audience) holding a comment.
     pub comment_in: Option<&'a str>,
-    /// Every ds:Signature.
+    /// Every ds:Signature but those in the Advice of the Response's own assertion.
     pub signatures: Vec<roxmltree::Node<'a, 'input>>,
     /// The first ID, Id or id value seen a second time.
     pub duplicate_id: Option<&'a str>,
@@ -96,13 +122,18 @@ const SINGLE_CHILDREN: &[(&str, &[(&str, &str)])] = &[
         "SubjectConfirmation",
         &[(SAML_NS, "SubjectConfirmationData")],
     ),
+    // Core §2.5.1.5 and §2.5.1.6: at most one of each in a Conditions.
+    (
+        "Conditions",
+        &[(SAML_NS, "OneTimeUse"), (SAML_NS, "ProxyRestriction")],
+    ),
     ("Status", &[(SAMLP_NS, "StatusCode")]),
 ];
 
 /// Walks the message once, for [`Survey`].
 pub(super) fn survey<'a, 'input>(doc: &'a roxmltree::Document<'input>) -> Survey<'a, 'input> {
     let mut survey = Survey {
-        encrypted: false,
+        encrypted: None,
         assertions: 0,
         comment_in: None,
         signatures: Vec::new(),
@@ -110,7 +141,35 @@ pub(super) fn survey<'a, 'input>(doc: &'a roxmltree::Document<'input>) -> Survey
         repeated: None,
     };
     let mut ids = std::collections::HashSet::new();
+    let root = doc.root_element();
+    // The Advice of an assertion that is a child of the Response is the IdP's aside (core
+    // §2.6.1): covered by whatever signature covers that assertion, never read, and to be
+    // ignorable "without affecting either the semantics or the validity of the assertion".
+    // What it holds (other assertions, their signatures, encrypted ones) is not surveyed;
+    // only IDs stay unique across the whole message.
+    let mut advice_end = 0;
     for node in doc.descendants() {
+        let in_advice = node.range().start < advice_end;
+        if node.is_element() {
+            for attribute in node.attributes() {
+                if matches!(attribute.name(), "ID" | "Id" | "id")
+                    && !ids.insert(attribute.value())
+                    && survey.duplicate_id.is_none()
+                {
+                    survey.duplicate_id = Some(attribute.value());
+                }
+            }
+        }
+        if in_advice {
+            continue;
+        }
+        if is(&node, SAML_NS, "Advice")
+            && node.parent_element().is_some_and(|assertion| {
+                is(&assertion, SAML_NS, "Assertion") && assertion.parent_element() == Some(root)
+            })
+        {
+            advice_end = node.range().end;
+        }
         if node.is_comment() {
             if survey.comment_in.is_none()
                 && let Some(parent) = node.parent_element()
@@ -131,19 +190,13 @@ pub(super) fn survey<'a, 'input>(doc: &'a roxmltree::Document<'input>) -> Survey
             survey.assertions += 1;
         } else if is(&node, DSIG_NS, "Signature") {
             survey.signatures.push(node);
-        } else if is(&node, SAML_NS, "EncryptedAssertion") {
-            survey.encrypted = true;
+        } else if node.tag_name().namespace() == Some(SAML_NS)
+            && node.tag_name().name().starts_with("Encrypted")
+        {
+            survey.encrypted.get_or_insert(node.tag_name().name());
         }
         if survey.repeated.is_none() {
             survey.repeated = repeated_child(&node);
-        }
-        for attribute in node.attributes() {
-            if matches!(attribute.name(), "ID" | "Id" | "id")
-                && !ids.insert(attribute.value())
-                && survey.duplicate_id.is_none()
-            {
-                survey.duplicate_id = Some(attribute.value());
-            }
         }
     }
     survey
@@ -201,19 +254,36 @@ pub(super) fn check_algorithms(
             .filter(|n| n.is_element() && n.tag_name().namespace() == Some(DSIG_NS))
         {
             let algorithm = node.attribute("Algorithm").unwrap_or_default();
-            let allowed = match node.tag_name().name() {
-                "SignatureMethod" => {
-                    STRONG_SIGNATURES.contains(&algorithm)
-                        || (allow_sha1 && SHA1_SIGNATURES.contains(&algorithm))
-                }
-                "DigestMethod" => {
-                    STRONG_DIGESTS.contains(&algorithm) || (allow_sha1 && algorithm == SHA1_DIGEST)
-                }
-                "CanonicalizationMethod" | "Transform" => TRANSFORMS.contains(&algorithm),
+            let (element, strong, sha1) = match node.tag_name().name() {
+                "SignatureMethod" => (
+                    "SignatureMethod",
+                    STRONG_SIGNATURES.contains(&algorithm),
+                    SHA1_SIGNATURES.contains(&algorithm),
+                ),
+                "DigestMethod" => (
+                    "DigestMethod",
+                    STRONG_DIGESTS.contains(&algorithm),
+                    algorithm == SHA1_DIGEST,
+                ),
+                "CanonicalizationMethod" => (
+                    "CanonicalizationMethod",
+                    TRANSFORMS.contains(&algorithm),
+                    false,
+                ),
+                "Transform" => ("Transform", TRANSFORMS.contains(&algorithm), false),
                 _ => continue,
             };
+            let allowed = strong || (sha1 && allow_sha1);
             if !allowed {
-                return Err(LoginError::WeakAlgorithm(algorithm.to_string()));
+                return Err(LoginError::WeakAlgorithm {
+                    element,
+                    algorithm: algorithm.to_string(),
+                    why: if sha1 {
+                        "SHA-1 is accepted only with allow_sha1"
+                    } else {
+                        "not one SAML signatures use"
+                    },
+                });
             }
         }
     }
@@ -327,7 +397,7 @@ mod tests {
         let doc = roxmltree::Document::parse(xml).unwrap();
         let found = survey(&doc);
 
-        assert!(found.encrypted);
+        assert_eq!(found.encrypted, Some("EncryptedAssertion"));
         assert_eq!(found.assertions, 3);
         assert_eq!(found.comment_in, Some("Issuer"));
         let parents: Vec<_> = found
@@ -349,7 +419,7 @@ mod tests {
         let clean = r#"<Response xmlns="urn:oasis:names:tc:SAML:2.0:protocol" ID="r"/>"#;
         let doc = roxmltree::Document::parse(clean).unwrap();
         let found = survey(&doc);
-        assert!(!found.encrypted);
+        assert_eq!(found.encrypted, None);
         assert_eq!(found.assertions, 0);
         assert!(found.signatures.is_empty());
         assert_eq!(refuse_comments_in_values(&found), Ok(()));
