@@ -583,6 +583,44 @@ fn a_sync_run_message_with_a_nul_is_stored_on_every_backend() {
     assert_eq!(stored[0].status, "failed");
 }
 
+/// A sync adding members some of which a SCIM write added since the plan was made (or which
+/// the plan names twice): only the memberships it adds are answered and told as events.
+#[test]
+fn adding_members_already_there_answers_and_tells_only_the_new_ones() {
+    let (_dir, store) = fresh_store("add-members-present");
+    let users = ["a@acme.example", "b@acme.example"].map(|email| {
+        store
+            .write(|tx| tx.insert_user(&new_user(email, email)))
+            .unwrap()
+    });
+    let group = NewGroup {
+        id: "g1".into(),
+        connection: "acme".into(),
+        external_id: Some("gid-1".into()),
+        display_name: "Engineering".into(),
+        source: "sync".into(),
+        version: 1,
+        created_at: now(),
+        updated_at: now(),
+    };
+    store.write(|tx| tx.insert_group(&group)).unwrap();
+    assert!(store.write(|tx| tx.add_member("g1", &users[0].id)).unwrap());
+
+    let pairs = [&users[0], &users[1], &users[1]].map(|user| ("g1".to_owned(), user.id.clone()));
+    let added = store
+        .write_known_references(|tx| tx.add_members("acme", &pairs, now()))
+        .unwrap();
+    assert_eq!(added, [("g1".to_owned(), users[1].id.clone())]);
+
+    let events = store.read(|tx| tx.events_after(0, 100)).unwrap();
+    let added_events: Vec<&str> = events
+        .iter()
+        .filter(|event| event.kind == "member.added")
+        .map(|event| event.subject_id.as_str())
+        .collect();
+    assert_eq!(added_events, [users[0].id.as_str(), users[1].id.as_str()]);
+}
+
 /// Runs `first` in a PostgreSQL write on another thread, which signals once `first` is done
 /// and then stays open until `release` is sent.
 fn held_write<'scope>(
