@@ -6,6 +6,8 @@
 //! external id or email, groups by connection and external id, memberships by their key), so a
 //! batch replayed after a crash cannot duplicate anything.
 
+use std::collections::HashSet;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
@@ -97,6 +99,20 @@ struct ActiveData<'a> {
 struct MemberData<'a> {
     group_id: &'a str,
     user_id: &'a str,
+}
+
+/// The values of a membership row.
+#[allow(clippy::type_complexity)]
+fn member_row(
+    (group, user): &(String, String),
+) -> (
+    diesel::dsl::Eq<group_members::group_id, &String>,
+    diesel::dsl::Eq<group_members::user_id, &String>,
+) {
+    (
+        group_members::group_id.eq(group),
+        group_members::user_id.eq(user),
+    )
 }
 
 /// JSON of an event payload; these plain structs always serialize.
@@ -231,6 +247,10 @@ impl Tx<'_> {
 
     /// Activates or deactivates users that are not already in that state; returns how many
     /// changed. Data stays: nothing is deleted but the sessions of the users deactivated.
+    ///
+    /// Each user the update changes gets its event, and only those: on PostgreSQL the
+    /// update answers the rows it changed, as a concurrent write of a user (waited for, then
+    /// checked again) left them, rather than a list read before it.
     pub fn set_users_active(
         &mut self,
         user_ids: &[String],
@@ -244,12 +264,27 @@ impl Tx<'_> {
             EventKind::UserDeactivated
         };
         for chunk in user_ids.chunks(IN_CHUNK) {
-            let flipping: Vec<(String, String)> = users::table
+            let flipping = users::table
                 .filter(users::id.eq_any(chunk))
-                .filter(users::active.ne(active))
-                .select((users::id, users::connection))
-                .load(self.conn)?;
-            let events: Vec<NewEvent<'_>> = flipping
+                .filter(users::active.ne(active));
+            let update = diesel::update(flipping.clone()).set((
+                users::active.eq(active),
+                users::version.eq(users::version + 1),
+                users::updated_at.eq(now),
+            ));
+            let flipped: Vec<(String, String)> = match &mut *self.conn {
+                DbConnection::Pg(conn) => update
+                    .returning((users::id, users::connection))
+                    .get_results(conn)?,
+                // One write at a time: the rows read are the rows the update changes.
+                DbConnection::Sqlite(conn) => {
+                    let found = flipping.select((users::id, users::connection)).load(conn)?;
+                    update.execute(conn)?;
+                    found
+                }
+            };
+            changed += flipped.len();
+            let events: Vec<NewEvent<'_>> = flipped
                 .iter()
                 .map(|(id, connection)| NewEvent {
                     kind,
@@ -260,56 +295,89 @@ impl Tx<'_> {
                 .collect();
             self.record_events(&events, now)?;
             if !active {
-                let ids: Vec<&str> = flipping.iter().map(|(id, _)| id.as_str()).collect();
+                let ids: Vec<&str> = flipped.iter().map(|(id, _)| id.as_str()).collect();
                 self.delete_sessions_of(&ids)?;
             }
-            changed += diesel::update(users::table)
-                .filter(users::id.eq_any(chunk))
-                .filter(users::active.ne(active))
-                .set((
-                    users::active.eq(active),
-                    users::version.eq(users::version + 1),
-                    users::updated_at.eq(now),
-                ))
-                .execute(self.conn)?;
         }
         Ok(changed)
     }
 
-    /// Adds memberships of `connection`'s groups, ignoring ones already present; returns how
-    /// many were new. Each pair gets its `member.added` event.
+    /// Adds memberships of `connection`'s groups, skipping ones already present (and repeats
+    /// in `pairs`); answers the pairs added, in the order given. Each of them, and only they,
+    /// get a `member.added` event: a member a SCIM write added since the plan was made has
+    /// had its event.
     pub fn add_members(
         &mut self,
         connection: &str,
         pairs: &[(String, String)],
         now: NaiveDateTime,
-    ) -> Result<usize, StoreError> {
-        let mut added = 0;
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let mut added = Vec::new();
         for chunk in pairs.chunks(ROWS_PER_INSERT) {
-            let rows: Vec<_> = chunk
-                .iter()
-                .map(|(group, user)| {
-                    (
-                        group_members::group_id.eq(group),
-                        group_members::user_id.eq(user),
-                    )
-                })
-                .collect();
-            added += insert_new!(&mut *self.conn, group_members::table, &rows)?;
+            let mut new: HashSet<(&str, &str)> = match &mut *self.conn {
+                DbConnection::Pg(conn) => {
+                    let rows: Vec<_> = chunk.iter().map(member_row).collect();
+                    let inserted: Vec<(String, String)> = diesel::insert_into(group_members::table)
+                        .values(&rows)
+                        .on_conflict_do_nothing()
+                        .returning((group_members::group_id, group_members::user_id))
+                        .get_results(conn)?;
+                    let inserted: HashSet<&(String, String)> = inserted.iter().collect();
+                    chunk
+                        .iter()
+                        .filter(|pair| inserted.contains(pair))
+                        .map(|(group, user)| (group.as_str(), user.as_str()))
+                        .collect()
+                }
+                // One write at a time: what is not there now is what the insert adds.
+                DbConnection::Sqlite(conn) => {
+                    let groups: Vec<&str> = chunk.iter().map(|(g, _)| g.as_str()).collect();
+                    let users: Vec<&str> = chunk.iter().map(|(_, u)| u.as_str()).collect();
+                    let present: HashSet<(String, String)> = group_members::table
+                        .filter(group_members::group_id.eq_any(groups))
+                        .filter(group_members::user_id.eq_any(users))
+                        .select((group_members::group_id, group_members::user_id))
+                        .load::<(String, String)>(conn)?
+                        .into_iter()
+                        .collect();
+                    let missing: Vec<&(String, String)> = chunk
+                        .iter()
+                        .filter(|pair| !present.contains(*pair))
+                        .collect::<HashSet<_>>()
+                        .into_iter()
+                        .collect();
+                    let rows: Vec<_> = missing.iter().map(|pair| member_row(pair)).collect();
+                    if !rows.is_empty() {
+                        diesel::insert_into(group_members::table)
+                            .values(&rows)
+                            .execute(conn)?;
+                    }
+                    missing
+                        .into_iter()
+                        .map(|(group, user)| (group.as_str(), user.as_str()))
+                        .collect()
+                }
+            };
+            // In the order given, each pair once.
+            for (group, user) in chunk {
+                if new.remove(&(group.as_str(), user.as_str())) {
+                    added.push((group.clone(), user.clone()));
+                }
+            }
         }
-        let events = member_events(EventKind::MemberAdded, connection, pairs);
+        let events = member_events(EventKind::MemberAdded, connection, &added);
         self.record_events(&events, now)?;
         Ok(added)
     }
 
-    /// Removes memberships of `connection`'s groups; returns how many were there. Each one
-    /// removed gets its `member.removed` event.
+    /// Removes memberships of `connection`'s groups; answers the pairs that were there. Each
+    /// one removed gets its `member.removed` event.
     pub fn remove_members(
         &mut self,
         connection: &str,
         pairs: &[(String, String)],
         now: NaiveDateTime,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<Vec<(String, String)>, StoreError> {
         let mut gone = Vec::new();
         for (group, user) in pairs {
             let count =
@@ -320,7 +388,7 @@ impl Tx<'_> {
         }
         let events = member_events(EventKind::MemberRemoved, connection, &gone);
         self.record_events(&events, now)?;
-        Ok(gone.len())
+        Ok(gone)
     }
 
     /// Bumps the version of groups whose members changed, taking their locks in id order

@@ -1,13 +1,32 @@
 //! The change outbox: one row per change, written in the transaction that makes the change,
 //! so an event exists exactly when its change was committed. Delivery (webhook, polling) reads
 //! it by increasing `id`, which is also the order of the changes.
+//!
+//! A reader moves its cursor past every id it has read, so no event may appear later with a
+//! smaller id than one already seen. SQLite commits one write at a time, in id order. On
+//! PostgreSQL an id is drawn from a sequence when its row is inserted, not when its
+//! transaction commits: of two writes, the one that drew the smaller id may commit last, and
+//! a reader between the two commits would skip its event for good. So a PostgreSQL write
+//! holds its events back until its work is done and appends them last, under a shared
+//! advisory lock it keeps until it commits ([`Tx::append_held_events`]); a reader takes that
+//! lock exclusively first ([`Tx::events_after`]). It waits for the writes whose events are
+//! in but not yet committed, and every id drawn after it has read is larger than those it
+//! saw. Writers do not wait for each other, and none waits for a lock once it holds this one.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::BigInt;
 use serde::Serialize;
 
 use super::schema::{delivery_cursors, events};
-use super::{StoreError, Tx};
+use super::{DbConnection, StoreError, Tx};
+
+/// The PostgreSQL advisory lock (one key of the database's) ordering the outbox: writers hold
+/// it shared from appending their events until they commit, readers take it exclusively.
+const OUTBOX_LOCK: i64 = 0x7072_6f76_5f65_7674;
+
+/// Most events in one multi-row insert (six values each).
+const EVENTS_PER_INSERT: usize = 1_000;
 
 /// What changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +84,37 @@ pub struct NewEvent<'a> {
     pub data: String,
 }
 
+/// An outbox row about to be inserted.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = events)]
+pub(super) struct OutboxRow {
+    event_id: String,
+    kind: &'static str,
+    connection: String,
+    subject_id: String,
+    data: String,
+    created_at: NaiveDateTime,
+}
+
+impl OutboxRow {
+    fn new(
+        kind: EventKind,
+        connection: &str,
+        subject_id: &str,
+        data: String,
+        at: NaiveDateTime,
+    ) -> Self {
+        Self {
+            event_id: super::new_id(),
+            kind: kind.as_str(),
+            connection: connection.to_owned(),
+            subject_id: subject_id.to_owned(),
+            data,
+            created_at: at,
+        }
+    }
+}
+
 /// One stored event, as delivered.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Serialize)]
 pub struct EventRow {
@@ -100,6 +150,16 @@ impl EventRow {
     }
 }
 
+impl<'a> Tx<'a> {
+    /// A PostgreSQL write transaction, whose events wait for [`Tx::append_held_events`].
+    pub(super) fn holding_events(conn: &'a mut DbConnection) -> Self {
+        Tx {
+            conn,
+            held_events: Some(Vec::new()),
+        }
+    }
+}
+
 impl Tx<'_> {
     /// Appends an event to the outbox; `data` is stored as its JSON.
     pub fn record_event(
@@ -110,16 +170,10 @@ impl Tx<'_> {
         data: &impl Serialize,
         now: NaiveDateTime,
     ) -> Result<(), StoreError> {
-        let insert = diesel::insert_into(events::table).values((
-            events::event_id.eq(super::new_id()),
-            events::kind.eq(kind.as_str()),
-            events::connection.eq(connection),
-            events::subject_id.eq(subject_id),
-            events::data.eq(serde_json::to_string(data).unwrap_or_default()),
-            events::created_at.eq(now),
-        ));
-        on_backend!(self.conn, c => insert.execute(c))?;
-        Ok(())
+        let data = serde_json::to_string(data).unwrap_or_default();
+        self.append_events(vec![OutboxRow::new(
+            kind, connection, subject_id, data, now,
+        )])
     }
 
     /// Appends many events with multi-row inserts (bulk sync), in the given order.
@@ -128,34 +182,63 @@ impl Tx<'_> {
         batch: &[NewEvent<'_>],
         now: NaiveDateTime,
     ) -> Result<(), StoreError> {
-        for chunk in batch.chunks(1000) {
-            let rows: Vec<_> = chunk
-                .iter()
-                .map(|event| {
-                    (
-                        events::event_id.eq(super::new_id()),
-                        events::kind.eq(event.kind.as_str()),
-                        events::connection.eq(event.connection),
-                        events::subject_id.eq(event.subject_id),
-                        events::data.eq(&event.data),
-                        events::created_at.eq(now),
-                    )
-                })
-                .collect();
-            match &mut *self.conn {
-                super::DbConnection::Sqlite(conn) => diesel::insert_into(events::table)
-                    .values(&rows)
-                    .execute(conn)?,
-                super::DbConnection::Pg(conn) => diesel::insert_into(events::table)
-                    .values(&rows)
-                    .execute(conn)?,
-            };
+        let rows = batch
+            .iter()
+            .map(|event| {
+                let data = event.data.clone();
+                OutboxRow::new(event.kind, event.connection, event.subject_id, data, now)
+            })
+            .collect();
+        self.append_events(rows)
+    }
+
+    fn append_events(&mut self, rows: Vec<OutboxRow>) -> Result<(), StoreError> {
+        match &mut self.held_events {
+            Some(held) => held.extend(rows),
+            None => self.insert_events(&rows)?,
         }
         Ok(())
     }
 
-    /// Events after `cursor`, oldest first, at most `limit`.
+    /// Appends the events a PostgreSQL write held back, holding the outbox lock until the
+    /// transaction ends (see the module's doc): the write's last statements.
+    pub(super) fn append_held_events(&mut self) -> Result<(), diesel::result::Error> {
+        let held = match &mut self.held_events {
+            Some(held) if !held.is_empty() => std::mem::take(held),
+            _ => return Ok(()),
+        };
+        if let DbConnection::Pg(c) = &mut *self.conn {
+            diesel::sql_query("SELECT pg_advisory_xact_lock_shared($1)")
+                .bind::<BigInt, _>(OUTBOX_LOCK)
+                .execute(c)?;
+        }
+        self.insert_events(&held)
+    }
+
+    fn insert_events(&mut self, rows: &[OutboxRow]) -> Result<(), diesel::result::Error> {
+        for chunk in rows.chunks(EVENTS_PER_INSERT) {
+            let insert = diesel::insert_into(events::table).values(chunk);
+            on_backend!(&mut *self.conn, c => insert.execute(c))?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the PostgreSQL writes whose events are in the outbox but not yet committed
+    /// (see the module's doc); the lock is held until this transaction ends.
+    fn wait_for_outbox_writers(&mut self) -> Result<(), StoreError> {
+        if let DbConnection::Pg(c) = &mut *self.conn {
+            diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+                .bind::<BigInt, _>(OUTBOX_LOCK)
+                .execute(c)?;
+        }
+        Ok(())
+    }
+
+    /// Events after `cursor`, oldest first, at most `limit`. On PostgreSQL it first waits
+    /// for the writes whose events are appended but not yet committed, whose ids may be
+    /// smaller than the ones it would answer.
     pub fn events_after(&mut self, cursor: i64, limit: i64) -> Result<Vec<EventRow>, StoreError> {
+        self.wait_for_outbox_writers()?;
         Ok(events::table
             .filter(events::id.gt(cursor))
             .order(events::id)
@@ -165,6 +248,7 @@ impl Tx<'_> {
 
     /// How many events lie after `cursor`.
     pub fn events_pending(&mut self, cursor: i64) -> Result<i64, StoreError> {
+        self.wait_for_outbox_writers()?;
         Ok(events::table
             .filter(events::id.gt(cursor))
             .count()

@@ -166,6 +166,19 @@ pub enum Backend {
 /// A connection inside a transaction; every store operation hangs off it.
 pub struct Tx<'a> {
     conn: &'a mut DbConnection,
+    /// A PostgreSQL write's events, held back until its work is done (see `events`); `None`
+    /// where events go to the outbox at once.
+    held_events: Option<Vec<events::OutboxRow>>,
+}
+
+impl<'a> Tx<'a> {
+    /// A transaction whose events go to the outbox as they are recorded.
+    fn new(conn: &'a mut DbConnection) -> Self {
+        Tx {
+            conn,
+            held_events: None,
+        }
+    }
 }
 
 impl Store {
@@ -306,9 +319,9 @@ impl Store {
                 "a write inside a queued write must use the job's own transaction".into(),
             ))?;
             if self.in_place {
-                return lease.read(|conn| work(&mut Tx { conn }));
+                return lease.read(|conn| work(&mut Tx::new(conn)));
             }
-            return lease.transaction(|conn| work(&mut Tx { conn }));
+            return lease.transaction(|conn| work(&mut Tx::new(conn)));
         }
         // The lock comes before the pooled connection, so writers queueing for SQLite's one
         // write slot do not hold connections that readers need.
@@ -318,7 +331,7 @@ impl Store {
         };
         let mut conn = self.connection()?;
         match self.kind {
-            Backend::Sqlite => conn.transaction(|conn| work(&mut Tx { conn })),
+            Backend::Sqlite => conn.transaction(|conn| work(&mut Tx::new(conn))),
             Backend::Postgres => retry::transaction(&mut conn, work),
         }
     }
@@ -344,7 +357,7 @@ impl Store {
         let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
         let mut conn = manager.connect_now()?;
         diesel::sql_query("PRAGMA foreign_keys = OFF").execute(&mut conn)?;
-        conn.transaction(|conn| work(&mut Tx { conn }))
+        conn.transaction(|conn| work(&mut Tx::new(conn)))
     }
 
     /// Runs `work` in a read transaction (a savepoint inside a queued write job).
@@ -356,10 +369,10 @@ impl Store {
         // and already sees one consistent state. Nested in the job's transaction, it falls
         // back to a pooled connection.
         if let Some(mut lease) = self.batch.as_ref().and_then(writer::BatchLease::take) {
-            return lease.read(|conn| work(&mut Tx { conn }));
+            return lease.read(|conn| work(&mut Tx::new(conn)));
         }
         let mut conn = self.connection()?;
-        conn.transaction(|conn| work(&mut Tx { conn }))
+        conn.transaction(|conn| work(&mut Tx::new(conn)))
     }
 
     /// Runs blocking store work on tokio's blocking pool, at most one task per spare pooled

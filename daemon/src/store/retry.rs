@@ -77,7 +77,12 @@ where
                 let _ = noted.set(cause);
             }
         });
-        let result = conn.transaction(|conn| work(&mut Tx { conn }));
+        let result = conn.transaction(|conn| {
+            let mut tx = Tx::holding_events(conn);
+            let done = work(&mut tx)?;
+            tx.append_held_events()?;
+            Ok(done)
+        });
         // What a connection has when it opens (nothing, unless a default was set).
         conn.set_instrumentation(get_default_instrumentation());
         (result, abort.get().copied())

@@ -582,3 +582,134 @@ fn a_sync_run_message_with_a_nul_is_stored_on_every_backend() {
     assert_eq!(stored[0].message.as_deref(), Some("adapter said \u{fffd}x"));
     assert_eq!(stored[0].status, "failed");
 }
+
+/// A sync adding members some of which a SCIM write added since the plan was made (or which
+/// the plan names twice): only the memberships it adds are answered and told as events.
+#[test]
+fn adding_members_already_there_answers_and_tells_only_the_new_ones() {
+    let (_dir, store) = fresh_store("add-members-present");
+    let users = ["a@acme.example", "b@acme.example"].map(|email| {
+        store
+            .write(|tx| tx.insert_user(&new_user(email, email)))
+            .unwrap()
+    });
+    let group = NewGroup {
+        id: "g1".into(),
+        connection: "acme".into(),
+        external_id: Some("gid-1".into()),
+        display_name: "Engineering".into(),
+        source: "sync".into(),
+        version: 1,
+        created_at: now(),
+        updated_at: now(),
+    };
+    store.write(|tx| tx.insert_group(&group)).unwrap();
+    assert!(store.write(|tx| tx.add_member("g1", &users[0].id)).unwrap());
+
+    let pairs = [&users[0], &users[1], &users[1]].map(|user| ("g1".to_owned(), user.id.clone()));
+    let added = store
+        .write_known_references(|tx| tx.add_members("acme", &pairs, now()))
+        .unwrap();
+    assert_eq!(added, [("g1".to_owned(), users[1].id.clone())]);
+
+    let events = store.read(|tx| tx.events_after(0, 100)).unwrap();
+    let added_events: Vec<&str> = events
+        .iter()
+        .filter(|event| event.kind == "member.added")
+        .map(|event| event.subject_id.as_str())
+        .collect();
+    assert_eq!(added_events, [users[0].id.as_str(), users[1].id.as_str()]);
+}
+
+/// Runs `first` in a PostgreSQL write on another thread, which signals once `first` is done
+/// and then stays open until `release` is sent.
+fn held_write<'scope>(
+    threads: &'scope std::thread::Scope<'scope, '_>,
+    store: &'scope Store,
+    first: impl Fn(&mut Tx<'_>) -> Result<(), StoreError> + Send + 'scope,
+) -> (
+    std::sync::mpsc::Receiver<()>,
+    std::sync::mpsc::Sender<()>,
+    std::thread::ScopedJoinHandle<'scope, ()>,
+) {
+    let (done, first_done) = std::sync::mpsc::channel();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let handle = threads.spawn(move || {
+        store
+            .write(|tx| {
+                first(tx)?;
+                let _ = done.send(());
+                let _ = released.recv();
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+    });
+    (first_done, release, handle)
+}
+
+/// Of two PostgreSQL writes, the one that recorded its event first commits last; a reader
+/// reads between the two commits and moves its cursor past what it saw. The event of the
+/// write committing last must still come after that cursor: its id was drawn when it was
+/// recorded, before the other's, and the reader never saw it.
+#[test]
+fn an_event_committed_after_a_later_one_was_read_is_not_skipped() {
+    let (_dir, store) = fresh_store("event-commit-order");
+    if store.backend() != Backend::Postgres {
+        return;
+    }
+    let cursor = std::thread::scope(|threads| {
+        let (first_done, release, first) = held_write(threads, &store, |tx| {
+            tx.insert_user(&new_user("first@acme.example", "oid-first"))?;
+            Ok(())
+        });
+        first_done.recv().unwrap();
+        store
+            .write(|tx| tx.insert_user(&new_user("second@acme.example", "oid-second")))
+            .unwrap();
+        let seen = store.read(|tx| tx.events_after(0, 10)).unwrap();
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        release.send(()).unwrap();
+        first.join().unwrap();
+        seen[0].id
+    });
+
+    let later = store.read(|tx| tx.events_after(cursor, 10)).unwrap();
+    let emails: Vec<String> = later
+        .iter()
+        .map(|event| serde_json::from_str::<serde_json::Value>(&event.data).unwrap())
+        .map(|data| data["email"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(emails, ["first@acme.example"]);
+}
+
+/// A reader on PostgreSQL meeting events appended but not yet committed waits for their
+/// write: reading past it would skip them (their ids are smaller than a later commit's).
+#[test]
+fn a_reader_waits_for_events_appended_but_not_committed() {
+    let (_dir, store) = fresh_store("event-reader-waits");
+    if store.backend() != Backend::Postgres {
+        return;
+    }
+    std::thread::scope(|threads| {
+        let (first_done, release, first) = held_write(threads, &store, |tx| {
+            tx.insert_user(&new_user("first@acme.example", "oid-first"))?;
+            Ok(tx.append_held_events()?)
+        });
+        first_done.recv().unwrap();
+        store
+            .write(|tx| tx.insert_user(&new_user("second@acme.example", "oid-second")))
+            .unwrap();
+
+        let (read, answered) = std::sync::mpsc::channel();
+        let store = &store;
+        threads.spawn(move || {
+            let _ = read.send(store.read(|tx| tx.events_after(0, 10)).unwrap());
+        });
+        let early = answered.recv_timeout(std::time::Duration::from_millis(500));
+        assert!(early.is_err(), "the reader did not wait: {early:?}");
+        release.send(()).unwrap();
+        first.join().unwrap();
+        let seen = answered.recv().unwrap();
+        assert_eq!(seen.len(), 2, "{seen:?}");
+    });
+}

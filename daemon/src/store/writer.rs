@@ -418,7 +418,7 @@ mod tests {
                 tx.add_members("acme", &[("group-1".to_owned(), user.id.clone())], now)
             })
             .unwrap();
-        assert_eq!(added, 1, "the unchecked connection wrote");
+        assert_eq!(added.len(), 1, "the unchecked connection wrote");
         for _ in 0..8 {
             let dangling = store.write(|tx| tx.add_member("group-2", "no-such-user"));
             assert!(dangling.is_err(), "a pooled connection skipped the check");

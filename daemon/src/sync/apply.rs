@@ -160,7 +160,8 @@ pub fn apply(
 
     phase("users");
 
-    // Memberships, each batch bumping the versions of the groups it touched. Every pair names
+    // Memberships, each batch bumping the versions of the groups whose members it changed
+    // (a SCIM write may have made a planned change already). Every pair names
     // a user and a group read from the store or created above, so the store's foreign key
     // lookups are skipped (see `Store::write_known_references`). A removal batch locks its
     // groups before their membership rows, as every write changing members does
@@ -175,8 +176,8 @@ pub fn apply(
         counts.members_removed += store.write_known_references(|tx| {
             tx.lock_groups(&touched)?;
             let removed = tx.remove_members(connection, &pairs, now)?;
-            tx.touch_groups(&touched, now)?;
-            Ok::<_, StoreError>(removed)
+            tx.touch_groups(&touched_groups(removed.iter().map(|(group, _)| group)), now)?;
+            Ok::<_, StoreError>(removed.len())
         })?;
         step(batch.len(), progress);
     }
@@ -195,11 +196,10 @@ pub fn apply(
                 Some((group, user))
             })
             .collect();
-        let touched: Vec<String> = touched_groups(pairs.iter().map(|(group, _)| group));
         counts.members_added += store.write_known_references(|tx| {
             let added = tx.add_members(connection, &pairs, now)?;
-            tx.touch_groups(&touched, now)?;
-            Ok::<_, StoreError>(added)
+            tx.touch_groups(&touched_groups(added.iter().map(|(group, _)| group)), now)?;
+            Ok::<_, StoreError>(added.len())
         })?;
         step(batch.len(), progress);
     }

@@ -481,3 +481,41 @@ fn a_post_taking_over_a_deleted_account_waits_for_a_concurrent_write_of_it() {
     assert!(text.contains("Uniqueness"), "{text}");
     assert_eq!(scim.user_row(&id).family_name.as_deref(), Some("Restored"));
 }
+
+/// A sync run deactivating a user a SCIM write is deactivating at the same moment (on
+/// PostgreSQL, where the two run at once): the sync's update waits for the SCIM write and
+/// then finds nothing to change, so the host hears of the deactivation once. The sync read
+/// which users to flip before its update, recorded an event for each, and then changed none.
+#[test]
+fn a_sync_deactivating_a_user_a_scim_write_deactivates_meanwhile_records_one_event() {
+    use provisiond::store::UserChanges;
+
+    let scim = Scim::new();
+    let runtime = super::current_thread_runtime();
+    let id = runtime.block_on(scim.create_entra_user("alice@acme.example", "alice"));
+    let store = &scim.fixture.store;
+    let now = fixed_now().naive_utc();
+
+    let changed = while_a_write_is_open(
+        store,
+        |tx| {
+            tx.lock_user(&id)?;
+            let user = tx.user(&id)?.unwrap();
+            let off = UserChanges {
+                active: Some(false),
+                ..UserChanges::default()
+            };
+            tx.update_user(&user, &off, now)?;
+            Ok(())
+        },
+        || store.write(|tx| tx.set_users_active(std::slice::from_ref(&id), false, now)),
+    );
+    assert_eq!(
+        changed.unwrap(),
+        0,
+        "the SCIM write had deactivated the user"
+    );
+    let kinds = scim.event_kinds();
+    let deactivations = kinds.iter().filter(|k| *k == "user.deactivated").count();
+    assert_eq!(deactivations, 1, "{kinds:?}");
+}
