@@ -231,19 +231,27 @@ fn one_time_use_proxy_restriction_several_audiences_and_advice_are_accepted() {
     assert_eq!(code(fx.post(&xml)), "replay");
 
     // One restriction that leaves this SP out excludes it, whatever the others say.
-    let v = Values::new(&fx);
-    let excluded = template.replacen(
-        "<saml2:AudienceRestriction><saml2:Audience>{AUDIENCE}</saml2:Audience>",
-        "<saml2:AudienceRestriction><saml2:Audience>urn:other:app</saml2:Audience>",
+    assert_eq!(
+        code(fx.post(&for_another_audience(&fx, &template))),
+        "audience"
+    );
+}
+
+/// `template` filled in and signed on the assertion, its first Audience naming this SP
+/// changed to another SP's: the restriction holding it leaves this SP out.
+fn for_another_audience(fx: &Fixture, template: &str) -> String {
+    let v = Values::new(fx);
+    let elsewhere = template.replacen(
+        "<saml2:Audience>{AUDIENCE}</saml2:Audience>",
+        "<saml2:Audience>urn:other:app</saml2:Audience>",
         1,
     );
-    let xml = signed(
-        &fx,
-        &v.fill(&excluded),
+    signed(
+        fx,
+        &v.fill(&elsewhere),
         Some(Sig::to(&v.assertion_id)),
         None,
-    );
-    assert_eq!(code(fx.post(&xml)), "audience");
+    )
 }
 
 /// What a byte-order mark and the XML declaration may say about UTF-8, in any letter case,
@@ -516,23 +524,13 @@ fn conditions_not_understood_are_refused_by_name() {
         assert!(err.to_string().contains(named), "{err}");
     }
 
-    let v = Values::new(&fx);
-    let elsewhere = OKTA
-        .replacen(
-            "</saml2:Conditions>",
-            &format!("{typed}</saml2:Conditions>"),
-            1,
-        )
-        .replacen(
-            "<saml2:Audience>{AUDIENCE}</saml2:Audience>",
-            "<saml2:Audience>urn:other:app</saml2:Audience>",
-            1,
-        );
-    let xml = signed(
-        &fx,
-        &v.fill(&elsewhere),
-        Some(Sig::to(&v.assertion_id)),
-        None,
+    let typed_elsewhere = OKTA.replacen(
+        "</saml2:Conditions>",
+        &format!("{typed}</saml2:Conditions>"),
+        1,
     );
-    assert_eq!(code(fx.post(&xml)), "audience");
+    assert_eq!(
+        code(fx.post(&for_another_audience(&fx, &typed_elsewhere))),
+        "audience"
+    );
 }
