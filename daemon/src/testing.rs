@@ -31,6 +31,21 @@ pub fn new_user(source: &str, external_id: Option<&str>, email: &str) -> crate::
     }
 }
 
+/// A group of connection `acme` as sync stores it: version 1, created now.
+pub fn new_group(id: &str, external_id: &str, display_name: &str) -> crate::store::NewGroup {
+    let now = chrono::Utc::now().naive_utc();
+    crate::store::NewGroup {
+        id: id.into(),
+        connection: "acme".into(),
+        external_id: Some(external_id.into()),
+        display_name: display_name.into(),
+        source: "sync".into(),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
 /// The environment variable that switches tests to PostgreSQL.
 pub const POSTGRES_ENV: &str = "PROVISIOND_TEST_POSTGRES_URL";
 

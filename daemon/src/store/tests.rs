@@ -247,16 +247,7 @@ fn group_membership_is_idempotent_and_deleting_a_group_keeps_its_users() {
     let user = store
         .write(|tx| tx.insert_user(&new_user("a@acme.example", "oid-1")))
         .unwrap();
-    let group = NewGroup {
-        id: "g1".into(),
-        connection: "acme".into(),
-        external_id: Some("gid-1".into()),
-        display_name: "Engineering".into(),
-        source: "sync".into(),
-        version: 1,
-        created_at: now(),
-        updated_at: now(),
-    };
+    let group = crate::testing::new_group("g1", "gid-1", "Engineering");
     store.write(|tx| tx.insert_group(&group)).unwrap();
     assert!(store.write(|tx| tx.add_member("g1", &user.id)).unwrap());
     assert!(!store.write(|tx| tx.add_member("g1", &user.id)).unwrap());
@@ -593,16 +584,7 @@ fn adding_members_already_there_answers_and_tells_only_the_new_ones() {
             .write(|tx| tx.insert_user(&new_user(email, email)))
             .unwrap()
     });
-    let group = NewGroup {
-        id: "g1".into(),
-        connection: "acme".into(),
-        external_id: Some("gid-1".into()),
-        display_name: "Engineering".into(),
-        source: "sync".into(),
-        version: 1,
-        created_at: now(),
-        updated_at: now(),
-    };
+    let group = crate::testing::new_group("g1", "gid-1", "Engineering");
     store.write(|tx| tx.insert_group(&group)).unwrap();
     assert!(store.write(|tx| tx.add_member("g1", &users[0].id)).unwrap());
 
