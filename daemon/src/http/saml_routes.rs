@@ -130,7 +130,7 @@ async fn acs(connection: String, form: HashMap<String, String>, state: AppState)
                 created = success.created,
                 "login succeeded"
             );
-            let max_age = state.config.server.session_ttl.as_secs();
+            let max_age = (success.session_expires - now).num_seconds().max(0) as u64;
             let cookie = crate::session::SessionKeys::cookie(
                 &success.session_token,
                 max_age,

@@ -177,6 +177,7 @@ mod tests {
             in_response_to: None,
             replay_until: chrono::Utc::now(),
             session_index: None,
+            session_until: None,
             attributes,
         }
     }

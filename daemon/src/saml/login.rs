@@ -39,6 +39,9 @@ pub struct LoginSuccess {
     pub session_token: String,
     /// Where to send the browser next.
     pub redirect: String,
+    /// When the session ends: after the configured `session_ttl`, or earlier when the IdP
+    /// bounds its own session (`SessionNotOnOrAfter`).
+    pub session_expires: DateTime<Utc>,
 }
 
 /// Issues an AuthnRequest. Nothing is stored: the request's ID proves itself when the answer
@@ -308,7 +311,8 @@ fn sign_in(
                 tx.touch_login(&user.id, now.naive_utc())?;
             }
 
-            let expires = now + chrono::Duration::from_std(server.session_ttl).unwrap_or_default();
+            let ttl = now + chrono::Duration::from_std(server.session_ttl).unwrap_or_default();
+            let expires = assertion.session_until.map_or(ttl, |until| until.min(ttl));
             tx.create_session(
                 &hash,
                 &user.id,
@@ -333,6 +337,7 @@ fn sign_in(
                 created,
                 session_token: token.clone(),
                 redirect,
+                session_expires: expires,
             })
         };
         match steps() {

@@ -66,6 +66,10 @@ pub struct ValidatedAssertion {
     pub replay_until: DateTime<Utc>,
     /// SessionIndex of the AuthnStatement.
     pub session_index: Option<String>,
+    /// When the IdP says the session this sign-in starts must have ended (the earliest
+    /// `SessionNotOnOrAfter` of the AuthnStatements, skew included): the SP's session ends
+    /// by then too.
+    pub session_until: Option<DateTime<Utc>>,
     /// Attribute name -> values, in document order.
     pub attributes: BTreeMap<String, Vec<String>>,
 }
@@ -250,10 +254,22 @@ pub fn validate_xml(
         .flatten()
         .max();
     let replay_until = latest.unwrap_or(now + chrono::Duration::hours(1)) + expect.clock_skew;
-    let session_index = assertion
-        .children()
-        .filter(|n| is(n, SAML_NS, "AuthnStatement"))
-        .find_map(|n| n.attribute("SessionIndex").map(str::to_string));
+    let statements = || {
+        assertion
+            .children()
+            .filter(|n| is(n, SAML_NS, "AuthnStatement"))
+    };
+    let session_index = statements().find_map(|n| n.attribute("SessionIndex").map(str::to_string));
+    // Core §2.7.2: at SessionNotOnOrAfter the session "MUST be considered ended"; one that
+    // has already ended starts nothing.
+    let mut session_not_on_or_after: Option<DateTime<Utc>> = None;
+    for statement in statements() {
+        if let Some(at) = time_attr(&statement, "SessionNotOnOrAfter")? {
+            session_not_on_or_after = Some(session_not_on_or_after.map_or(at, |s| s.min(at)));
+        }
+    }
+    check_window(None, session_not_on_or_after, expect.clock_skew, now)?;
+    let session_until = session_not_on_or_after.map(|at| at + expect.clock_skew);
 
     Ok(ValidatedAssertion {
         assertion_id,
@@ -263,6 +279,7 @@ pub fn validate_xml(
         in_response_to,
         replay_until,
         session_index,
+        session_until,
         attributes: attributes(assertion),
     })
 }

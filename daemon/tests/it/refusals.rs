@@ -355,6 +355,44 @@ fn a_login_racing_a_deactivation_waits_for_it_and_is_refused() {
     assert!(!after.active, "the login wrote the account back as active");
 }
 
+/// SAML core §2.7.2: at `SessionNotOnOrAfter` the session the IdP started "MUST be considered
+/// ended". The SP's session ends then too (with the clock skew allowed), when that comes
+/// before the configured `session_ttl`; a sign-in whose session has already ended is refused.
+#[test]
+fn the_idps_session_bound_ends_the_session_it_starts() {
+    let fx = Fixture::new(false);
+    let skew = Duration::seconds(180);
+    let lookup = |token: &str, at: DateTime<Utc>| {
+        let hash = fx.session_keys.hash(token);
+        fx.store
+            .read(|tx| tx.session_user(&hash, at.naive_utc()))
+            .unwrap()
+    };
+
+    let bound = fixed_now() + Duration::minutes(30);
+    let mut spec = fx.solicited("alice@acme.example");
+    spec.session_not_on_or_after = Some(bound);
+    let bounded = fx.post(&fx.sign(&spec)).unwrap();
+    assert_eq!(bounded.session_expires, bound + skew);
+    let token = &bounded.session_token;
+    assert!(lookup(token, bound + skew - Duration::seconds(1)).is_some());
+    assert!(lookup(token, bound + skew).is_none());
+
+    // A bound later than the configured lifetime changes nothing.
+    let mut spec = fx.solicited("alice@acme.example");
+    spec.session_not_on_or_after = Some(fixed_now() + Duration::days(30));
+    let later = fx.post(&fx.sign(&spec)).unwrap();
+    assert_eq!(later.session_expires, fixed_now() + Duration::hours(8));
+    let unbounded = fx
+        .post(&fx.sign(&fx.solicited("alice@acme.example")))
+        .unwrap();
+    assert_eq!(unbounded.session_expires, fixed_now() + Duration::hours(8));
+
+    let mut spec = fx.solicited("alice@acme.example");
+    spec.session_not_on_or_after = Some(fixed_now() - skew - Duration::seconds(1));
+    assert_eq!(code(fx.post(&fx.sign(&spec))), "expired");
+}
+
 #[test]
 fn dtd_and_entity_expansion_are_refused_before_parsing() {
     let fx = Fixture::new(false);

@@ -140,6 +140,8 @@ pub struct ResponseSpec {
     pub subject_not_on_or_after: DateTime<Utc>,
     /// `AuthnStatement/@SessionIndex`.
     pub session_index: String,
+    /// `AuthnStatement/@SessionNotOnOrAfter`, when the IdP bounds the session it starts.
+    pub session_not_on_or_after: Option<DateTime<Utc>>,
     /// Attributes in order: name and values.
     pub attributes: Vec<(String, Vec<String>)>,
     /// `StatusCode/@Value` of the response.
@@ -177,6 +179,7 @@ impl ResponseSpec {
         Self {
             response_id: new_id(),
             session_index: assertion_id.clone(),
+            session_not_on_or_after: None,
             assertion_id,
             destination: Some(tenant.reply_url.clone()),
             in_response_to: in_response_to.map(str::to_owned),
@@ -347,7 +350,8 @@ fn assertion_xml(
             "<Conditions NotBefore=\"{not_before}\" NotOnOrAfter=\"{not_after}\">",
             "<AudienceRestriction><Audience>{audience}</Audience></AudienceRestriction>",
             "</Conditions>{attribute_statement}",
-            "<AuthnStatement AuthnInstant=\"{instant}\" SessionIndex=\"{session}\">",
+            "<AuthnStatement AuthnInstant=\"{instant}\" SessionIndex=\"{session}\"",
+            "{session_until}>",
             "<AuthnContext><AuthnContextClassRef>{context}</AuthnContextClassRef>",
             "</AuthnContext></AuthnStatement></Assertion>"
         ),
@@ -367,6 +371,10 @@ fn assertion_xml(
         audience = escape(&spec.audience),
         attribute_statement = attribute_statement,
         session = escape(&spec.session_index),
+        session_until = optional_attribute(
+            "SessionNotOnOrAfter",
+            spec.session_not_on_or_after.map(instant).as_deref()
+        ),
         context = PASSWORD_CONTEXT,
     )
 }

@@ -24,6 +24,7 @@ fn spec() -> ResponseSpec {
     ResponseSpec {
         response_id: new_id(),
         session_index: assertion_id.clone(),
+        session_not_on_or_after: None,
         assertion_id,
         issuer: IDP.into(),
         destination: Some(ACS.into()),
