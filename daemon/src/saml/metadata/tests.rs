@@ -2,21 +2,34 @@ use super::*;
 use crate::testutil::{cert_base64, test_key_and_cert};
 
 fn metadata(certs: &[String], with_ws_fed: bool) -> String {
-    let keys: String = certs
-        .iter()
-        .map(|c| {
-            format!(
-                r#"<KeyDescriptor use="signing"><KeyInfo xmlns="http://www.w3.org/2000/09/xmldsig#"><X509Data><X509Certificate>{c}</X509Certificate></X509Data></KeyInfo></KeyDescriptor>"#
-            )
-        })
-        .collect();
+    let key = |cert: &str| {
+        format!(
+            "<KeyDescriptor use=\"signing\">\
+             <KeyInfo xmlns=\"http://www.w3.org/2000/09/xmldsig#\"><X509Data>\
+             <X509Certificate>{cert}</X509Certificate></X509Data></KeyInfo></KeyDescriptor>"
+        )
+    };
+    let keys: String = certs.iter().map(|c| key(c)).collect();
     let ws_fed = if with_ws_fed {
-        r#"<RoleDescriptor xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:fed="http://docs.oasis-open.org/wsfed/federation/200706" xsi:type="fed:SecurityTokenServiceType" protocolSupportEnumeration="http://docs.oasis-open.org/wsfed/federation/200706"><KeyDescriptor use="signing"><KeyInfo xmlns="http://www.w3.org/2000/09/xmldsig#"><X509Data><X509Certificate>not-a-cert</X509Certificate></X509Data></KeyInfo></KeyDescriptor></RoleDescriptor>"#
+        format!(
+            "<RoleDescriptor xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
+             xmlns:fed=\"http://docs.oasis-open.org/wsfed/federation/200706\" \
+             xsi:type=\"fed:SecurityTokenServiceType\" \
+             protocolSupportEnumeration=\"http://docs.oasis-open.org/wsfed/federation/200706\">\
+             {}</RoleDescriptor>",
+            key("not-a-cert")
+        )
     } else {
-        ""
+        String::new()
     };
     format!(
-        "\u{feff}<?xml version=\"1.0\" encoding=\"utf-8\"?><EntityDescriptor xmlns=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"https://sts.windows.net/t/\">{ws_fed}<IDPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">{keys}<SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" Location=\"https://idp.example/t/saml2\"/></IDPSSODescriptor></EntityDescriptor>"
+        "\u{feff}<?xml version=\"1.0\" encoding=\"utf-8\"?>\
+         <EntityDescriptor xmlns=\"urn:oasis:names:tc:SAML:2.0:metadata\" \
+         entityID=\"https://sts.windows.net/t/\">{ws_fed}\
+         <IDPSSODescriptor protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">\
+         {keys}<SingleSignOnService \
+         Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" \
+         Location=\"https://idp.example/t/saml2\"/></IDPSSODescriptor></EntityDescriptor>"
     )
 }
 
