@@ -21,7 +21,9 @@ fuzz_target!(|data: &[u8]| {
         "active": true,
         "name": { "givenName": "J" },
         "emails": [{ "value": "j@x.test", "type": "work", "primary": true }],
-        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": { "manager": { "value": "m" } }
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
+            "manager": { "value": "m" }
+        }
     });
     let group = json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],

@@ -460,7 +460,8 @@ fn check_config_lists_every_problem_and_exits_non_zero() {
     let path = dir.0.join("broken.yaml");
     std::fs::write(
         &path,
-        "server:\n  listen: nowhere\n  session_key: short\nconnections:\n  - name: Acme Corp\n    domains: [acme]\n    saml: { metadata_file: absent.xml }\n",
+        "server:\n  listen: nowhere\n  session_key: short\nconnections:\n  \
+         - name: Acme Corp\n    domains: [acme]\n    saml: { metadata_file: absent.xml }\n",
     )
     .unwrap();
     let out = provisiond(&path, &["check-config"]);

@@ -403,7 +403,8 @@ fn dtd_and_entity_expansion_are_refused_before_parsing() {
         .map(|rest| &rest[rest.find("?>").unwrap() + 2..])
         .unwrap_or(body);
     let laughs = format!(
-        "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;\">]>{}",
+        "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY a \"aaaaaaaaaa\">\
+         <!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;\">]>{}",
         body.replacen("Alice</", "&b;</", 1)
     );
     assert_eq!(code(fx.post(&laughs)), "dtd");

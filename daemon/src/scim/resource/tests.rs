@@ -17,9 +17,15 @@ fn entra_create_user() -> Value {
         "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
         "userName": "Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1",
         "active": "True",
-        "emails": [{ "primary": true, "type": "work", "value": "Test_User_fd0ea19b@testuser.com" }],
+        "emails": [
+            { "primary": true, "type": "work", "value": "Test_User_fd0ea19b@testuser.com" }
+        ],
         "meta": { "resourceType": "User" },
-        "name": { "formatted": "givenName familyName", "familyName": "familyName", "givenName": "givenName" },
+        "name": {
+            "formatted": "givenName familyName",
+            "familyName": "familyName",
+            "givenName": "givenName"
+        },
         "roles": [],
         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
             "employeeNumber": "59",
@@ -41,8 +47,14 @@ fn entra_create_user_body_is_normalised() {
             "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
             "userName": "Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1",
             "active": true,
-            "emails": [{ "primary": true, "type": "work", "value": "Test_User_fd0ea19b@testuser.com" }],
-            "name": { "formatted": "givenName familyName", "familyName": "familyName", "givenName": "givenName" },
+            "emails": [
+                { "primary": true, "type": "work", "value": "Test_User_fd0ea19b@testuser.com" }
+            ],
+            "name": {
+                "formatted": "givenName familyName",
+                "familyName": "familyName",
+                "givenName": "givenName"
+            },
             "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
                 "employeeNumber": "59",
                 "manager": { "value": "06cd9a8b-4bd5-4d9f-b6b6-a07bd8a0d40c" }

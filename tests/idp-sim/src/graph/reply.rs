@@ -99,7 +99,8 @@ pub(crate) fn not_found(id: &str) -> GraphReply {
         StatusCode::NOT_FOUND,
         "Request_ResourceNotFound",
         &format!(
-            "Resource '{id}' does not exist or one of its queried reference-property objects are not present."
+            "Resource '{id}' does not exist or one of its queried reference-property objects \
+             are not present."
         ),
     )
 }

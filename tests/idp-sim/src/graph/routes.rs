@@ -314,7 +314,8 @@ impl Query {
                         .map_err(|_| format!("Invalid $top '{value}'."))?;
                     if top == 0 || top > MAX_PAGE {
                         return Err(format!(
-                            "Invalid page size specified: '{top}'. Must be between 1 and {MAX_PAGE} inclusive."
+                            "Invalid page size specified: '{top}'. \
+                             Must be between 1 and {MAX_PAGE} inclusive."
                         ));
                     }
                     query.top = top;
