@@ -18,6 +18,7 @@ use openssl::pkey::PKey;
 use openssl::rsa::Rsa;
 use openssl::sign::{Signer, Verifier};
 
+mod floor;
 mod signed;
 use signed::{BASE_URL, SignedResponses, signed_responses};
 
@@ -47,7 +48,7 @@ fn main() {
     for cores in [1usize, 2] {
         let run_dir = dir.join(format!("c{cores}"));
         std::fs::create_dir_all(&run_dir).unwrap();
-        let (rate, p50, p99) = acs_run(&run_dir, cores, logins, clients);
+        let (rate, p50, p99) = acs_run(&run_dir, cores, logins, clients, (raw1, raw2));
         let raw = if cores == 1 { raw1 } else { raw2 };
         println!(
             "ACS, {cores} core(s): {rate:>7.0} logins/s  p50 {:>6.2} ms  p99 {:>6.2} ms  \
@@ -114,6 +115,7 @@ fn acs_run(
     cores: usize,
     logins: usize,
     clients: usize,
+    (raw, raw2): (f64, f64),
 ) -> (f64, Duration, Duration) {
     pin_to(cores);
     let now = Utc::now();
@@ -145,6 +147,7 @@ fn acs_run(
     let responses = Arc::new(responses);
 
     // Validation alone, single thread, for the split between signature work and the store.
+    let mut validation = None;
     if cores == 1 {
         let sp = providers.get("acme").unwrap();
         let idp = sp.idp().unwrap();
@@ -164,6 +167,7 @@ fn acs_run(
             "validation only, 1 thread: {:>7.0}/s ({per:?} each)",
             1.0 / per.as_secs_f64()
         );
+        validation = Some(per);
     }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -231,6 +235,24 @@ fn acs_run(
             "store half only, {clients} in flight: {:>7.0}/s ({per:?} each)",
             1.0 / per.as_secs_f64()
         );
+        let floor = floor::store_floor(dir, responses.len(), clients);
+        println!(
+            "store floor (the same rows, SQLite's C API, statements prepared once, values \
+             made beforehand, {clients} logins a commit): {:?} each, {:.1} KiB of WAL each",
+            floor.per_login,
+            floor.wal_bytes_per_login / 1024.0
+        );
+        if let Some(validation) = validation {
+            let ceiling = 1.0 / (validation + floor.per_login).as_secs_f64();
+            println!(
+                "  so one core cannot log in more than {ceiling:.0}/s with this validation \
+                 ({:.1}% of raw verify), nor two more than {:.0}/s (the writer's floor \
+                 alone: {:.1}% of 2-thread raw verify)",
+                100.0 * ceiling / raw,
+                1.0 / floor.per_login.as_secs_f64(),
+                100.0 / floor.per_login.as_secs_f64() / raw2
+            );
+        }
     }
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
