@@ -12,7 +12,6 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::connection::DbConnection;
 use super::events::{EventKind, NewEvent};
 use super::groups::{Group, NewGroup};
 use super::models::{NewUser, email_key};
@@ -146,14 +145,8 @@ impl Tx<'_> {
         }
         let mut inserted = 0;
         for chunk in rows.chunks(ROWS_PER_INSERT) {
-            inserted += match &mut *self.conn {
-                DbConnection::Sqlite(conn) => diesel::insert_into(users::table)
-                    .values(chunk)
-                    .execute(conn)?,
-                DbConnection::Pg(conn) => diesel::insert_into(users::table)
-                    .values(chunk)
-                    .execute(conn)?,
-            };
+            let insert = diesel::insert_into(users::table).values(chunk);
+            inserted += on_backend!(&mut *self.conn, c => insert.execute(c))?;
         }
         let events: Vec<NewEvent<'_>> = rows
             .iter()
@@ -187,14 +180,8 @@ impl Tx<'_> {
         }
         let mut inserted = 0;
         for chunk in rows.chunks(ROWS_PER_INSERT) {
-            inserted += match &mut *self.conn {
-                DbConnection::Sqlite(conn) => diesel::insert_into(groups::table)
-                    .values(chunk)
-                    .execute(conn)?,
-                DbConnection::Pg(conn) => diesel::insert_into(groups::table)
-                    .values(chunk)
-                    .execute(conn)?,
-            };
+            let insert = diesel::insert_into(groups::table).values(chunk);
+            inserted += on_backend!(&mut *self.conn, c => insert.execute(c))?;
         }
         let events: Vec<NewEvent<'_>> = rows
             .iter()
@@ -248,9 +235,9 @@ impl Tx<'_> {
     /// Activates or deactivates users that are not already in that state; returns how many
     /// changed. Data stays: nothing is deleted but the sessions of the users deactivated.
     ///
-    /// Each user the update changes gets its event, and only those: on PostgreSQL the
-    /// update answers the rows it changed, as a concurrent write of a user (waited for, then
-    /// checked again) left them, rather than a list read before it.
+    /// Each user the update changes gets its event, and only those: the update answers the
+    /// rows it changed (`RETURNING`), as a concurrent write of a user (on PostgreSQL, waited
+    /// for, then checked again) left them, rather than a list read before it.
     pub fn set_users_active(
         &mut self,
         user_ids: &[String],
@@ -267,22 +254,14 @@ impl Tx<'_> {
             let flipping = users::table
                 .filter(users::id.eq_any(chunk))
                 .filter(users::active.ne(active));
-            let update = diesel::update(flipping.clone()).set((
+            let update = diesel::update(flipping).set((
                 users::active.eq(active),
                 users::version.eq(users::version + 1),
                 users::updated_at.eq(now),
             ));
-            let flipped: Vec<(String, String)> = match &mut *self.conn {
-                DbConnection::Pg(conn) => update
-                    .returning((users::id, users::connection))
-                    .get_results(conn)?,
-                // One write at a time: the rows read are the rows the update changes.
-                DbConnection::Sqlite(conn) => {
-                    let found = flipping.select((users::id, users::connection)).load(conn)?;
-                    update.execute(conn)?;
-                    found
-                }
-            };
+            let flipped: Vec<(String, String)> = on_backend!(&mut *self.conn, c => update
+                .returning((users::id, users::connection))
+                .get_results(c))?;
             changed += flipped.len();
             let events: Vec<NewEvent<'_>> = flipped
                 .iter()
@@ -314,54 +293,18 @@ impl Tx<'_> {
     ) -> Result<Vec<(String, String)>, StoreError> {
         let mut added = Vec::new();
         for chunk in pairs.chunks(ROWS_PER_INSERT) {
-            let mut new: HashSet<(&str, &str)> = match &mut *self.conn {
-                DbConnection::Pg(conn) => {
-                    let rows: Vec<_> = chunk.iter().map(member_row).collect();
-                    let inserted: Vec<(String, String)> = diesel::insert_into(group_members::table)
-                        .values(&rows)
-                        .on_conflict_do_nothing()
-                        .returning((group_members::group_id, group_members::user_id))
-                        .get_results(conn)?;
-                    let inserted: HashSet<&(String, String)> = inserted.iter().collect();
-                    chunk
-                        .iter()
-                        .filter(|pair| inserted.contains(pair))
-                        .map(|(group, user)| (group.as_str(), user.as_str()))
-                        .collect()
-                }
-                // One write at a time: what is not there now is what the insert adds.
-                DbConnection::Sqlite(conn) => {
-                    let groups: Vec<&str> = chunk.iter().map(|(g, _)| g.as_str()).collect();
-                    let users: Vec<&str> = chunk.iter().map(|(_, u)| u.as_str()).collect();
-                    let present: HashSet<(String, String)> = group_members::table
-                        .filter(group_members::group_id.eq_any(groups))
-                        .filter(group_members::user_id.eq_any(users))
-                        .select((group_members::group_id, group_members::user_id))
-                        .load::<(String, String)>(conn)?
-                        .into_iter()
-                        .collect();
-                    let missing: Vec<&(String, String)> = chunk
-                        .iter()
-                        .filter(|pair| !present.contains(*pair))
-                        .collect::<HashSet<_>>()
-                        .into_iter()
-                        .collect();
-                    let rows: Vec<_> = missing.iter().map(|pair| member_row(pair)).collect();
-                    if !rows.is_empty() {
-                        diesel::insert_into(group_members::table)
-                            .values(&rows)
-                            .execute(conn)?;
-                    }
-                    missing
-                        .into_iter()
-                        .map(|(group, user)| (group.as_str(), user.as_str()))
-                        .collect()
-                }
-            };
+            let rows: Vec<_> = chunk.iter().map(member_row).collect();
+            let insert = diesel::insert_into(group_members::table)
+                .values(&rows)
+                .on_conflict_do_nothing()
+                .returning((group_members::group_id, group_members::user_id));
+            let inserted: Vec<(String, String)> =
+                on_backend!(&mut *self.conn, c => insert.get_results(c))?;
+            let mut new: HashSet<&(String, String)> = inserted.iter().collect();
             // In the order given, each pair once.
-            for (group, user) in chunk {
-                if new.remove(&(group.as_str(), user.as_str())) {
-                    added.push((group.clone(), user.clone()));
+            for pair in chunk {
+                if new.remove(pair) {
+                    added.push(pair.clone());
                 }
             }
         }
