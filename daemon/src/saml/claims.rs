@@ -23,7 +23,11 @@ const EMAIL_CLAIMS: &[&str] = &[
     "urn:oid:0.9.2342.19200300.100.1.3",
     "urn:oid:1.2.840.113549.1.9.1",
 ];
-const UPN_CLAIMS: &[&str] = &["http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"];
+/// Entra's `name` claim (the UPN), then the UPN claim AD FS sends by default.
+const UPN_CLAIMS: &[&str] = &[
+    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name",
+    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn",
+];
 const FIRST_NAME_CLAIMS: &[&str] = &[
     "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname",
     "firstName",
@@ -232,6 +236,26 @@ mod tests {
         );
         let b = assertion("opaque", persistent, &[]);
         assert_eq!(identity(&b, &AttributeNames::default()).email, None);
+    }
+
+    #[test]
+    fn ad_fs_upn_claim_gives_the_user_name_and_stands_in_for_a_missing_email() {
+        let persistent = Some("urn:oasis:names:tc:SAML:2.0:nameid-format:persistent");
+        let upn = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn";
+        let a = assertion("opaque", persistent, &[(upn, "dana@acme.example")]);
+        let id = identity(&a, &AttributeNames::default());
+        assert_eq!(id.user_name.as_deref(), Some("dana@acme.example"));
+        assert_eq!(id.email.as_deref(), Some("dana@acme.example"));
+        // Entra's UPN claim comes first when both are sent.
+        let both = [
+            (UPN_CLAIMS[0], "entra@acme.example"),
+            (upn, "adfs@acme.example"),
+        ];
+        let id = identity(
+            &assertion("opaque", persistent, &both),
+            &AttributeNames::default(),
+        );
+        assert_eq!(id.user_name.as_deref(), Some("entra@acme.example"));
     }
 
     #[test]
