@@ -28,7 +28,7 @@ pub fn signature(secret: &Secret, timestamp: i64, body: &str) -> String {
 
 /// Runs the webhook worker until the process ends.
 pub async fn run_webhook(store: Store, config: WebhookConfig, holder: String) {
-    let client = match reqwest::Client::builder().timeout(config.timeout).build() {
+    let client = match webhook_client(&config) {
         Ok(client) => client,
         Err(err) => {
             tracing::error!(error = %err, "cannot build the webhook HTTP client; no deliveries");
@@ -50,6 +50,17 @@ pub async fn run_webhook(store: Store, config: WebhookConfig, holder: String) {
             }
         }
     }
+}
+
+/// The HTTP client of deliveries. It follows no redirect: a redirected POST is sent again as
+/// a GET without its body, and a 2xx answer to that would mark an event delivered that no
+/// receiver took (an `http` URL redirected to `https` is the usual case). A 3xx is a failed
+/// delivery, logged with its status, so the URL gets fixed.
+fn webhook_client(config: &WebhookConfig) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(config.timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
 }
 
 /// Why a delivery attempt failed; the event stays first in line.
@@ -295,6 +306,45 @@ mod tests {
         assert!(
             renewed_until > chrono::Duration::from_std(timeout).unwrap(),
             "the lease covers the next POST: {renewed_until}"
+        );
+        serving.abort();
+    }
+
+    /// A receiver that redirects did not take the event: the redirect is not followed (it
+    /// would turn the POST into a GET without the event), and the delivery fails.
+    #[tokio::test]
+    async fn a_redirecting_receiver_has_not_taken_the_event() {
+        use warp::Filter;
+
+        let redirect = warp::post()
+            .and(warp::path("hook"))
+            .map(|| warp::redirect::found(warp::http::Uri::from_static("/landing")));
+        let landing = warp::get()
+            .and(warp::path("landing"))
+            .map(|| "a page, not a receiver");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let serving = tokio::spawn(warp::serve(redirect.or(landing)).incoming(listener).run());
+        let config = WebhookConfig {
+            url: format!("http://127.0.0.1:{port}/hook").parse().unwrap(),
+            secret: Secret::new("webhook-test-secret-0123456789"),
+            timeout: Duration::from_secs(5),
+        };
+        let event = EventRow {
+            id: 1,
+            event_id: "e1".into(),
+            kind: "user.created".into(),
+            connection: "acme".into(),
+            subject_id: "u1".into(),
+            data: "{}".into(),
+            created_at: chrono::Utc::now().naive_utc(),
+        };
+
+        let outcome = post(&webhook_client(&config).unwrap(), &config, &event).await;
+
+        assert!(
+            matches!(outcome, Err(DeliveryError::Status(302))),
+            "{outcome:?}"
         );
         serving.abort();
     }
