@@ -12,11 +12,12 @@
 use std::time::Duration;
 
 use crate::config::{Secret, WebhookConfig};
-use crate::store::{EventRow, Store, StoreError};
+use crate::store::{EventRow, Store, StoreError, Tx};
 
 /// The delivery cursor and lease name of the webhook.
 const CONSUMER: &str = "webhook";
-/// How long a replica holds the delivery lease without renewing it.
+/// How long a replica holds the delivery lease without renewing it, beyond the timeout of the
+/// POST it is making.
 const LEASE: Duration = Duration::from_secs(30);
 
 /// The signature header value for a body sent at `timestamp`.
@@ -27,7 +28,7 @@ pub fn signature(secret: &Secret, timestamp: i64, body: &str) -> String {
 
 /// Runs the webhook worker until the process ends.
 pub async fn run_webhook(store: Store, config: WebhookConfig, holder: String) {
-    let client = match reqwest::Client::builder().timeout(config.timeout).build() {
+    let client = match webhook_client(&config) {
         Ok(client) => client,
         Err(err) => {
             tracing::error!(error = %err, "cannot build the webhook HTTP client; no deliveries");
@@ -49,6 +50,17 @@ pub async fn run_webhook(store: Store, config: WebhookConfig, holder: String) {
             }
         }
     }
+}
+
+/// The HTTP client of deliveries. It follows no redirect: a redirected POST is sent again as
+/// a GET without its body, and a 2xx answer to that would mark an event delivered that no
+/// receiver took (an `http` URL redirected to `https` is the usual case). A 3xx is a failed
+/// delivery, logged with its status, so the URL gets fixed.
+fn webhook_client(config: &WebhookConfig) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(config.timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
 }
 
 /// Why a delivery attempt failed; the event stays first in line.
@@ -75,14 +87,11 @@ async fn deliver_batch(
     config: &WebhookConfig,
     holder: &str,
 ) -> Result<usize, DeliveryError> {
-    let now = chrono::Utc::now();
-    let until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
+    let hold_for = lease_for(config);
     let holder_owned = holder.to_string();
     let (held, events) = store
         .run(move |store| {
-            let held = store.write(|tx| {
-                tx.acquire_lease(CONSUMER, &holder_owned, now.naive_utc(), until.naive_utc())
-            })?;
+            let held = store.write(|tx| take_lease(tx, &holder_owned, hold_for))?;
             if !held {
                 return Ok::<_, StoreError>((false, Vec::new()));
             }
@@ -100,21 +109,44 @@ async fn deliver_batch(
         return Ok(0);
     }
 
+    // Each POST may take the whole timeout: the lease is renewed with every step of the
+    // cursor, for long enough to cover the next one, so no other replica delivers the same
+    // events beside this one. A replica that finds the lease gone stops there.
     let mut delivered = 0;
     for event in events {
         post(client, config, &event).await?;
         let id = event.id;
-        store
+        let holder = holder.to_string();
+        let held = store
             .run(move |store| {
                 store.write(|tx| {
-                    tx.advance_delivery_cursor(CONSUMER, id, chrono::Utc::now().naive_utc())
+                    tx.advance_delivery_cursor(CONSUMER, id, chrono::Utc::now().naive_utc())?;
+                    take_lease(tx, &holder, hold_for)
                 })
             })
             .await?;
         crate::metrics::metrics().webhook_backlog.dec();
         delivered += 1;
+        if !held {
+            tracing::info!("webhook delivery lease taken over by another replica");
+            break;
+        }
     }
     Ok(delivered)
+}
+
+/// How long a replica holds the delivery lease from its last step: long enough for the next
+/// POST to run to its timeout.
+fn lease_for(config: &WebhookConfig) -> Duration {
+    LEASE + config.timeout
+}
+
+/// Takes or renews the delivery lease as `holder` for `hold_for` from now; false when another
+/// replica holds it.
+fn take_lease(tx: &mut Tx<'_>, holder: &str, hold_for: Duration) -> Result<bool, StoreError> {
+    let now = chrono::Utc::now();
+    let until = now + chrono::Duration::from_std(hold_for).unwrap_or_default();
+    tx.acquire_lease(CONSUMER, holder, now.naive_utc(), until.naive_utc())
 }
 
 async fn post(
@@ -199,6 +231,122 @@ mod tests {
             "{closed_outcome:?}"
         );
         holding.abort();
+    }
+
+    /// A replica renews the delivery lease with each event it delivers, for long enough to
+    /// cover the next POST, and stops once another replica has taken the lease over: two
+    /// replicas never post the same events side by side, out of order.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_delivering_replica_keeps_its_lease_and_stops_once_it_is_taken_over() {
+        use crate::store::EventKind;
+        use warp::Filter;
+
+        let store = crate::store::tests::memory_store();
+        let now = chrono::Utc::now().naive_utc();
+        store
+            .write(|tx| {
+                for user in ["u1", "u2", "u3"] {
+                    tx.record_event(EventKind::UserCreated, "acme", user, &user, now)?;
+                }
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+
+        // The receiver plays the clock and the other replica: after the first event most of
+        // the lease has passed; after the second, another replica takes the lease over.
+        let seen: std::sync::Arc<std::sync::Mutex<Vec<(i64, chrono::NaiveDateTime)>>> =
+            std::sync::Arc::default();
+        let (receiver_store, receiver_seen) = (store.clone(), seen.clone());
+        let route = warp::post()
+            .and(warp::body::json())
+            .map(move |event: serde_json::Value| {
+                let lease = receiver_store.read(|tx| tx.lease_holder(CONSUMER)).unwrap();
+                let mut seen = receiver_seen.lock().unwrap();
+                seen.push((event["cursor"].as_i64().unwrap(), lease.unwrap().1));
+                let now = chrono::Utc::now().naive_utc();
+                let (holder, from) = match seen.len() {
+                    1 => ("a", now),
+                    _ => ("b", now + chrono::Duration::hours(1)),
+                };
+                receiver_store
+                    .write(|tx| {
+                        tx.acquire_lease(
+                            CONSUMER,
+                            holder,
+                            from,
+                            from + chrono::Duration::seconds(1),
+                        )
+                    })
+                    .unwrap();
+                warp::reply()
+            });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let serving = tokio::spawn(warp::serve(route).incoming(listener).run());
+        let timeout = Duration::from_secs(5);
+        let config = WebhookConfig {
+            url: format!("http://127.0.0.1:{port}/hook").parse().unwrap(),
+            secret: Secret::new("webhook-test-secret-0123456789"),
+            timeout,
+        };
+        let client = reqwest::Client::builder().timeout(timeout).build().unwrap();
+
+        let delivered = deliver_batch(&store, &client, &config, "a").await.unwrap();
+
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(
+            delivered, 2,
+            "stopped once the lease was taken over: {seen:?}"
+        );
+        assert_eq!(
+            seen.iter().map(|(cursor, _)| *cursor).collect::<Vec<_>>(),
+            [1, 2]
+        );
+        let renewed_until = seen[1].1 - chrono::Utc::now().naive_utc();
+        assert!(
+            renewed_until > chrono::Duration::from_std(timeout).unwrap(),
+            "the lease covers the next POST: {renewed_until}"
+        );
+        serving.abort();
+    }
+
+    /// A receiver that redirects did not take the event: the redirect is not followed (it
+    /// would turn the POST into a GET without the event), and the delivery fails.
+    #[tokio::test]
+    async fn a_redirecting_receiver_has_not_taken_the_event() {
+        use warp::Filter;
+
+        let redirect = warp::post()
+            .and(warp::path("hook"))
+            .map(|| warp::redirect::found(warp::http::Uri::from_static("/landing")));
+        let landing = warp::get()
+            .and(warp::path("landing"))
+            .map(|| "a page, not a receiver");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let serving = tokio::spawn(warp::serve(redirect.or(landing)).incoming(listener).run());
+        let config = WebhookConfig {
+            url: format!("http://127.0.0.1:{port}/hook").parse().unwrap(),
+            secret: Secret::new("webhook-test-secret-0123456789"),
+            timeout: Duration::from_secs(5),
+        };
+        let event = EventRow {
+            id: 1,
+            event_id: "e1".into(),
+            kind: "user.created".into(),
+            connection: "acme".into(),
+            subject_id: "u1".into(),
+            data: "{}".into(),
+            created_at: chrono::Utc::now().naive_utc(),
+        };
+
+        let outcome = post(&webhook_client(&config).unwrap(), &config, &event).await;
+
+        assert!(
+            matches!(outcome, Err(DeliveryError::Status(302))),
+            "{outcome:?}"
+        );
+        serving.abort();
     }
 
     #[test]

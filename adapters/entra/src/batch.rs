@@ -14,7 +14,7 @@ use std::collections::{HashMap, VecDeque};
 use provisiond_plugin_api::AdapterError;
 use serde_json::{Value, json};
 
-use crate::graph::{GraphClient, next_link};
+use crate::graph::{GraphClient, LinkTrail, next_link};
 
 /// Most sub-requests in one batch (Graph's limit).
 pub const MAX_BATCH: usize = 20;
@@ -36,12 +36,13 @@ struct Pending<K> {
 
 /// Reads every page of the lists at `urls` (absolute, under the Graph base URL), calling
 /// `on_page` with the key and each page's body, in no particular order across lists but in
-/// page order within one list.
+/// page order within one list. An error from `on_page`, or a next link returned twice, fails
+/// the whole read.
 pub fn get_pages<K: Clone>(
     client: &mut GraphClient,
     urls: Vec<(K, String)>,
     what: &str,
-    mut on_page: impl FnMut(&K, &Value),
+    mut on_page: impl FnMut(&K, &Value) -> Result<(), AdapterError>,
 ) -> Result<(), AdapterError> {
     let mut queue: VecDeque<Pending<K>> = VecDeque::with_capacity(urls.len());
     for (key, url) in urls {
@@ -54,6 +55,7 @@ pub fn get_pages<K: Clone>(
     }
     let endpoint = format!("{}/$batch", client.config().graph_base_url);
 
+    let mut trail = LinkTrail::default();
     let mut delay_millis = 0;
     while !queue.is_empty() {
         let take = queue.len().min(MAX_BATCH);
@@ -94,8 +96,9 @@ pub fn get_pages<K: Clone>(
             let body = response.get("body").unwrap_or(&Value::Null);
 
             if (200..300).contains(&status) {
-                on_page(&pending.key, body);
+                on_page(&pending.key, body)?;
                 if let Some(next) = next_link(body) {
+                    trail.follow(&next, what)?;
                     queue.push_back(Pending {
                         key: pending.key,
                         url: relative(client, &next, what)?,

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::EntraAdapter;
 use crate::directory::to_adapter_user;
-use crate::graph::{items, next_link, text};
+use crate::graph::{items, next_link, required_text};
 
 /// What a delta cursor or token holds.
 #[derive(Debug, Serialize, Deserialize)]
@@ -96,8 +96,8 @@ pub fn delta_page(
         },
     };
 
-    for item in items(&page) {
-        let Some(id) = text(item, "id") else { continue };
+    for item in items(&page, "delta")? {
+        let id = required_text(item, "id", "delta")?;
         let removed = item.get("@removed").is_some();
         match phase {
             Phase::Users if removed || !assignments.users.contains(&id) => {

@@ -12,7 +12,7 @@ use provisiond_plugin_api::{AdapterError, AdapterGroup, AdapterUser};
 use serde_json::{Map, Value};
 
 use crate::batch;
-use crate::graph::{GraphClient, items, next_link, text};
+use crate::graph::{GraphClient, LinkTrail, items, next_link, required_text, text};
 
 /// The assignment state at one moment.
 #[derive(Debug, Clone)]
@@ -54,14 +54,13 @@ impl Assignments {
             "{graph}/servicePrincipals/{principal_id}/appRoleAssignedTo\
              ?$select=principalId,principalType,principalDisplayName&$top=999"
         ));
+        let what = "app role assignments";
+        let mut trail = LinkTrail::default();
         while let Some(url) = next {
-            let page = client.get(&url, "app role assignments")?;
-            for item in items(&page) {
-                let (Some(id), Some(kind)) =
-                    (text(item, "principalId"), text(item, "principalType"))
-                else {
-                    continue;
-                };
+            let page = client.get(&url, what)?;
+            for item in items(&page, what)? {
+                let id = required_text(item, "principalId", what)?;
+                let kind = required_text(item, "principalType", what)?;
                 match kind.as_str() {
                     "User" => {
                         users.insert(id);
@@ -74,6 +73,9 @@ impl Assignments {
                 }
             }
             next = next_link(&page);
+            if let Some(link) = &next {
+                trail.follow(link, what)?;
+            }
         }
 
         // Members of each assigned group (direct, per Entra's assignment semantics, unless
@@ -129,17 +131,18 @@ fn group_members(
         })
         .collect();
 
-    batch::get_pages(client, urls, "group members", |id, page| {
+    let what = "group members";
+    batch::get_pages(client, urls, what, |id, page| {
         let Some(group) = groups.get_mut(id) else {
-            return;
+            return Ok(());
         };
-        for item in items(page) {
-            let is_user =
-                item.get("@odata.type").and_then(Value::as_str) == Some("#microsoft.graph.user");
-            if let (true, Some(id)) = (is_user, text(item, "id")) {
-                group.members.push(id);
+        for item in items(page, what)? {
+            let member = required_text(item, "id", what)?;
+            if item.get("@odata.type").and_then(Value::as_str) == Some("#microsoft.graph.user") {
+                group.members.push(member);
             }
         }
+        Ok(())
     })?;
 
     for group in groups.values_mut() {

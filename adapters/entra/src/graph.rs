@@ -5,6 +5,8 @@
 //! The client secret goes into the token request body only; no error message carries it, and
 //! every message built from a response is scrubbed of it as a second line of defence.
 
+use std::collections::HashSet;
+
 use provisiond_plugin_api::{AdapterError, Host, HttpRequest, HttpResponse};
 use serde_json::Value;
 
@@ -241,12 +243,45 @@ pub fn next_link(page: &Value) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// The `value` array of a page.
-pub fn items(page: &Value) -> &[Value] {
+/// The `value` array of a page of `what`. Graph answers every collection with one, so a page
+/// without it (a proxy's error page, a cut-off reply) fails the listing: read as an empty
+/// page, it would hide whoever it held, and a complete listing would deactivate them.
+pub fn items<'a>(page: &'a Value, what: &str) -> Result<&'a [Value], AdapterError> {
     page.get("value")
         .and_then(Value::as_array)
         .map(Vec::as_slice)
-        .unwrap_or_default()
+        .ok_or_else(|| AdapterError::remote(None, format!("{what}: a page without a value list")))
+}
+
+/// A string field that every object of a page of `what` has (an id): an object without it is
+/// a malformed page, failed for the same reason as in [`items`].
+pub fn required_text(item: &Value, field: &str, what: &str) -> Result<String, AdapterError> {
+    text(item, field).ok_or_else(|| {
+        AdapterError::remote(None, format!("{what}: an object of a page without {field}"))
+    })
+}
+
+/// The `@odata.nextLink`s one sequence of pages has followed: a link coming back would read
+/// the same pages again without end, inside the adapter where the daemon's cursor checks do
+/// not reach.
+#[derive(Debug, Default)]
+pub struct LinkTrail {
+    followed: HashSet<String>,
+}
+
+impl LinkTrail {
+    /// Records `link` as the next page of `what` to read, failing when it was followed before.
+    pub fn follow(&mut self, link: &str, what: &str) -> Result<(), AdapterError> {
+        if self.followed.insert(link.to_owned()) {
+            return Ok(());
+        }
+        Err(AdapterError::remote(
+            None,
+            format!(
+                "{what}: Graph returned a next link it had already returned; it pages in a loop"
+            ),
+        ))
+    }
 }
 
 /// A string field of a Graph object.

@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 
 pub use config::{ClientSecret, DEFAULT_GRAPH_BASE_URL, DEFAULT_LOGIN_BASE_URL, EntraConfig};
 use directory::{Assignments, to_adapter_user};
-use graph::{GraphClient, items, next_link};
+use graph::{GraphClient, items, next_link, required_text};
 
 /// Assignments read by a users listing are reused by a groups listing this soon after.
 const ASSIGNMENTS_REUSE_MILLIS: i64 = 10 * 60 * 1000;
@@ -106,15 +106,13 @@ impl Adapter for EntraAdapter {
             .assignments
             .as_ref()
             .ok_or_else(|| AdapterError::internal("assignments vanished"))?;
-        let users = items(&page)
-            .iter()
-            .filter(|item| {
-                item.get("id")
-                    .and_then(Value::as_str)
-                    .is_some_and(|id| assignments.users.contains(id))
-            })
-            .filter_map(|item| to_adapter_user(item, extra))
-            .collect();
+        let mut users = Vec::new();
+        for item in items(&page, "users")? {
+            let id = required_text(item, "id", "users")?;
+            if assignments.users.contains(&id) {
+                users.extend(to_adapter_user(item, extra));
+            }
+        }
         Ok(Page {
             items: users,
             next_cursor: next_link(&page),

@@ -474,6 +474,15 @@ fn printable(text: &str) -> std::borrow::Cow<'_, str> {
         .into()
 }
 
+/// [`printable`] line by line, for a text of several lines (a run's summary and plan) that
+/// quotes an IdP's names and messages: its own line breaks stay.
+fn printable_lines(text: &str) -> String {
+    text.split('\n')
+        .map(printable)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn scim_token(path: &Path, command: ScimTokenCommand) -> anyhow::Result<()> {
     let config = load(path)?;
     let store = Store::open(&config.database)?;

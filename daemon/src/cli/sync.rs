@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::Args;
 use serde_json::Value;
 
+use super::{printable, printable_lines};
 use crate::config::{AdapterCheck, Problem};
 use crate::plugins::LoadedAdapter;
 use crate::store::Store;
@@ -116,10 +117,10 @@ pub fn groups_list(path: &Path, connection: Option<&str>, json: bool) -> anyhow:
     for (group, members) in &rows {
         say!(
             "{:<12}  {:<24}  {:<8}  {}",
-            group.connection,
-            group.display_name,
-            group.source,
-            members.join(", ")
+            printable(&group.connection),
+            printable(&group.display_name),
+            printable(&group.source),
+            printable(&members.join(", "))
         );
     }
     say!("{} group(s)", rows.len());
@@ -170,9 +171,10 @@ fn print_report(report: &RunReport, args: &SyncArgs) -> anyhow::Result<()> {
     if args.dry_run {
         say!("Dry run of {}: nothing was changed.", report.connection);
     }
-    say!("{}", summary(report));
+    say!("{}", printable_lines(&summary(report)));
     if let Some(plan) = &report.plan {
-        super::write_out(format_args!("{}", plan_lines(plan, args.show)))?;
+        let lines = printable_lines(&plan_lines(plan, args.show));
+        super::write_out(format_args!("{lines}"))?;
     }
     Ok(())
 }
@@ -213,15 +215,16 @@ pub fn sync_runs(path: &Path, args: &SyncRunsArgs) -> anyhow::Result<()> {
                 )
             })
             .unwrap_or_else(|| "-".to_owned());
-        let detail = run.message.clone().unwrap_or_else(|| run.counts.clone());
+        let detail = run.message.as_deref().unwrap_or(&run.counts);
         say!(
-            "{:<19}  {:<12}  {:<8}  {:<11}  {:<9}  {:>8}  {detail}",
+            "{:<19}  {:<12}  {:<8}  {:<11}  {:<9}  {:>8}  {}",
             run.started_at.format("%Y-%m-%d %H:%M:%S"),
-            run.connection,
+            printable(&run.connection),
             run.trigger,
             run.mode,
             run.status,
-            seconds
+            seconds,
+            printable(detail)
         );
     }
     say!("{} run(s)", runs.len());

@@ -31,6 +31,7 @@ pub struct RunGuard {
     connection: String,
     renewal: Option<(Arc<AtomicBool>, std::thread::JoinHandle<()>)>,
     lease: Option<(Store, String)>,
+    duration: Duration,
 }
 
 impl RunLocks {
@@ -56,6 +57,7 @@ impl RunLocks {
             connection: connection.to_owned(),
             renewal: None,
             lease: self.lease.clone(),
+            duration: lease,
         };
         if let Some((store, holder)) = &self.lease {
             if !take_lease(store, connection, holder, lease) {
@@ -88,6 +90,19 @@ impl RunLocks {
             guard.renewal = Some((stop, handle));
         }
         Some(guard)
+    }
+}
+
+impl RunGuard {
+    /// Renews the connection's database lease now; false when another replica has taken the
+    /// connection over (this process stalled past the lease, or lost the database meanwhile).
+    /// A run checks it before it changes anything: the other replica's run reads newer data
+    /// and does the work.
+    pub fn still_held(&self) -> bool {
+        match &self.lease {
+            Some((store, holder)) => take_lease(store, &self.connection, holder, self.duration),
+            None => true,
+        }
     }
 }
 

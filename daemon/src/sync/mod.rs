@@ -125,6 +125,17 @@ pub enum SyncError {
         /// The bound.
         max: u64,
     },
+    /// Another replica took the connection's lease over before this run applied anything
+    /// (this process stalled longer than `sync.lease_seconds`, or could not reach the
+    /// database to renew it). The run stops; the other replica's run does the work.
+    #[error(
+        "connection {connection:?}: another replica took the sync lease over before this run \
+         applied anything, so it stopped"
+    )]
+    LeaseLost {
+        /// The connection.
+        connection: String,
+    },
     /// Reading or writing the store failed; the run stops, the next one converges.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -13,13 +13,13 @@ use chrono::{NaiveDateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::SyncError;
 use super::apply::{ApplyCounts, apply};
 use super::early;
 use super::fetch::{FetchHow, FetchOutcome, Fetched, Progress, fetch};
 use super::listing::ListingRules;
 use super::lock::RunLocks;
 use super::plan::{CurrentState, PlanOptions, ReconcilePlan, plan};
+use super::{RunGuard, SyncError};
 use crate::config::{
     AdapterConfig, Config, ConnectionConfig, DEFAULT_FULL_SYNC_HOURS, MaxDeactivate, SyncMode,
 };
@@ -228,7 +228,7 @@ impl SyncContext {
             .sync
             .as_ref()
             .map_or(super::lock::DEFAULT_LEASE, |s| s.lease);
-        let Some(_guard) = self.locks.try_acquire(name, lease) else {
+        let Some(guard) = self.locks.try_acquire(name, lease) else {
             return self.skipped(request, started);
         };
         // Holding the connection's lease, a run still marked `running` belongs to a process
@@ -271,7 +271,7 @@ impl SyncContext {
             })?;
         }
 
-        let executed = self.execute(request, connection, adapter, now, progress);
+        let executed = self.execute(request, connection, adapter, &guard, now, progress);
         let report = self.finish(request, run_id, executed, started)?;
         tracing::info!(
             connection = %name,
@@ -339,6 +339,7 @@ impl SyncContext {
         request: &RunRequest,
         connection: &ConnectionConfig,
         adapter_config: &AdapterConfig,
+        guard: &RunGuard,
         now: NaiveDateTime,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Executed, SyncError> {
@@ -513,6 +514,13 @@ impl SyncContext {
             return Ok(executed);
         }
 
+        // A run whose lease another replica took over while it read or planned changes
+        // nothing: that replica's run reads newer data, and the two would apply side by side.
+        if !guard.still_held() {
+            return Err(SyncError::LeaseLost {
+                connection: name.to_owned(),
+            });
+        }
         let phase = Instant::now();
         executed.counts.changes = apply(&self.store, name, &executed.plan, now, progress)?;
         executed.counts.changes.users_created += created.user_ids.len();

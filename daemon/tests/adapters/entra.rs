@@ -469,3 +469,85 @@ fn delta_reports_changes_since_the_previous_round() {
     let changed = groups.iter().find(|g| &g.id == group).unwrap();
     assert!(changed.members.contains(&tenant.users[1].id));
 }
+
+/// A 200 answer that is not a page of objects with ids (a proxy's error page, a truncated
+/// reply) fails the listing: read as an empty page, it would end a complete listing without
+/// the users it hides, and they would be deactivated.
+#[test]
+fn a_malformed_page_fails_the_listing_instead_of_reading_as_empty() {
+    let tenant = GraphTenant::generate(60, 3, 80, 17);
+    let cases = [
+        ("appRoleAssignedTo", json!({"@odata.context": "x"})),
+        ("/members", json!({"value": "not a list"})),
+        ("/users", json!({"value": null})),
+        ("/users", json!({"value": [{"displayName": "no id"}]})),
+        (
+            "appRoleAssignedTo",
+            json!({"value": [{"principalType": "User"}]}),
+        ),
+        ("/members", json!({"value": [7]})),
+    ];
+    for (path, body) in cases {
+        let sim = Simulator::start(tenant.clone());
+        sim.state.push_fault(FaultRule {
+            path_contains: Some(path.into()),
+            fault: Fault::Body(body.clone()),
+            times: 1,
+        });
+        let mut session = entra()
+            .create(&sim.entra_config(), http_client(&clock()))
+            .unwrap();
+
+        let outcome = session.users_page(None);
+
+        let error = outcome.expect_err(&format!("{path} answering {body}"));
+        assert!(
+            matches!(error.adapter_error(), Some(AdapterError::Remote { .. })),
+            "{path} answering {body}: {error}"
+        );
+    }
+}
+
+/// Graph's `@odata.nextLink` coming back to a page already read would page without end
+/// inside the adapter, where the daemon's cursor checks do not see it.
+#[test]
+fn a_next_link_looping_inside_the_adapter_fails_the_listing() {
+    let tenant = GraphTenant::generate(60, 3, 80, 19);
+    let (group, _, _) = tenant.assigned_groups(false).remove(0);
+    for (path, relative) in [
+        (
+            "appRoleAssignedTo".to_owned(),
+            "/servicePrincipals/sp/appRoleAssignedTo?$skiptoken=again".to_owned(),
+        ),
+        (
+            format!("/groups/{group}/members"),
+            format!("/groups/{group}/members?$skiptoken=again"),
+        ),
+    ] {
+        let sim = Simulator::start(tenant.clone());
+        let graph = sim.entra_config()["graph_base_url"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        sim.state.push_fault(FaultRule {
+            path_contains: Some(path.clone()),
+            fault: Fault::Body(json!({
+                "value": [],
+                "@odata.nextLink": format!("{graph}{relative}"),
+            })),
+            times: 1_000,
+        });
+        let mut session = entra()
+            .create(&sim.entra_config(), http_client(&clock()))
+            .unwrap();
+
+        let error = session.users_page(None).map(|_| ()).unwrap_err();
+
+        assert!(error.to_string().contains("already"), "{path}: {error}");
+        assert!(
+            sim.state.request_counts().total < 20,
+            "{path}: stopped at the repeated link: {:?}",
+            sim.state.request_counts()
+        );
+    }
+}

@@ -611,3 +611,38 @@ fn a_failed_first_listing_records_the_users_it_created() {
         runs[0].counts
     );
 }
+
+/// A run whose process stalled past its lease while another replica took the connection over
+/// applies nothing it read: the other replica's run reads newer data, and the two must not
+/// apply side by side.
+#[test]
+fn a_run_whose_lease_another_replica_took_over_applies_nothing() {
+    let fx = Fixture::new(
+        GraphTenant::generate(100, 4, 150, 31),
+        "{schedule: \"*/5 * * * *\", mode: full}",
+    );
+    fx.run();
+    // Direct assignments are users 0, 5, 10, ...
+    let disabled = fx.sim.state.tenant().users[5].id.clone();
+    fx.sim.state.set_account_enabled(&disabled, false);
+
+    let report = run_hooked(&fx, &mut |_| {
+        let later = chrono::Utc::now().naive_utc() + chrono::Duration::hours(1);
+        let until = later + chrono::Duration::hours(1);
+        let taken = fx
+            .store()
+            .write(|tx| tx.acquire_lease("sync:acme", "another-replica", later, until))
+            .unwrap();
+        assert!(taken);
+    });
+
+    assert_eq!(report.status, RunStatus::Failed, "{report:?}");
+    let message = report.message.clone().unwrap_or_default();
+    assert!(message.contains("lease"), "{message}");
+    let users = fx.store().read(|tx| tx.users(Some("acme"))).unwrap();
+    let user = users
+        .iter()
+        .find(|user| user.external_id.as_deref() == Some(disabled.as_str()))
+        .unwrap();
+    assert!(user.active, "nothing applied");
+}

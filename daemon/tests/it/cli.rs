@@ -1,5 +1,6 @@
 //! The command line as a shell user meets it: output cut short by a reader such as `head`,
-//! and log lines written to a file rather than a terminal.
+//! log lines written to a file rather than a terminal, and names from a directory that carry
+//! terminal escape sequences.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -96,4 +97,61 @@ fn logs_written_to_a_file_have_no_colour_codes() {
 
     assert!(text.contains("provisiond started"), "{text}");
     assert!(!text.contains('\u{1b}'), "{text}");
+}
+
+/// Names a directory chose and the messages of sync runs reach `groups list`, `sync-runs`
+/// and `users list` alike: a terminal escape sequence in them is shown escaped, never sent
+/// to the terminal.
+#[test]
+fn listed_group_names_and_run_messages_cannot_drive_the_terminal() {
+    use provisiond::store::{NewGroup, Store, SyncRunRow};
+
+    let dir = TempDir::new("escapes");
+    let path = write_config(&dir, free_port());
+    let migrated = provisiond(&path, &["migrate"]).output().unwrap();
+    assert!(migrated.status.success(), "{migrated:?}");
+    let hostile = "Sales\u{1b}]0;pwned\u{7}\u{1b}[2J";
+    let config = provisiond::config::load(&path).unwrap();
+    let store = Store::open(&config.database).unwrap();
+    let now = chrono::Utc::now().naive_utc();
+    store
+        .write(|tx| {
+            tx.insert_group(&NewGroup {
+                id: provisiond::store::new_id(),
+                connection: "acme".into(),
+                external_id: Some("g1".into()),
+                display_name: hostile.into(),
+                source: "sync".into(),
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            })?;
+            tx.insert_sync_run(&SyncRunRow {
+                id: provisiond::store::new_id(),
+                connection: "acme".into(),
+                trigger: "cli".into(),
+                mode: "full".into(),
+                status: "failed".into(),
+                started_at: now,
+                finished_at: Some(now),
+                counts: "{}".into(),
+                message: Some(format!("Graph said: {hostile}")),
+            })
+        })
+        .unwrap();
+    drop(store);
+
+    for args in [&["groups", "list"][..], &["sync-runs"]] {
+        let out = provisiond(&path, args).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        assert!(
+            stdout.contains("Sales\\u{1b}]0;pwned"),
+            "{args:?}: {stdout}"
+        );
+        assert!(
+            !stdout.contains('\u{1b}') && !stdout.contains('\u{7}'),
+            "{args:?}"
+        );
+    }
 }

@@ -59,7 +59,8 @@ impl GraphReply {
     }
 }
 
-/// Waits out a [`Fault::Delay`]; any other fault becomes the reply to send instead.
+/// Waits out a [`Fault::Delay`]; any other fault becomes the reply to send instead (a
+/// [`Fault::Body`] with status 200).
 pub(crate) async fn apply_fault(fault: Option<Fault>) -> Option<GraphReply> {
     let (status, retry_after) = match fault? {
         Fault::Delay(duration) => {
@@ -73,6 +74,7 @@ pub(crate) async fn apply_fault(fault: Option<Fault>) -> Option<GraphReply> {
             (StatusCode::SERVICE_UNAVAILABLE, retry_after_secs)
         }
         Fault::InternalServerError => (StatusCode::INTERNAL_SERVER_ERROR, None),
+        Fault::Body(body) => return Some(GraphReply::ok(body)),
     };
     let mut reply = graph_error(status, "SimulatedFault", "Injected by the simulator.");
     if let Some(seconds) = retry_after {

@@ -27,6 +27,8 @@ pub enum Fault {
     InternalServerError,
     /// Answers normally, after a delay (a slow page).
     Delay(Duration),
+    /// 200 with this body instead of the real answer (a malformed or looping page).
+    Body(serde_json::Value),
 }
 
 /// When a fault applies: the next `times` requests whose path contains `path_contains`
