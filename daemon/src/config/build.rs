@@ -37,7 +37,26 @@ pub(super) fn build(
         .as_deref()
         .unwrap_or("http://localhost:8080");
     let base_url = match Url::parse(base_url) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") && url.query().is_none() => Ok(url),
+        Ok(url) if matches!(url.scheme(), "http" | "https") => match beyond_path(&url) {
+            None => Ok(url),
+            Some(part) => {
+                check.add(
+                    "server.base_url",
+                    format!(
+                        "has {part}; give the public URL as scheme, host, port and path only \
+                         (the SP URLs are this with a path appended)"
+                    ),
+                );
+                Err(())
+            }
+        },
+        _ if base_url.contains('@') => {
+            check.add(
+                "server.base_url",
+                "is not an http(s) URL like https://sso.example.com (not shown: it holds an `@`)",
+            );
+            Err(())
+        }
         _ => {
             check.add(
                 "server.base_url",
@@ -79,7 +98,20 @@ pub(super) fn build(
     let mut allowed_redirects = Vec::new();
     for (i, prefix) in server.allowed_redirects.iter().enumerate() {
         match Url::parse(prefix) {
-            Ok(url) if matches!(url.scheme(), "http" | "https") => allowed_redirects.push(url),
+            Ok(url) if matches!(url.scheme(), "http" | "https") => match beyond_path(&url) {
+                None => allowed_redirects.push(url),
+                Some(part) => check.add(
+                    format!("server.allowed_redirects[{i}]"),
+                    format!(
+                        "has {part}; a prefix is matched by scheme, host, port and path only, \
+                         so give only those"
+                    ),
+                ),
+            },
+            _ if prefix.contains('@') => check.add(
+                format!("server.allowed_redirects[{i}]"),
+                "is not an absolute http(s) URL prefix (not shown: it holds an `@`)",
+            ),
             _ => check.add(
                 format!("server.allowed_redirects[{i}]"),
                 format!("{prefix:?} is not an absolute http(s) URL prefix"),
@@ -187,6 +219,21 @@ pub(super) fn build(
         _ => None,
     };
     (config, adapter_checks)
+}
+
+/// What a URL holds besides scheme, host, port and path, which a URL used as a prefix must
+/// not: credentials would be copied into every URL built on it (and into log lines), a query
+/// or fragment would come before the path appended to it, or be ignored by prefix matching.
+fn beyond_path(url: &Url) -> Option<&'static str> {
+    if !url.username().is_empty() || url.password().is_some() {
+        Some("a user name or password")
+    } else if url.query().is_some() {
+        Some("a query (`?...`)")
+    } else if url.fragment().is_some() {
+        Some("a fragment (`#...`)")
+    } else {
+        None
+    }
 }
 
 fn build_webhook(webhook: super::raw::RawWebhook, check: &mut Checker) -> Option<WebhookConfig> {

@@ -55,21 +55,14 @@ impl fmt::Display for Secret {
     }
 }
 
-/// Resolves a value written as `${ENV_VAR}`, `file:/path` or a literal.
+/// Resolves a value written as `file:/path`, or with `${ENV_VAR}` references (the whole value,
+/// or inside it, as in a database URL's password), or a literal.
 ///
-/// The error names the variable or file, never the value.
+/// A `${` that does not start a whole `${NAME}` is refused: taken literally, the text written
+/// in the config file (which the admin meant to keep out of it) would become the secret. The
+/// error names the variable or file, never the value.
 pub fn resolve(raw: &str) -> Result<String, String> {
     let trimmed = raw.trim();
-    if let Some(name) = trimmed
-        .strip_prefix("${")
-        .and_then(|rest| rest.strip_suffix('}'))
-    {
-        return match std::env::var(name) {
-            Ok(value) if !value.is_empty() => Ok(value),
-            Ok(_) => Err(format!("environment variable {name} is empty")),
-            Err(_) => Err(format!("environment variable {name} is not set")),
-        };
-    }
     if let Some(path) = trimmed.strip_prefix("file:") {
         let value = read_secret_file(path)?;
         let value = value.trim_end_matches(['\n', '\r']).to_string();
@@ -79,7 +72,43 @@ pub fn resolve(raw: &str) -> Result<String, String> {
             Ok(value)
         };
     }
-    Ok(raw.to_string())
+    if !trimmed.contains("${") {
+        return Ok(raw.to_string());
+    }
+
+    let mut resolved = String::new();
+    let mut rest = trimmed;
+    while let Some(at) = rest.find("${") {
+        resolved.push_str(&rest[..at]);
+        let after = &rest[at + 2..];
+        let name = after
+            .find('}')
+            .map(|end| &after[..end])
+            .filter(|name| is_variable_name(name))
+            .ok_or_else(|| {
+                "holds a `${` that does not start a reference: write ${NAME}, NAME being \
+                 letters, digits and `_` (a secret that really holds `${` goes in a file:)"
+                    .to_string()
+            })?;
+        match std::env::var(name) {
+            Ok(value) if !value.is_empty() => resolved.push_str(&value),
+            Ok(_) => return Err(format!("environment variable {name} is empty")),
+            Err(_) => return Err(format!("environment variable {name} is not set")),
+        }
+        rest = &after[name.len() + 1..];
+    }
+    resolved.push_str(rest);
+    Ok(resolved)
+}
+
+/// An environment variable name as shells write one: a letter or `_`, then letters, digits
+/// or `_`.
+fn is_variable_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|first| first.is_ascii_alphabetic() || first == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// The largest secret file read: keys and tokens are far smaller.
@@ -129,6 +158,32 @@ mod tests {
         assert_eq!(
             hex::encode(mac),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn a_reference_inside_a_value_is_replaced_and_a_malformed_one_refused() {
+        // PATH is set wherever tests run; the unset name is surely unset.
+        let path = std::env::var("PATH").unwrap();
+        assert_eq!(
+            resolve("postgres://u:${PATH}@db/x").unwrap(),
+            format!("postgres://u:{path}@db/x")
+        );
+        assert_eq!(resolve("${PATH}${PATH}").unwrap(), format!("{path}{path}"));
+        let err = resolve("postgres://u:${PROVISIOND_TEST_SURELY_UNSET_VAR}@db/x").unwrap_err();
+        assert!(
+            err.contains("PROVISIOND_TEST_SURELY_UNSET_VAR is not set"),
+            "{err}"
+        );
+
+        // Each would otherwise be a literal secret that anyone reading the config knows.
+        for malformed in ["${PROVISIOND_ADMIN_TOKEN", "x${}", "${ PATH }", "${PA-TH}"] {
+            let err = resolve(malformed).unwrap_err();
+            assert!(err.contains("${NAME}"), "{malformed}: {err}");
+        }
+        assert_eq!(
+            resolve("no reference $PATH {}").unwrap(),
+            "no reference $PATH {}"
         );
     }
 

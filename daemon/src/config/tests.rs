@@ -601,3 +601,33 @@ fn a_metadata_url_in_plain_http_is_a_problem_unless_it_stays_on_this_machine() {
     }
     std::fs::remove_dir_all(base).unwrap();
 }
+
+#[test]
+fn a_base_url_or_redirect_prefix_with_more_than_origin_and_path_is_refused() {
+    let base = dir();
+    let config = |url: &str| {
+        format!(
+            "server:\n  base_url: \"{url}\"\n  allowed_redirects: [\"{url}\"]\n  \
+             session_key: test-session-key-0123456789abcdef\n"
+        )
+    };
+    // The SP URLs are the base URL with a path appended: a fragment would end up before that
+    // path (and never reach the server), a query or credentials inside every URL the IdP is
+    // given. A redirect prefix is matched by origin and path only, so anything else in it
+    // would be ignored without a word.
+    for (url, expected) in [
+        ("https://sso.example.com/base#top", "fragment"),
+        ("https://sso.example.com/?tenant=1", "query"),
+        (
+            "https://admin:SuperSecretPw@sso.example.com/",
+            "user name or password",
+        ),
+    ] {
+        for key in ["server.base_url", "server.allowed_redirects[0]"] {
+            let problem = problem_at(&config(url), &base, key);
+            assert!(problem.contains(expected), "{url}: {problem}");
+            assert!(!problem.contains("SuperSecretPw"), "{problem}");
+        }
+    }
+    std::fs::remove_dir_all(base).unwrap();
+}

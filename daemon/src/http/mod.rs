@@ -169,10 +169,12 @@ fn with_state(state: AppState) -> impl Filter<Extract = (AppState,), Error = Inf
 use warp::Reply;
 
 async fn recover(rejection: warp::Rejection) -> Result<Response, Infallible> {
+    // A rejection gathers what every route of the path refused, so a POST whose body `/sso`
+    // refuses also carries the "method not allowed" of its GET route: what is wrong with a
+    // request that reached a route's body is the answer, and the method only when no route
+    // took it that far.
     let (status, message) = if rejection.is_not_found() {
         (StatusCode::NOT_FOUND, "Not found.")
-    } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
-        (StatusCode::METHOD_NOT_ALLOWED, "Method not allowed.")
     } else if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
         (
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -192,6 +194,13 @@ async fn recover(rejection: warp::Rejection) -> Result<Response, Infallible> {
             .is_some()
     {
         (StatusCode::BAD_REQUEST, "The request is malformed.")
+    } else if rejection.find::<warp::reject::LengthRequired>().is_some() {
+        (
+            StatusCode::LENGTH_REQUIRED,
+            "The request must state its length (Content-Length).",
+        )
+    } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
+        (StatusCode::METHOD_NOT_ALLOWED, "Method not allowed.")
     } else {
         tracing::warn!(?rejection, "unhandled rejection");
         (StatusCode::BAD_REQUEST, "The request could not be handled.")

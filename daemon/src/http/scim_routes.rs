@@ -546,9 +546,14 @@ where
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ScimError::invalid_syntax("the request needs a JSON body").into());
     }
-    serde_json::from_slice(&bytes)
-        .map(Some)
-        .map_err(|err| ScimError::invalid_syntax(format!("the body is not JSON: {err}")).into())
+    crate::scim::body::parse(&bytes).map(Some).map_err(|err| {
+        let detail = if err.is_data() {
+            err.to_string()
+        } else {
+            format!("the body is not JSON: {err}")
+        };
+        ScimError::invalid_syntax(detail).into()
+    })
 }
 
 fn discovery_list(resources: Vec<Value>) -> Value {

@@ -3,7 +3,8 @@
 //! This module owns the protocol rules: the schemas and discovery documents
 //! ([`schema`]), filters ([`filter`]), PATCH ([`patch`]), `attributes` /
 //! `excludedAttributes` ([`projection`]), normalising request bodies and
-//! building `meta` ([`resource`]), and the error body ([`error`]).
+//! building `meta` ([`resource`]), the error body ([`error`]), and reading request
+//! bodies ([`body`]).
 //! Resources are `serde_json::Value` objects in SCIM's JSON shape, so the
 //! store can keep them whole. Those engine modules do no I/O, read no clock
 //! and know nothing of HTTP or the database: callers pass `now`, ids and
@@ -12,6 +13,7 @@
 //! operation, one transaction each); [`tokens`] issues and checks the
 //! per-connection bearer tokens.
 
+pub mod body;
 pub mod error;
 pub mod filter;
 pub mod patch;

@@ -620,3 +620,48 @@ fn an_id_or_name_longer_than_an_account_key_is_refused() {
         assert_eq!(last_audit(&fx), ("refused".into(), "value_too_long".into()));
     }
 }
+
+#[tokio::test]
+async fn a_form_post_the_routes_refuse_gets_the_status_of_what_is_wrong_with_it() {
+    let fx = Fixture::new(false);
+    let state =
+        provisiond::http::AppState::new(fx.config.clone(), fx.store.clone(), fx.providers.clone());
+    let routes = provisiond::http::routes(state);
+    let post = |path: &str, content_type: &str, body: String| {
+        warp::test::request()
+            .method("POST")
+            .path(path)
+            .header("content-type", content_type)
+            .body(body)
+    };
+    let form = "application/x-www-form-urlencoded";
+
+    // `/sso` also answers GET: that must not turn what is wrong with a POST's body into a
+    // "method not allowed".
+    let big = format!("email={}", "a".repeat(64 * 1024));
+    for (path, content_type, body, expected) in [
+        ("/sso", form, big.clone(), 413),
+        (
+            "/saml/acme/acs",
+            form,
+            format!("SAMLResponse={}", "a".repeat(3 * 1024 * 1024)),
+            413,
+        ),
+        (
+            "/sso",
+            "application/json",
+            r#"{"email":"a@acme.example"}"#.into(),
+            415,
+        ),
+        ("/sso", form, "email=%FF%FE".into(), 400),
+    ] {
+        let reply = post(path, content_type, body).reply(&routes).await;
+        assert_eq!(reply.status().as_u16(), expected, "{path} {content_type}");
+    }
+    let put = warp::test::request()
+        .method("PUT")
+        .path("/sso")
+        .reply(&routes)
+        .await;
+    assert_eq!(put.status().as_u16(), 405);
+}

@@ -607,6 +607,62 @@ async fn oversized_and_non_json_bodies_are_refused_with_scim_errors() {
     assert_eq!(body["scimType"], "invalidSyntax");
 }
 
+/// `body` sent as written (a `Value` cannot hold a member twice) to `path`.
+async fn call_raw(scim: &Scim, method: &str, path: &str, body: &str) -> (StatusCode, Value) {
+    let response = warp::test::request()
+        .method(method)
+        .path(&format!("{BASE}{path}"))
+        .header("authorization", format!("Bearer {}", scim.token))
+        .header("content-type", "application/scim+json")
+        .body(body)
+        .reply(&routes(scim.state.clone()))
+        .await;
+    let body = serde_json::from_slice(response.body()).unwrap_or(Value::Null);
+    (response.status(), body)
+}
+
+#[tokio::test]
+async fn a_body_naming_one_member_twice_is_refused_whatever_its_letter_case() {
+    let scim = Scim::new();
+    let user = |rest: &str| {
+        format!(r#"{{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],{rest}}}"#)
+    };
+
+    // RFC 7643 §2.1: attribute names ignore case, so each of these gives one attribute two
+    // values, and which one counted depended on how the keys sorted.
+    for rest in [
+        r#""userName":"a@acme.example","userName":"b@acme.example""#,
+        r#""userName":"c@acme.example","active":true,"Active":false"#,
+        r#""userName":"d@acme.example","name":{"givenName":"D","GivenName":"E"}"#,
+        r#""userName":"e@acme.example","emails":[{"value":"e@acme.example","VALUE":"x"}]"#,
+    ] {
+        let (status, body) = call_raw(&scim, "POST", "/Users", &user(rest)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{rest}: {body}");
+        assert_eq!(body["scimType"], "invalidSyntax", "{rest}");
+    }
+    let (status, body) = call_raw(&scim, "GET", "/Users?count=10", "").await;
+    assert_eq!((status, &body["totalResults"]), (StatusCode::OK, &json!(0)));
+
+    let (status, created) = call_raw(
+        &scim,
+        "POST",
+        "/Users",
+        &user(r#""userName":"f@acme.example","active":true"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap();
+    let patch = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations":[{"op":"replace","value":{"active":false,"ACTIVE":true}}]}"#;
+    let (status, body) = call_raw(&scim, "PATCH", &format!("/Users/{id}"), patch).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["scimType"], "invalidSyntax");
+    assert_eq!(
+        scim.call("GET", &format!("/Users/{id}"), None).await.body["active"],
+        true
+    );
+}
+
 #[tokio::test]
 async fn a_user_pushed_by_scim_who_signs_in_with_saml_is_the_same_account() {
     let scim = Scim::new();
