@@ -646,6 +646,15 @@ fn build_sync(sync: RawSync, key: &str, check: &mut Checker) -> Option<SyncConfi
             "must be at least 1: the most users, groups and memberships one listing may read",
         );
     }
+    let call_timeout = sync
+        .call_timeout_seconds
+        .unwrap_or(DEFAULT_CALL_TIMEOUT_SECONDS);
+    if !(1..=86_400).contains(&call_timeout) {
+        check.add(
+            format!("{key}.call_timeout_seconds"),
+            "must be between 1 and 86400 (a day): how long a run waits for one adapter call",
+        );
+    }
     Some(SyncConfig {
         schedule_text,
         schedule: schedule.ok()?,
@@ -654,6 +663,7 @@ fn build_sync(sync: RawSync, key: &str, check: &mut Checker) -> Option<SyncConfi
         full_every: Duration::from_secs(full_hours.clamp(1, 24 * 365) * 3600),
         lease: Duration::from_secs(lease_seconds.clamp(3, 3600)),
         max_listing_items,
+        call_timeout: Duration::from_secs(call_timeout.clamp(1, 86_400)),
     })
 }
 

@@ -56,6 +56,7 @@ const SYNC: &[&str] = &[
     "full_sync_hours",
     "lease_seconds",
     "max_listing_items",
+    "call_timeout_seconds",
 ];
 
 /// The whole `provisiond.yaml`.
@@ -149,6 +150,7 @@ impl RawConnection {
                 full_sync_hours: s.uint("full_sync_hours", check),
                 lease_seconds: s.uint("lease_seconds", check),
                 max_listing_items: s.uint("max_listing_items", check),
+                call_timeout_seconds: s.uint("call_timeout_seconds", check),
             }),
         }
     }
@@ -445,6 +447,7 @@ pub struct RawSync {
     pub full_sync_hours: Option<u64>,
     pub lease_seconds: Option<u64>,
     pub max_listing_items: Option<u64>,
+    pub call_timeout_seconds: Option<u64>,
 }
 
 /// Digits, with an optional sign: a whole number as written, however large.

@@ -180,6 +180,23 @@ fn the_listing_bound_defaults_to_a_large_tenant_and_refuses_zero() {
             .any(|p| p.key == "connections[0].sync.max_listing_items"),
         "{found:?}"
     );
+
+    assert_eq!(
+        sync.call_timeout,
+        std::time::Duration::from_secs(DEFAULT_CALL_TIMEOUT_SECONDS)
+    );
+    for bad in ["0", "86401", "-5"] {
+        let text = connection(&format!(
+            "{{schedule: \"@hourly\", call_timeout_seconds: {bad}}}"
+        ));
+        let found = problems(&text, &base);
+        assert!(
+            found
+                .iter()
+                .any(|p| p.key == "connections[0].sync.call_timeout_seconds"),
+            "{bad}: {found:?}"
+        );
+    }
     std::fs::remove_dir_all(base).unwrap();
 }
 

@@ -228,7 +228,14 @@ pub struct SyncConfig {
     /// Most users, groups and group memberships one listing may read before the run fails:
     /// a listing is held in memory whole, so this bounds what an adapter can make a run hold.
     pub max_listing_items: u64,
+    /// How long a run waits for one adapter call (a page, or making the session) before it
+    /// fails: a call that never returns would otherwise hold the connection's runs for good.
+    pub call_timeout: Duration,
 }
+
+/// Seconds a run waits for one adapter call unless `call_timeout_seconds` says otherwise:
+/// far beyond a page read with every retry an adapter's HTTP calls make.
+pub const DEFAULT_CALL_TIMEOUT_SECONDS: u64 = 900;
 
 /// Hours between full listings in incremental mode unless `full_sync_hours` says otherwise.
 pub const DEFAULT_FULL_SYNC_HOURS: u64 = 24;

@@ -125,6 +125,25 @@ pub enum PluginError {
     /// The shared HTTP client could not be built (TLS backend or resolver initialisation).
     #[error("cannot build the HTTP client for adapters: {0}")]
     HttpClient(#[source] reqwest::Error),
+
+    /// A call did not answer within the connection's `sync.call_timeout_seconds`. It cannot
+    /// be interrupted: the run fails and leaves the call to end on its own thread.
+    #[error(
+        "adapter `{adapter}` did not answer {operation} within {limit_seconds} s \
+         (sync.call_timeout_seconds); the run stops and leaves the call to end on its own"
+    )]
+    TimedOut {
+        /// The adapter name.
+        adapter: String,
+        /// The call.
+        operation: &'static str,
+        /// The limit, in seconds.
+        limit_seconds: f64,
+    },
+
+    /// The thread that runs an adapter's calls could not start, or ended without answering.
+    #[error("adapter thread: {0}")]
+    Thread(String),
 }
 
 impl PluginError {

@@ -30,6 +30,7 @@ pub mod plan;
 pub mod report;
 pub mod run;
 pub mod scheduler;
+mod timed;
 
 pub use apply::{ApplyCounts, apply};
 pub use fetch::{Delta, Directory, FetchHow, FetchOutcome, Fetched, Progress, Snapshot, fetch};

@@ -19,6 +19,7 @@ use super::fetch::{FetchHow, FetchOutcome, Fetched, Progress, fetch};
 use super::listing::ListingRules;
 use super::lock::RunLocks;
 use super::plan::{CurrentState, PlanOptions, ReconcilePlan, plan};
+use super::timed::TimedDirectory;
 use super::{RunGuard, SyncError};
 use crate::config::{
     AdapterConfig, Config, ConnectionConfig, DEFAULT_FULL_SYNC_HOURS, MaxDeactivate, SyncMode,
@@ -368,7 +369,15 @@ impl SyncContext {
             })?;
         let http = HttpClient::new(self.http_settings.clone(), self.clock.clone())
             .map_err(adapter_error)?;
-        let mut session = adapter.create(&settings, http).map_err(adapter_error)?;
+        let call_timeout = connection.sync.as_ref().map_or(
+            Duration::from_secs(crate::config::DEFAULT_CALL_TIMEOUT_SECONDS),
+            |s| s.call_timeout,
+        );
+        let making = adapter.clone();
+        let mut session = TimedDirectory::start(adapter.name(), call_timeout, move || {
+            making.create(&settings, http)
+        })
+        .map_err(adapter_error)?;
         let state = self.store.read(|tx| tx.sync_state(name))?;
         let how = fetch_how(
             mode,

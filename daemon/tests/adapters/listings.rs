@@ -101,15 +101,19 @@ fn users(store: &Store) -> Vec<User> {
 
 /// A first run that lists four people and two groups, all well formed.
 fn first_run(listings: &mut Listings) -> Store {
-    let people = ["a", "b", "c", "d"].map(|id| person(id, &format!("{id}@sync.example")));
-    let config = json!({
-        "users": people,
-        "groups": [group("g", "Staff", &["a", "b"]), group("h", "Ops", &["c"])],
-    });
-    let (report, store) = listings.run(&config, "");
+    let (report, store) = listings.run(&first_listing(), "");
     assert_eq!(report.status, RunStatus::Succeeded, "{report:?}");
     assert_eq!(report.counts.changes.users_created, 4);
     store
+}
+
+/// Four people and two groups.
+fn first_listing() -> Value {
+    let people = ["a", "b", "c", "d"].map(|id| person(id, &format!("{id}@sync.example")));
+    json!({
+        "users": people,
+        "groups": [group("g", "Staff", &["a", "b"]), group("h", "Ops", &["c"])],
+    })
 }
 
 /// Asserts the four people of [`first_run`] are active as it left them, and both groups live.
@@ -158,6 +162,36 @@ fn an_adapter_that_repeats_a_cursor_fails_its_run_at_once_and_changes_nothing() 
         "{}",
         summary(&report)
     );
+    assert_untouched(&store);
+}
+
+/// An adapter call that never answers fails its run once `call_timeout_seconds` have
+/// passed, changing nothing, and the connection's next run goes ahead rather than being
+/// skipped behind the stuck one.
+#[test]
+fn an_adapter_call_that_does_not_answer_fails_its_run_and_frees_the_connection() {
+    let mut listings = Listings::new();
+    first_run(&mut listings);
+
+    let hanging = json!({"mode": "hang_second_page", "page_size": 1, "hang_seconds": 30,
+                         "users": [person("a", "a@sync.example"), person("b", "b@sync.example")]});
+    let started = std::time::Instant::now();
+    let (report, store) = listings.run(&hanging, ", call_timeout_seconds: 1");
+
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    assert_eq!(report.status, RunStatus::Failed, "{report:?}");
+    let message = report.message.clone().unwrap();
+    assert!(message.contains("connection \"sync\""), "{message}");
+    assert!(
+        message.contains("did not answer users_page within 1 s"),
+        "{message}"
+    );
+    let counts = assert_recorded_failed(&store, &report);
+    assert_eq!(counts["pages"], 1, "{counts}");
+    assert_untouched(&store);
+
+    let (next, store) = listings.run(&first_listing(), "");
+    assert_eq!(next.status, RunStatus::Succeeded, "{next:?}");
     assert_untouched(&store);
 }
 

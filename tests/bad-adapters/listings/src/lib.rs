@@ -6,7 +6,9 @@
 //! - `same_cursor`: the first `page_size` users, with the same next-page cursor, forever;
 //! - `endless`: `page_size` new users on every page (`gen<page>-<n>@<domain>`), each page
 //!   with a new cursor, forever;
-//! - `fail_second_page`: the first `page_size` users, then an error.
+//! - `fail_second_page`: the first `page_size` users, then an error;
+//! - `hang_second_page`: the first `page_size` users, then no answer for `hang_seconds`
+//!   (default an hour), then an error.
 //!
 //! Users and groups are written in the plugin API's JSON shapes, so they may hold anything
 //! JSON can (an empty id, a NUL character, an address of another domain).
@@ -23,6 +25,7 @@ pub struct Listings {
     mode: String,
     page_size: usize,
     domain: String,
+    hang: std::time::Duration,
 }
 
 impl Adapter for Listings {
@@ -70,6 +73,12 @@ impl Adapter for Listings {
             mode: text("mode", "once"),
             page_size,
             domain: text("domain", "sync.example"),
+            hang: std::time::Duration::from_secs(
+                config
+                    .get("hang_seconds")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(3600),
+            ),
         })
     }
 
@@ -94,7 +103,14 @@ impl Adapter for Listings {
                 status: Some(503),
                 message: "the second page is not there".into(),
             }),
-            "fail_second_page" => Ok(Page {
+            "hang_second_page" if page > 0 => {
+                std::thread::sleep(self.hang);
+                Err(AdapterError::Remote {
+                    status: None,
+                    message: "the second page took too long".into(),
+                })
+            }
+            "fail_second_page" | "hang_second_page" => Ok(Page {
                 items: first,
                 next_cursor: Some("1".into()),
             }),
