@@ -424,6 +424,7 @@ fn users_list(path: &Path, connection: Option<&str>, json: bool) -> anyhow::Resu
     }
     let store = Store::open(&config.database)?;
     let users = store.read(|tx| tx.users(connection))?;
+    check_listed_connection(&config, path, connection, users.len())?;
     if json {
         say!("{}", serde_json::to_string_pretty(&users)?);
         return Ok(());
@@ -453,6 +454,40 @@ fn users_list(path: &Path, connection: Option<&str>, json: bool) -> anyhow::Resu
         );
     }
     say!("{} user(s)", users.len());
+    Ok(())
+}
+
+/// Checks a listing's `--connection` against the config once the rows are read: a name the
+/// config does not have, with nothing stored under it, is an error (most likely a typo, which
+/// would otherwise look like an empty connection); with rows stored under it (a connection
+/// since removed from the config), a note on standard error says so and the rows are shown.
+fn check_listed_connection(
+    config: &Config,
+    path: &Path,
+    connection: Option<&str>,
+    rows: usize,
+) -> anyhow::Result<()> {
+    let Some(name) = connection.filter(|name| config.connection(name).is_none()) else {
+        return Ok(());
+    };
+    if rows == 0 {
+        let configured: Vec<&str> = config.connections.iter().map(|c| c.name.as_str()).collect();
+        anyhow::bail!(
+            "no connection named {:?} in {} (configured: {}), and nothing stored under that name",
+            printable(name),
+            path.display(),
+            if configured.is_empty() {
+                "none".to_owned()
+            } else {
+                configured.join(", ")
+            }
+        );
+    }
+    eprintln!(
+        "note: connection {:?} is not in {}; showing what the store still holds for it",
+        printable(name),
+        path.display()
+    );
     Ok(())
 }
 
@@ -508,6 +543,7 @@ fn scim_token(path: &Path, command: ScimTokenCommand) -> anyhow::Result<()> {
         }
         ScimTokenCommand::List { connection } => {
             let tokens = store.read(|tx| tx.scim_tokens(connection.as_deref()))?;
+            check_listed_connection(&config, path, connection.as_deref(), tokens.len())?;
             say!(
                 "{:<36}  {:<12}  {:<20}  {:<19}  {:<19}  REVOKED",
                 "ID",

@@ -96,6 +96,7 @@ pub fn groups_list(path: &Path, connection: Option<&str>, json: bool) -> anyhow:
             rows.push((group, members));
         }
     }
+    super::check_listed_connection(&config, path, connection, rows.len())?;
     if json {
         let values: Vec<Value> = rows
             .iter()
@@ -184,6 +185,7 @@ pub fn sync_runs(path: &Path, args: &SyncRunsArgs) -> anyhow::Result<()> {
     let config = super::load(path)?;
     let store = Store::open(&config.database).context("opening the database")?;
     let runs = store.read(|tx| tx.sync_runs(args.connection.as_deref(), args.limit.max(1)))?;
+    super::check_listed_connection(&config, path, args.connection.as_deref(), runs.len())?;
     if args.json {
         let rows: Vec<Value> = runs
             .iter()

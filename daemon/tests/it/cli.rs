@@ -155,3 +155,70 @@ fn listed_group_names_and_run_messages_cannot_drive_the_terminal() {
         );
     }
 }
+
+/// A `--connection` the config does not name, with nothing stored under it, is an error
+/// naming the configured ones (a typo must not look like an empty connection); rows a
+/// connection since removed from the config left behind are still listed, with a note.
+#[test]
+fn listing_a_connection_the_config_does_not_name_says_so() {
+    use provisiond::store::{NewUser, Store};
+
+    let dir = TempDir::new("unknown-connection");
+    let path = write_config(&dir, free_port());
+    let migrated = provisiond(&path, &["migrate"]).output().unwrap();
+    assert!(migrated.status.success(), "{migrated:?}");
+
+    for args in [
+        &["users", "list", "--connection", "acmee"][..],
+        &["users", "list", "--connection", "acmee", "--json"],
+        &["groups", "list", "--connection", "acmee"],
+        &["sync-runs", "--connection", "acmee"],
+        &["scim-token", "list", "--connection", "acmee"],
+    ] {
+        let out = provisiond(&path, args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}: {out:?}");
+        assert!(
+            stderr.contains("no connection named \"acmee\"") && stderr.contains("acme"),
+            "{args:?}: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+
+    let config = provisiond::config::load(&path).unwrap();
+    let store = Store::open(&config.database).unwrap();
+    let now = chrono::Utc::now().naive_utc();
+    store
+        .write(|tx| {
+            tx.insert_user(&NewUser {
+                id: provisiond::store::new_id(),
+                connection: "retired".into(),
+                external_id: Some("r1".into()),
+                email: "old@retired.example".into(),
+                email_key: "old@retired.example".into(),
+                user_name: None,
+                given_name: None,
+                family_name: None,
+                display_name: None,
+                active: true,
+                source: "saml".into(),
+                version: 1,
+                created_at: now,
+                updated_at: now,
+                last_login_at: None,
+            })
+        })
+        .unwrap();
+    drop(store);
+    let out = provisiond(
+        &path,
+        &["users", "list", "--connection", "retired", "--json"],
+    )
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("\"retired\" is not in"), "{stderr}");
+}
