@@ -13,6 +13,7 @@ use foldhash::{HashMap, HashMapExt};
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
+use super::SyncError;
 use super::fetch::Progress;
 use super::plan::{GroupRef, ReconcilePlan, UserRef};
 use crate::store::{NewGroup, NewUser, Store, StoreError, SyncedProfile, email_key};
@@ -62,19 +63,30 @@ impl ApplyCounts {
     }
 }
 
-/// Applies `plan` to `connection`; rows it creates get `source = "sync"` and fresh ids.
+/// Applies `plan` to `connection`; rows it creates get `source = "sync"` and fresh ids. `held`
+/// renews the run's lease between batches, false once another replica has taken it over.
 pub fn apply(
     store: &Store,
     connection: &str,
     plan: &ReconcilePlan,
     now: NaiveDateTime,
     progress: &mut dyn FnMut(Progress),
-) -> Result<ApplyCounts, StoreError> {
+    held: &mut dyn FnMut() -> bool,
+) -> Result<ApplyCounts, SyncError> {
     let total = plan.len();
     let mut done = 0;
+    // Between batches the run's lease is renewed: a run whose process stalled while another
+    // replica took the connection over stops there (what it committed is consistent; the
+    // other run, reading newer data, completes it) rather than apply its older plan beside it.
     let mut step = |count: usize, progress: &mut dyn FnMut(Progress)| {
         done += count;
         progress(Progress::Applying { done, total });
+        if done < total && !held() {
+            return Err(SyncError::LeaseLost {
+                connection: connection.to_owned(),
+            });
+        }
+        Ok(())
     };
     let mut counts = ApplyCounts::default();
     let started = std::time::Instant::now();
@@ -105,7 +117,7 @@ pub fn apply(
         for (group, row) in batch.iter().zip(rows) {
             group_ids.insert(&group.external_id, row.id);
         }
-        step(batch.len(), progress);
+        step(batch.len(), progress)?;
     }
     for batch in plan.update_groups.chunks(BATCH) {
         store.write(|tx| {
@@ -114,7 +126,7 @@ pub fn apply(
                 .try_for_each(|group| tx.set_group_name(&group.group_id, &group.display_name, now))
         })?;
         counts.groups_updated += batch.len();
-        step(batch.len(), progress);
+        step(batch.len(), progress)?;
     }
 
     phase("groups");
@@ -128,7 +140,7 @@ pub fn apply(
                 .try_for_each(|user| tx.set_synced_profile(&user.user_id, &user.profile, now))
         })?;
         counts.users_updated += batch.len();
-        step(batch.len(), progress);
+        step(batch.len(), progress)?;
     }
     let mut user_ids: HashMap<&str, String> = HashMap::new();
     for batch in plan.create_users.chunks(BATCH) {
@@ -140,7 +152,7 @@ pub fn apply(
         for (user, row) in batch.iter().zip(rows) {
             user_ids.insert(&user.profile.external_id, row.id);
         }
-        step(batch.len(), progress);
+        step(batch.len(), progress)?;
     }
     for (changes, active) in [
         (&plan.reactivate_users, true),
@@ -154,7 +166,7 @@ pub fn apply(
             } else {
                 counts.users_deactivated += changed;
             }
-            step(batch.len(), progress);
+            step(batch.len(), progress)?;
         }
     }
 
@@ -179,7 +191,7 @@ pub fn apply(
             tx.touch_groups(&touched_groups(removed.iter().map(|(group, _)| group)), now)?;
             Ok::<_, StoreError>(removed.len())
         })?;
-        step(batch.len(), progress);
+        step(batch.len(), progress)?;
     }
     for batch in plan.add_members.chunks(BATCH) {
         let pairs: Vec<(String, String)> = batch
@@ -201,7 +213,7 @@ pub fn apply(
             tx.touch_groups(&touched_groups(added.iter().map(|(group, _)| group)), now)?;
             Ok::<_, StoreError>(added.len())
         })?;
-        step(batch.len(), progress);
+        step(batch.len(), progress)?;
     }
 
     phase("memberships");
@@ -212,7 +224,7 @@ pub fn apply(
             ids.iter().try_for_each(|id| tx.delete_group(id, now))
         })?;
         counts.groups_deleted += batch.len();
-        step(batch.len(), progress);
+        step(batch.len(), progress)?;
     }
     Ok(counts)
 }

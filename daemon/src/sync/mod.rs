@@ -126,12 +126,13 @@ pub enum SyncError {
         /// The bound.
         max: u64,
     },
-    /// Another replica took the connection's lease over before this run applied anything
-    /// (this process stalled longer than `sync.lease_seconds`, or could not reach the
-    /// database to renew it). The run stops; the other replica's run does the work.
+    /// Another replica took the connection's lease over before this run applied its plan, or
+    /// between two of its batches (this process stalled longer than `sync.lease_seconds`, or
+    /// could not reach the database to renew it). The run stops; what it committed is
+    /// consistent, and the other replica's run does the rest.
     #[error(
-        "connection {connection:?}: another replica took the sync lease over before this run \
-         applied anything, so it stopped"
+        "connection {connection:?}: another replica took the sync lease over, so this run \
+         stopped before applying (more of) its plan"
     )]
     LeaseLost {
         /// The connection.

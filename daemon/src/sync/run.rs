@@ -531,7 +531,14 @@ impl SyncContext {
             });
         }
         let phase = Instant::now();
-        executed.counts.changes = apply(&self.store, name, &executed.plan, now, progress)?;
+        executed.counts.changes = apply(
+            &self.store,
+            name,
+            &executed.plan,
+            now,
+            progress,
+            &mut || guard.still_held(),
+        )?;
         executed.counts.changes.users_created += created.user_ids.len();
         tracing::debug!(elapsed_ms = elapsed_ms(phase), "applied");
         executed.applied = true;

@@ -53,7 +53,10 @@ fn state(store: &Store) -> CurrentState {
 
 fn run(store: &Store, fetched: &Fetched) -> ReconcilePlan {
     let planned = plan(&state(store), fetched, &PlanOptions::default());
-    apply(store, CONNECTION, &planned, now(), &mut |_| {}).unwrap();
+    apply(store, CONNECTION, &planned, now(), &mut |_| {}, &mut || {
+        true
+    })
+    .unwrap();
     planned
 }
 
@@ -291,7 +294,15 @@ fn an_account_whose_listing_entry_is_rejected_is_left_as_it_is() {
     assert_eq!(deactivated, ["a@x.test", "c@x.test"]);
     assert_eq!(dropped.delete_groups.len(), 1);
 
-    apply(&store, CONNECTION, &planned, now(), &mut |_| {}).unwrap();
+    apply(
+        &store,
+        CONNECTION,
+        &planned,
+        now(),
+        &mut |_| {},
+        &mut || true,
+    )
+    .unwrap();
     let users = store.read(|tx| tx.users(Some(CONNECTION))).unwrap();
     assert!(users.iter().all(|u| u.active), "{users:?}");
     let a = users
@@ -409,6 +420,43 @@ struct World {
     listed: Vec<(u8, u8, bool, u8)>,
     groups: Vec<(u8, Vec<u8>)>,
     second: Vec<(u8, u8, bool, u8)>,
+}
+
+/// A run whose lease another replica takes over between two batches stops before the next
+/// one: what it committed stays (each batch is consistent on its own), nothing more is
+/// applied, and the run fails as having lost its lease.
+#[test]
+fn applying_stops_between_batches_once_the_lease_is_lost() {
+    let store = memory_store();
+    let people: Vec<AdapterUser> = (0..=super::apply::BATCH)
+        .map(|i| person(&format!("p{i}"), &format!("p{i}@x.test"), true))
+        .collect();
+    let planned = plan(
+        &state(&store),
+        &snapshot(people, Vec::new()),
+        &PlanOptions::default(),
+    );
+    assert_eq!(planned.create_users.len(), super::apply::BATCH + 1);
+    let mut renewals = 0;
+    let outcome = apply(
+        &store,
+        CONNECTION,
+        &planned,
+        now(),
+        &mut |_| {},
+        &mut || {
+            renewals += 1;
+            false
+        },
+    );
+
+    assert!(
+        matches!(outcome, Err(super::SyncError::LeaseLost { .. })),
+        "{outcome:?}"
+    );
+    assert_eq!(renewals, 1);
+    let users = store.read(|tx| tx.users(Some(CONNECTION))).unwrap();
+    assert_eq!(users.len(), super::apply::BATCH);
 }
 
 fn listing(people: &[(u8, u8, bool, u8)], groups: &[(u8, Vec<u8>)]) -> Fetched {
