@@ -234,6 +234,8 @@ impl CheckedPostgresUrl {
                 "the URL has a `%` not followed by two hex digits; {HOW}"
             ));
         }
+        let hostless = hostless_user_as_parameters(raw);
+        let raw = hostless.as_deref().unwrap_or(raw);
         let parsed = url::Url::parse(raw).map_err(|err| format!("{err}; {HOW}"))?;
         // No host: libpq's default socket, or a `host` query parameter.
         let host = parsed.host_str().unwrap_or_default();
@@ -293,9 +295,67 @@ impl CheckedPostgresUrl {
     }
 }
 
+/// `postgres://user:password@/db?host=/run/postgresql` (a user before an empty host, libpq's
+/// way to name a Unix socket's user) written as `postgres:///db?host=...&user=...&password=...`,
+/// which libpq reads the same: a URL parser refuses credentials without a host. `None` for
+/// any other URL.
+fn hostless_user_as_parameters(raw: &str) -> Option<String> {
+    let (scheme, rest) = raw.split_once("://")?;
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, after) = rest.split_at(authority_end);
+    let userinfo = authority.strip_suffix('@')?;
+    if userinfo.contains('@') {
+        return None;
+    }
+    // As query values: decoded as libpq decodes them, then encoded for a query.
+    let value = |text: &str| {
+        let decoded = percent_encoding::percent_decode_str(text).collect::<Vec<u8>>();
+        percent_encoding::percent_encode(&decoded, percent_encoding::NON_ALPHANUMERIC).to_string()
+    };
+    let (user, password) = match userinfo.split_once(':') {
+        Some((user, password)) => (user, Some(password)),
+        None => (userinfo, None),
+    };
+    let mut parameters = Vec::new();
+    if !user.is_empty() {
+        parameters.push(format!("user={}", value(user)));
+    }
+    if let Some(password) = password {
+        parameters.push(format!("password={}", value(password)));
+    }
+    let joiner = if after.contains('?') { "&" } else { "?" };
+    let parameters = parameters.join("&");
+    Some(if parameters.is_empty() {
+        format!("{scheme}://{after}")
+    } else {
+        format!("{scheme}://{after}{joiner}{parameters}")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::CheckedPostgresUrl;
+
+    #[test]
+    fn a_user_before_a_unix_socket_host_becomes_parameters_libpq_reads_alike() {
+        let peer = CheckedPostgresUrl::new("postgres://app@/prod?host=/run/postgresql").unwrap();
+        assert_eq!(
+            peer.connect,
+            "postgres:///prod?host=/run/postgresql&user=app"
+        );
+        let checked =
+            CheckedPostgresUrl::new("postgres://app:p%40ss&w=rd@/prod?host=/run/postgresql")
+                .unwrap();
+        assert_eq!(
+            checked.connect,
+            "postgres:///prod?host=/run/postgresql&user=app&password=p%40ss%26w%3Drd"
+        );
+        assert_eq!(checked.shown, "postgres:///prod?[parameters not shown]");
+        let scrubbed = checked.scrub("password p@ss&w=rd refused");
+        assert!(!scrubbed.contains("p@ss"), "{scrubbed}");
+        let bare = CheckedPostgresUrl::new("postgres://app:secret@/prod").unwrap();
+        assert_eq!(bare.connect, "postgres:///prod?user=app&password=secret");
+    }
 
     #[test]
     fn postgres_urls_libpq_would_misread_are_refused_without_showing_them() {
