@@ -64,14 +64,15 @@ impl ApplyCounts {
 }
 
 /// Applies `plan` to `connection`; rows it creates get `source = "sync"` and fresh ids. `held`
-/// renews the run's lease between batches, false once another replica has taken it over.
+/// renews the run's lease between batches, false once another replica has taken it over (an
+/// error from it stops the run as the store's error, not as a lost lease).
 pub fn apply(
     store: &Store,
     connection: &str,
     plan: &ReconcilePlan,
     now: NaiveDateTime,
     progress: &mut dyn FnMut(Progress),
-    held: &mut dyn FnMut() -> bool,
+    held: &mut dyn FnMut() -> Result<bool, StoreError>,
 ) -> Result<ApplyCounts, SyncError> {
     let total = plan.len();
     let mut done = 0;
@@ -81,7 +82,7 @@ pub fn apply(
     let mut step = |count: usize, progress: &mut dyn FnMut(Progress)| {
         done += count;
         progress(Progress::Applying { done, total });
-        if done < total && !held() {
+        if done < total && !held()? {
             return Err(SyncError::LeaseLost {
                 connection: connection.to_owned(),
             });

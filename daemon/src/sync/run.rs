@@ -525,7 +525,7 @@ impl SyncContext {
 
         // A run whose lease another replica took over while it read or planned changes
         // nothing: that replica's run reads newer data, and the two would apply side by side.
-        if !guard.still_held() {
+        if !guard.still_held()? {
             return Err(SyncError::LeaseLost {
                 connection: name.to_owned(),
             });
