@@ -450,10 +450,13 @@ fn applying_stops_between_batches_once_the_lease_is_lost() {
         },
     );
 
+    let stopped = outcome.unwrap_err();
     assert!(
-        matches!(outcome, Err(super::SyncError::LeaseLost { .. })),
-        "{outcome:?}"
+        matches!(stopped.error, super::SyncError::LeaseLost { .. }),
+        "{stopped:?}"
     );
+    // The run's record counts what the batch it committed changed.
+    assert_eq!(stopped.counts.users_created, super::apply::BATCH);
     assert_eq!(renewals, 1);
     let users = store.read(|tx| tx.users(Some(CONNECTION))).unwrap();
     assert_eq!(users.len(), super::apply::BATCH);
