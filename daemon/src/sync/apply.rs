@@ -83,11 +83,11 @@ pub fn apply(
     now: NaiveDateTime,
     progress: &mut dyn FnMut(Progress),
     held: &mut dyn FnMut() -> Result<bool, StoreError>,
-) -> Result<ApplyCounts, Stopped> {
+) -> Result<ApplyCounts, Box<Stopped>> {
     let mut counts = ApplyCounts::default();
     match apply_batches(store, connection, plan, now, progress, held, &mut counts) {
         Ok(()) => Ok(counts),
-        Err(error) => Err(Stopped { counts, error }),
+        Err(error) => Err(Box::new(Stopped { counts, error })),
     }
 }
 

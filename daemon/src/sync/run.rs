@@ -535,19 +535,20 @@ impl SyncContext {
                 progress,
                 &mut || guard.still_held(),
             ),
-            held => Err(Stopped {
+            held => Err(Box::new(Stopped {
                 counts: ApplyCounts::default(),
                 error: held.map_or_else(SyncError::from, |_| SyncError::LeaseLost {
                     connection: name.to_owned(),
                 }),
-            }),
+            })),
         };
         let stopped = applied
             .as_ref()
             .err()
             .map(|stopped| stopped.error.to_string());
         executed.counts.changes = match applied {
-            Ok(counts) | Err(Stopped { counts, .. }) => counts,
+            Ok(counts) => counts,
+            Err(stopped) => stopped.counts,
         };
         executed.counts.changes.users_created += created.user_ids.len();
         // A run that stopped part way is recorded with what it changed until then.
