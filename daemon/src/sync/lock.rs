@@ -44,12 +44,16 @@ impl RunLocks {
     }
 
     /// Takes the connection's lock, or `None` when a run of it is in progress here or on
-    /// another replica.
-    pub fn try_acquire(&self, connection: &str, lease: Duration) -> Option<RunGuard> {
+    /// another replica. An error is the store's: whether another replica runs it is unknown.
+    pub fn try_acquire(
+        &self,
+        connection: &str,
+        lease: Duration,
+    ) -> Result<Option<RunGuard>, StoreError> {
         {
             let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
             if !held.insert(connection.to_owned()) {
-                return None;
+                return Ok(None);
             }
         }
         let mut guard = RunGuard {
@@ -60,8 +64,9 @@ impl RunLocks {
             duration: lease,
         };
         if let Some((store, holder)) = &self.lease {
-            if !take_lease(store, connection, holder, lease) {
-                return None; // the guard's drop frees the local lock
+            // On `None` or an error, the guard's drop frees the local lock.
+            if !take_lease(store, connection, holder, lease)? {
+                return Ok(None);
             }
             let stop = Arc::new(AtomicBool::new(false));
             let (store, holder, name, flag) = (
@@ -95,7 +100,7 @@ impl RunLocks {
             });
             guard.renewal = Some((stop, handle));
         }
-        Some(guard)
+        Ok(Some(guard))
     }
 }
 
@@ -129,17 +134,16 @@ fn lease_name(connection: &str) -> String {
     format!("sync:{connection}")
 }
 
-fn take_lease(store: &Store, connection: &str, holder: &str, lease: Duration) -> bool {
+fn take_lease(
+    store: &Store,
+    connection: &str,
+    holder: &str,
+    lease: Duration,
+) -> Result<bool, StoreError> {
     let now = chrono::Utc::now();
     let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
     let name = lease_name(connection);
-    match store.write(|tx| tx.acquire_lease(&name, holder, now.naive_utc(), until.naive_utc())) {
-        Ok(taken) => taken,
-        Err(err) => {
-            tracing::warn!(%connection, error = %err, "cannot take the sync lease");
-            false
-        }
-    }
+    store.write(|tx| tx.acquire_lease(&name, holder, now.naive_utc(), until.naive_utc()))
 }
 
 impl Drop for RunGuard {
@@ -168,12 +172,17 @@ mod tests {
     #[test]
     fn a_second_run_of_the_same_connection_waits_for_the_first() {
         let locks = RunLocks::default();
-        let first = locks.try_acquire("acme", DEFAULT_LEASE);
+        let first = locks.try_acquire("acme", DEFAULT_LEASE).unwrap();
         assert!(first.is_some());
-        assert!(locks.try_acquire("acme", DEFAULT_LEASE).is_none());
-        assert!(locks.try_acquire("globex", DEFAULT_LEASE).is_some());
+        assert!(locks.try_acquire("acme", DEFAULT_LEASE).unwrap().is_none());
+        assert!(
+            locks
+                .try_acquire("globex", DEFAULT_LEASE)
+                .unwrap()
+                .is_some()
+        );
         drop(first);
-        assert!(locks.try_acquire("acme", DEFAULT_LEASE).is_some());
+        assert!(locks.try_acquire("acme", DEFAULT_LEASE).unwrap().is_some());
     }
 
     #[test]
@@ -181,16 +190,27 @@ mod tests {
         let store = crate::store::tests::memory_store();
         let replica_a = RunLocks::with_lease(store.clone(), "a".into());
         let replica_b = RunLocks::with_lease(store, "b".into());
-        let held = replica_a.try_acquire("acme", DEFAULT_LEASE);
+        let held = replica_a.try_acquire("acme", DEFAULT_LEASE).unwrap();
         assert!(held.is_some());
         assert!(
-            replica_b.try_acquire("acme", DEFAULT_LEASE).is_none(),
+            replica_b
+                .try_acquire("acme", DEFAULT_LEASE)
+                .unwrap()
+                .is_none(),
             "another replica holds it"
         );
-        assert!(replica_b.try_acquire("globex", DEFAULT_LEASE).is_some());
+        assert!(
+            replica_b
+                .try_acquire("globex", DEFAULT_LEASE)
+                .unwrap()
+                .is_some()
+        );
         drop(held);
         assert!(
-            replica_b.try_acquire("acme", DEFAULT_LEASE).is_some(),
+            replica_b
+                .try_acquire("acme", DEFAULT_LEASE)
+                .unwrap()
+                .is_some(),
             "released on drop"
         );
     }
@@ -199,7 +219,10 @@ mod tests {
     fn a_lease_another_replica_took_over_is_not_held_even_once_it_is_released() {
         let store = crate::store::tests::memory_store();
         let replica_a = RunLocks::with_lease(store.clone(), "a".into());
-        let held = replica_a.try_acquire("acme", DEFAULT_LEASE).unwrap();
+        let held = replica_a
+            .try_acquire("acme", DEFAULT_LEASE)
+            .unwrap()
+            .unwrap();
         assert!(held.still_held().unwrap());
 
         // Replica a stalls past its lease; b takes the connection over, runs and releases it.
@@ -216,7 +239,7 @@ mod tests {
     }
 
     #[test]
-    fn a_renewal_the_database_refuses_is_an_error_not_a_lost_lease() {
+    fn a_lease_the_database_cannot_take_or_renew_is_a_store_error() {
         use diesel::{Connection, RunQueryDsl};
 
         let dir = crate::testing::TempDir::new("lease-error");
@@ -227,7 +250,7 @@ mod tests {
         })
         .unwrap();
         let locks = RunLocks::with_lease(store, "a".into());
-        let held = locks.try_acquire("acme", DEFAULT_LEASE).unwrap();
+        let held = locks.try_acquire("acme", DEFAULT_LEASE).unwrap().unwrap();
 
         // The table goes away under the store: no replica has taken anything over.
         let mut other = diesel::SqliteConnection::establish(&path.display().to_string()).unwrap();
@@ -236,5 +259,7 @@ mod tests {
             .unwrap();
         let renewed = held.still_held();
         assert!(renewed.is_err(), "{renewed:?}");
+        let taken = locks.try_acquire("globex", DEFAULT_LEASE);
+        assert!(taken.is_err(), "{taken:?}");
     }
 }

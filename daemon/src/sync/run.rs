@@ -229,7 +229,7 @@ impl SyncContext {
             .sync
             .as_ref()
             .map_or(super::lock::DEFAULT_LEASE, |s| s.lease);
-        let Some(guard) = self.locks.try_acquire(name, lease) else {
+        let Some(guard) = self.locks.try_acquire(name, lease)? else {
             return self.skipped(request, started);
         };
         // Holding the connection's lease, a run still marked `running` belongs to a process
