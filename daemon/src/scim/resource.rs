@@ -226,10 +226,10 @@ pub(crate) fn nul_detail(attribute: &str) -> String {
 /// The attributes a body has named so far, by the schema's spelling: one attribute may be
 /// named in several ways (`userName`, `urn:…:core:2.0:User:userName`; `name` and
 /// `name.givenName`; an extension's object and `urn:…:User:department`), and a body naming one
-/// twice is refused like a member named twice (see `body`), rather than let the order of
-/// its keys decide which value counts.
+/// twice (or a PATCH value without a path, whose keys are paths too) is refused like a member
+/// named twice (see `body`), rather than let the order of its keys decide which value counts.
 #[derive(Default)]
-struct Named {
+pub(crate) struct Named {
     /// (extension, attribute) named whole.
     whole: HashSet<(Option<&'static str>, &'static str)>,
     /// (extension, attribute) with a sub-attribute named on its own, and those sub-attributes.
@@ -238,7 +238,8 @@ struct Named {
 }
 
 impl Named {
-    fn claim(&mut self, r: &super::path::Resolved) -> Result<(), ScimError> {
+    /// Records that the body names `r`; an error when it named it already.
+    pub(crate) fn claim(&mut self, r: &super::path::Resolved) -> Result<(), ScimError> {
         let attribute = (r.extension.map(|ext| ext.id), r.attr.name);
         let fresh = match r.sub {
             None => !self.parts.contains(&attribute) && self.whole.insert(attribute),
