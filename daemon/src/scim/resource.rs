@@ -9,6 +9,8 @@
 //! read-only values from clients are ignored), and the write-only
 //! `password` is discarded, since this server authenticates by SSO only.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 
@@ -65,6 +67,7 @@ pub fn normalize(kind: ResourceKind, body: &Value) -> Result<Value, ScimError> {
     }
 
     let mut out = Map::new();
+    let mut named = Named::default();
     for (key, value) in object {
         if key.eq_ignore_ascii_case("schemas") {
             continue;
@@ -88,11 +91,15 @@ pub fn normalize(kind: ResourceKind, body: &Value) -> Result<Value, ScimError> {
                         sub_attr: None,
                     };
                     if let Some(Target::Attribute(r)) = path.resolve(kind) {
+                        named.claim(&r)?;
                         insert(&mut out, r, v.clone())?;
                     }
                 }
             }
-            Some(Target::Attribute(r)) => insert(&mut out, r, value.clone())?,
+            Some(Target::Attribute(r)) => {
+                named.claim(&r)?;
+                insert(&mut out, r, value.clone())?;
+            }
         }
     }
 
@@ -214,6 +221,43 @@ pub(crate) fn attribute_name(steps: &[Step<'_>]) -> String {
 pub(crate) fn nul_detail(attribute: &str) -> String {
     let shown: String = attribute.escape_debug().take(100).collect();
     format!("`{shown}` contains a NUL character (U+0000), which no value may hold")
+}
+
+/// The attributes a body has named so far, by the schema's spelling: one attribute may be
+/// named in several ways (`userName`, `urn:…:core:2.0:User:userName`; `name` and
+/// `name.givenName`; an extension's object and `urn:…:User:department`), and a body naming one
+/// twice (or a PATCH value without a path, whose keys are paths too) is refused like a member
+/// named twice (see `body`), rather than let the order of its keys decide which value counts.
+#[derive(Default)]
+pub(crate) struct Named {
+    /// (extension, attribute) named whole.
+    whole: HashSet<(Option<&'static str>, &'static str)>,
+    /// (extension, attribute) with a sub-attribute named on its own, and those sub-attributes.
+    parts: HashSet<(Option<&'static str>, &'static str)>,
+    subs: HashSet<(Option<&'static str>, &'static str, &'static str)>,
+}
+
+impl Named {
+    /// Records that the body names `r`; an error when it named it already.
+    pub(crate) fn claim(&mut self, r: &super::path::Resolved) -> Result<(), ScimError> {
+        let attribute = (r.extension.map(|ext| ext.id), r.attr.name);
+        let fresh = match r.sub {
+            None => !self.parts.contains(&attribute) && self.whole.insert(attribute),
+            Some(sub) => {
+                let fresh = !self.whole.contains(&attribute)
+                    && self.subs.insert((attribute.0, attribute.1, sub.name));
+                self.parts.insert(attribute);
+                fresh
+            }
+        };
+        if fresh {
+            return Ok(());
+        }
+        Err(ScimError::invalid_syntax(format!(
+            "the body names attribute `{}` twice (in two spellings, or whole and in part)",
+            r.attr.name
+        )))
+    }
 }
 
 fn check_schemas(kind: ResourceKind, object: &Map<String, Value>) -> Result<(), ScimError> {

@@ -234,9 +234,27 @@ impl CheckedPostgresUrl {
                 "the URL has a `%` not followed by two hex digits; {HOW}"
             ));
         }
+        if libpq_credentials_differ(raw) {
+            return Err(format!(
+                "the user name or password holds a `?` or `#`, which ends them early; {HOW}"
+            ));
+        }
         let hostless = hostless_user_as_parameters(raw);
         let raw = hostless.as_deref().unwrap_or(raw);
         let parsed = url::Url::parse(raw).map_err(|err| format!("{err}; {HOW}"))?;
+        // libpq knows no fragment: it reads a `#` as part of the database name or of a value,
+        // a URL parser as the start of a part to ignore (whose secrets would go unscrubbed).
+        if parsed.fragment().is_some() {
+            return Err(format!(
+                "the URL has a `#`, which libpq does not read as a URL parser does (write it \
+                 as %23); {HOW}"
+            ));
+        }
+        if stray_at(&parsed) {
+            return Err(format!(
+                "the URL has an `@` after its host, as when a password holds a `/`; {HOW}"
+            ));
+        }
         // No host: libpq's default socket, or a `host` query parameter.
         let host = parsed.host_str().unwrap_or_default();
         let decode = |text: &str| {
@@ -295,6 +313,32 @@ impl CheckedPostgresUrl {
     }
 }
 
+/// Whether libpq takes other text for the user name and password than a URL parser does:
+/// libpq reads them up to the first `@` before a `/`, a URL parser only up to a `?` or `#`
+/// (the part of a password after one would become a host, a query or a fragment).
+fn libpq_credentials_differ(raw: &str) -> bool {
+    let Some((_, rest)) = raw.split_once("://") else {
+        return false;
+    };
+    let before_path = &rest[..rest.find('/').unwrap_or(rest.len())];
+    before_path
+        .find('@')
+        .is_some_and(|at| before_path[..at].contains(['?', '#']))
+}
+
+/// Whether an `@` stands after the host outside a query value: the rest of a password that
+/// holds a `/` (or a `?` after one), which errors would otherwise show as the database name.
+fn stray_at(parsed: &url::Url) -> bool {
+    let in_query_name = parsed.query().is_some_and(|query| {
+        query.split('&').any(|pair| {
+            pair.split_once('=')
+                .map_or(pair, |(name, _)| name)
+                .contains('@')
+        })
+    });
+    parsed.path().contains('@') || in_query_name
+}
+
 /// `postgres://user:password@/db?host=/run/postgresql` (a user before an empty host, libpq's
 /// way to name a Unix socket's user) written as `postgres:///db?host=...&user=...&password=...`,
 /// which libpq reads the same: a URL parser refuses credentials without a host. `None` for
@@ -323,12 +367,18 @@ fn hostless_user_as_parameters(raw: &str) -> Option<String> {
     if let Some(password) = password {
         parameters.push(format!("password={}", value(password)));
     }
-    let joiner = if after.contains('?') { "&" } else { "?" };
+    // First among the parameters: libpq lets a later one override an earlier one, and a
+    // `user` or `password` the URL also has as a parameter overrides its credentials.
+    let (path, query) = match after.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (after, None),
+    };
+    parameters.extend(query.filter(|query| !query.is_empty()).map(str::to_owned));
     let parameters = parameters.join("&");
     Some(if parameters.is_empty() {
         format!("{scheme}://{after}")
     } else {
-        format!("{scheme}://{after}{joiner}{parameters}")
+        format!("{scheme}://{path}?{parameters}")
     })
 }
 
@@ -341,20 +391,64 @@ mod tests {
         let peer = CheckedPostgresUrl::new("postgres://app@/prod?host=/run/postgresql").unwrap();
         assert_eq!(
             peer.connect,
-            "postgres:///prod?host=/run/postgresql&user=app"
+            "postgres:///prod?user=app&host=/run/postgresql"
         );
         let checked =
             CheckedPostgresUrl::new("postgres://app:p%40ss&w=rd@/prod?host=/run/postgresql")
                 .unwrap();
         assert_eq!(
             checked.connect,
-            "postgres:///prod?host=/run/postgresql&user=app&password=p%40ss%26w%3Drd"
+            "postgres:///prod?user=app&password=p%40ss%26w%3Drd&host=/run/postgresql"
         );
         assert_eq!(checked.shown, "postgres:///prod?[parameters not shown]");
         let scrubbed = checked.scrub("password p@ss&w=rd refused");
         assert!(!scrubbed.contains("p@ss"), "{scrubbed}");
         let bare = CheckedPostgresUrl::new("postgres://app:secret@/prod").unwrap();
         assert_eq!(bare.connect, "postgres:///prod?user=app&password=secret");
+    }
+
+    #[test]
+    fn a_user_or_password_parameter_still_overrides_the_credentials_of_a_socket_url() {
+        // libpq reads `postgres://app:pw@/prod?user=other` as user `other`: of two values
+        // of a parameter the later counts, and the query's come after the credentials.
+        let checked = CheckedPostgresUrl::new(
+            "postgres://app:pw@/prod?user=other&password=theirs&host=/run/postgresql",
+        )
+        .unwrap();
+        assert_eq!(
+            checked.connect,
+            "postgres:///prod?user=app&password=pw&user=other&password=theirs\
+             &host=/run/postgresql"
+        );
+        let empty_query = CheckedPostgresUrl::new("postgres://app@/prod?").unwrap();
+        assert_eq!(empty_query.connect, "postgres:///prod?user=app");
+    }
+
+    #[test]
+    fn a_password_holding_a_reserved_character_is_refused_without_showing_it() {
+        // As a `${NAME}` reference puts an unencoded password into a URL: libpq and the URL
+        // parser would read a host, a database name or a parameter out of it.
+        for raw in [
+            "postgres://app:/SECRET@db.internal/prod",
+            "postgres://app:12/SECRET@db.internal/prod",
+            "postgres://app:12/SE?CRET@db.internal/prod",
+            "postgres://app:12/SE?x=1&CRET@db.internal/prod",
+            "postgres://app:#SECRET@db.internal/prod",
+            "postgres://app:?SECRET@db.internal/prod",
+            "postgres://app:12#SECRET@/prod?host=/run/postgresql",
+            // libpq reads the database `prod#x` and this password; a URL parser a fragment.
+            "postgres://app:SECRET@/prod#x?host=/run/postgresql",
+            "postgres://app:pw@db.internal/prod#SECRET",
+        ] {
+            let err = CheckedPostgresUrl::new(raw).err().expect(raw);
+            assert!(
+                !err.contains("SECRET") && !err.contains("CRET"),
+                "{raw}: {err}"
+            );
+        }
+        // An `@` in a parameter's value is a value (an Azure user name, say).
+        let azure = CheckedPostgresUrl::new("postgres://db.internal/prod?user=app@server");
+        assert!(azure.is_ok());
     }
 
     #[test]

@@ -48,6 +48,21 @@ impl Tx<'_> {
         }
     }
 
+    /// Extends the lease `name` to `expires_at` if `holder` still holds it (expired or not);
+    /// false when it has been released or another holder has taken it meanwhile, which
+    /// taking it again would hide.
+    pub fn renew_lease(
+        &mut self,
+        name: &str,
+        holder: &str,
+        expires_at: NaiveDateTime,
+    ) -> Result<bool, StoreError> {
+        let renewed = diesel::update(leases::table.find(name).filter(leases::holder.eq(holder)))
+            .set(leases::expires_at.eq(expires_at))
+            .execute(self.conn)?;
+        Ok(renewed > 0)
+    }
+
     /// Who holds the lease `name` and until when, if anyone has taken it.
     pub fn lease_holder(
         &mut self,

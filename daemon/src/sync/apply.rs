@@ -63,16 +63,44 @@ impl ApplyCounts {
     }
 }
 
+/// A plan applied in part: what its committed batches changed, and why the rest was not.
+#[derive(Debug)]
+pub struct Stopped {
+    /// What the batches committed before the stop changed.
+    pub counts: ApplyCounts,
+    /// Why it stopped.
+    pub error: SyncError,
+}
+
 /// Applies `plan` to `connection`; rows it creates get `source = "sync"` and fresh ids. `held`
-/// renews the run's lease between batches, false once another replica has taken it over.
+/// renews the run's lease between batches, false once another replica has taken it over (an
+/// error from it stops the run as the store's error, not as a lost lease). A plan that stops
+/// part way gives what its committed batches changed with the reason.
 pub fn apply(
     store: &Store,
     connection: &str,
     plan: &ReconcilePlan,
     now: NaiveDateTime,
     progress: &mut dyn FnMut(Progress),
-    held: &mut dyn FnMut() -> bool,
-) -> Result<ApplyCounts, SyncError> {
+    held: &mut dyn FnMut() -> Result<bool, StoreError>,
+) -> Result<ApplyCounts, Box<Stopped>> {
+    let mut counts = ApplyCounts::default();
+    match apply_batches(store, connection, plan, now, progress, held, &mut counts) {
+        Ok(()) => Ok(counts),
+        Err(error) => Err(Box::new(Stopped { counts, error })),
+    }
+}
+
+/// [`apply`], adding to `counts` as each batch commits.
+fn apply_batches(
+    store: &Store,
+    connection: &str,
+    plan: &ReconcilePlan,
+    now: NaiveDateTime,
+    progress: &mut dyn FnMut(Progress),
+    held: &mut dyn FnMut() -> Result<bool, StoreError>,
+    counts: &mut ApplyCounts,
+) -> Result<(), SyncError> {
     let total = plan.len();
     let mut done = 0;
     // Between batches the run's lease is renewed: a run whose process stalled while another
@@ -81,14 +109,13 @@ pub fn apply(
     let mut step = |count: usize, progress: &mut dyn FnMut(Progress)| {
         done += count;
         progress(Progress::Applying { done, total });
-        if done < total && !held() {
+        if done < total && !held()? {
             return Err(SyncError::LeaseLost {
                 connection: connection.to_owned(),
             });
         }
         Ok(())
     };
-    let mut counts = ApplyCounts::default();
     let started = std::time::Instant::now();
     let phase = |what: &str| {
         tracing::debug!(
@@ -226,7 +253,7 @@ pub fn apply(
         counts.groups_deleted += batch.len();
         step(batch.len(), progress)?;
     }
-    Ok(counts)
+    Ok(())
 }
 
 /// The row of a user a sync creates.

@@ -13,7 +13,7 @@ use chrono::{NaiveDateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::apply::{ApplyCounts, apply};
+use super::apply::{ApplyCounts, Stopped, apply};
 use super::early;
 use super::fetch::{FetchHow, FetchOutcome, Fetched, Progress, fetch};
 use super::listing::ListingRules;
@@ -229,7 +229,7 @@ impl SyncContext {
             .sync
             .as_ref()
             .map_or(super::lock::DEFAULT_LEASE, |s| s.lease);
-        let Some(guard) = self.locks.try_acquire(name, lease) else {
+        let Some(guard) = self.locks.try_acquire(name, lease)? else {
             return self.skipped(request, started);
         };
         // Holding the connection's lease, a run still marked `running` belongs to a process
@@ -525,21 +525,38 @@ impl SyncContext {
 
         // A run whose lease another replica took over while it read or planned changes
         // nothing: that replica's run reads newer data, and the two would apply side by side.
-        if !guard.still_held() {
-            return Err(SyncError::LeaseLost {
-                connection: name.to_owned(),
-            });
-        }
         let phase = Instant::now();
-        executed.counts.changes = apply(
-            &self.store,
-            name,
-            &executed.plan,
-            now,
-            progress,
-            &mut || guard.still_held(),
-        )?;
+        let applied = match guard.still_held() {
+            Ok(true) => apply(
+                &self.store,
+                name,
+                &executed.plan,
+                now,
+                progress,
+                &mut || guard.still_held(),
+            ),
+            held => Err(Box::new(Stopped {
+                counts: ApplyCounts::default(),
+                error: held.map_or_else(SyncError::from, |_| SyncError::LeaseLost {
+                    connection: name.to_owned(),
+                }),
+            })),
+        };
+        let stopped = applied
+            .as_ref()
+            .err()
+            .map(|stopped| stopped.error.to_string());
+        executed.counts.changes = match applied {
+            Ok(counts) => counts,
+            Err(stopped) => stopped.counts,
+        };
         executed.counts.changes.users_created += created.user_ids.len();
+        // A run that stopped part way is recorded with what it changed until then.
+        if let Some(message) = stopped {
+            executed.status = RunStatus::Failed;
+            executed.message = Some(message);
+            return Ok(executed);
+        }
         tracing::debug!(elapsed_ms = elapsed_ms(phase), "applied");
         executed.applied = true;
         Ok(executed)

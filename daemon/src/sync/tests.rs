@@ -54,7 +54,7 @@ fn state(store: &Store) -> CurrentState {
 fn run(store: &Store, fetched: &Fetched) -> ReconcilePlan {
     let planned = plan(&state(store), fetched, &PlanOptions::default());
     apply(store, CONNECTION, &planned, now(), &mut |_| {}, &mut || {
-        true
+        Ok(true)
     })
     .unwrap();
     planned
@@ -300,7 +300,7 @@ fn an_account_whose_listing_entry_is_rejected_is_left_as_it_is() {
         &planned,
         now(),
         &mut |_| {},
-        &mut || true,
+        &mut || Ok(true),
     )
     .unwrap();
     let users = store.read(|tx| tx.users(Some(CONNECTION))).unwrap();
@@ -446,14 +446,17 @@ fn applying_stops_between_batches_once_the_lease_is_lost() {
         &mut |_| {},
         &mut || {
             renewals += 1;
-            false
+            Ok(false)
         },
     );
 
+    let stopped = outcome.unwrap_err();
     assert!(
-        matches!(outcome, Err(super::SyncError::LeaseLost { .. })),
-        "{outcome:?}"
+        matches!(stopped.error, super::SyncError::LeaseLost { .. }),
+        "{stopped:?}"
     );
+    // The run's record counts what the batch it committed changed.
+    assert_eq!(stopped.counts.users_created, super::apply::BATCH);
     assert_eq!(renewals, 1);
     let users = store.read(|tx| tx.users(Some(CONNECTION))).unwrap();
     assert_eq!(users.len(), super::apply::BATCH);

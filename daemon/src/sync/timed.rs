@@ -39,23 +39,15 @@ impl<D: Directory + Send + 'static> TimedDirectory<D> {
     ) -> Result<Self, PluginError> {
         let (calls, incoming) = mpsc::channel::<Call<D>>();
         let (made, creation) = mpsc::sync_channel::<Result<(), PluginError>>(1);
+        // What the adapter logs belongs to the run: its span, under the same subscriber.
+        let span = tracing::Span::current();
+        let dispatch = tracing::dispatcher::get_default(Clone::clone);
         std::thread::Builder::new()
             .name("provisiond-adapter".into())
             .spawn(move || {
-                let mut session = match make() {
-                    Ok(session) => session,
-                    Err(err) => {
-                        let _ = made.send(Err(err));
-                        return;
-                    }
-                };
-                if made.send(Ok(())).is_err() {
-                    return;
-                }
-                // Ends when the run drops its end, after the call in progress.
-                for call in incoming {
-                    call(&mut session);
-                }
+                tracing::dispatcher::with_default(&dispatch, || {
+                    span.in_scope(|| serve(make, &made, incoming));
+                });
             })
             .map_err(|err| PluginError::Thread(err.to_string()))?;
         let mut timed = Self {
@@ -114,6 +106,28 @@ impl<D: Directory + Send + 'static> TimedDirectory<D> {
     }
 }
 
+/// The session's thread: makes the session, says whether that worked, then runs the calls
+/// until the run drops its end (after the call in progress), and drops the session.
+fn serve<D>(
+    make: impl FnOnce() -> Result<D, PluginError>,
+    made: &mpsc::SyncSender<Result<(), PluginError>>,
+    incoming: mpsc::Receiver<Call<D>>,
+) {
+    let mut session = match make() {
+        Ok(session) => session,
+        Err(err) => {
+            let _ = made.send(Err(err));
+            return;
+        }
+    };
+    if made.send(Ok(())).is_err() {
+        return;
+    }
+    for call in incoming {
+        call(&mut session);
+    }
+}
+
 impl<D: Directory + Send + 'static> Directory for TimedDirectory<D> {
     fn users_page(&mut self, cursor: Option<&str>) -> Result<Page<AdapterUser>, PluginError> {
         let cursor = cursor.map(str::to_owned);
@@ -148,6 +162,7 @@ mod tests {
 
     impl Directory for Slow {
         fn users_page(&mut self, cursor: Option<&str>) -> Result<Page<AdapterUser>, PluginError> {
+            tracing::info!("reading a users page");
             if cursor.is_some() {
                 drop(self.hold.lock());
             }
@@ -198,6 +213,53 @@ mod tests {
         let err = timed.groups_page(None).unwrap_err();
         assert!(err.to_string().contains("users_page"), "{err}");
         drop(held);
+    }
+
+    /// What the adapter logs while it makes the session or reads a page carries the run's
+    /// span (its run id and connection), as when the calls ran on the run's own thread.
+    #[test]
+    fn what_the_adapter_logs_carries_the_run_span() {
+        #[derive(Clone, Default)]
+        struct Captured(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Captured {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("sync_run", run_id = "run-42");
+            let _entered = span.enter();
+            let slow = Slow {
+                hold: Arc::default(),
+            };
+            let limit = Duration::from_secs(30);
+            let mut timed = TimedDirectory::start("slow", limit, move || {
+                tracing::info!("making the session");
+                Ok(slow)
+            })
+            .unwrap();
+            timed.users_page(None).unwrap();
+        });
+
+        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        for message in ["making the session", "reading a users page"] {
+            let line = text.lines().find(|line| line.contains(message));
+            assert!(
+                line.is_some_and(|line| line.contains("run-42")),
+                "{message}: {text}"
+            );
+        }
     }
 
     #[test]

@@ -646,3 +646,44 @@ fn a_run_whose_lease_another_replica_took_over_applies_nothing() {
         .unwrap();
     assert!(user.active, "nothing applied");
 }
+
+/// A fresh connection's run whose lease another replica takes over while it reads: the users
+/// its early pass created stay, and the failed run records them with the reason.
+#[test]
+fn a_run_stopped_by_a_lost_lease_records_what_it_changed() {
+    let fx = Fixture::new(
+        GraphTenant::generate(300, 4, 300, 31),
+        "{schedule: \"*/5 * * * *\", mode: full}",
+    );
+    let mut taken = false;
+    let report = run_hooked(&fx, &mut |_| {
+        if !taken {
+            taken = true;
+            let later = chrono::Utc::now().naive_utc() + chrono::Duration::hours(1);
+            let until = later + chrono::Duration::hours(1);
+            let store = fx.store();
+            assert!(
+                store
+                    .write(|tx| tx.acquire_lease("sync:acme", "another-replica", later, until))
+                    .unwrap()
+            );
+        }
+    });
+
+    assert_eq!(report.status, RunStatus::Failed, "{report:?}");
+    let created = fx.store().read(|tx| tx.users(Some("acme"))).unwrap().len();
+    assert!(created > 0);
+    let runs = fx.store().read(|tx| tx.sync_runs(Some("acme"), 1)).unwrap();
+    assert!(
+        runs[0].message.as_deref().unwrap_or("").contains("lease"),
+        "{runs:?}"
+    );
+    let counts: Value = serde_json::from_str(&runs[0].counts).unwrap();
+    assert_eq!(
+        counts["users_created"].as_u64().unwrap_or(0) as usize,
+        created,
+        "the stopped run created {created} users but recorded counts {}",
+        runs[0].counts
+    );
+    assert_eq!(report.counts.changes.users_created, created);
+}

@@ -38,6 +38,7 @@ fn apply_without_path(
             op_name(op)
         )));
     };
+    let mut named = crate::scim::resource::Named::default();
     for (key, v) in object {
         if key.eq_ignore_ascii_case("schemas") {
             continue;
@@ -45,6 +46,9 @@ fn apply_without_path(
         let path = PatchPath::parse(&key).map_err(|_| {
             ScimError::invalid_value(format!("value key {key:?} is not an attribute path"))
         })?;
+        if let PatchPath::Attr(attr) = &path {
+            claim_keys(&mut named, kind, attr, &v)?;
+        }
 
         // Entra repeats `id` in a no-path replace; an unchanged read-only
         // value is not a change.
@@ -61,6 +65,36 @@ fn apply_without_path(
         apply_at(doc, kind, op, &path, v)?;
     }
     Ok(())
+}
+
+/// Records the attributes a key of a no-path value names (an extension's object names those
+/// of its keys): one named twice, in two spellings, is refused.
+fn claim_keys(
+    named: &mut crate::scim::resource::Named,
+    kind: ResourceKind,
+    attr: &AttrPath,
+    value: &Value,
+) -> Result<(), ScimError> {
+    match attr.resolve(kind) {
+        Some(Target::Attribute(r)) => named.claim(&r),
+        Some(Target::Extension(ext)) => {
+            let Value::Object(inner) = value else {
+                return Ok(());
+            };
+            for name in inner.keys() {
+                let path = AttrPath {
+                    uri: Some(ext.id.into()),
+                    name: name.clone(),
+                    sub_attr: None,
+                };
+                if let Some(Target::Attribute(r)) = path.resolve(kind) {
+                    named.claim(&r)?;
+                }
+            }
+            Ok(())
+        }
+        None => Ok(()),
+    }
 }
 
 fn apply_at(

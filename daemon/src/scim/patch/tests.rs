@@ -423,3 +423,30 @@ fn no_path_value_may_hold_value_paths_and_extension_objects() {
     );
     assert_eq!(out.resource[ENTERPRISE], json!({ "costCenter": "CC-7" }));
 }
+
+/// A value without a path that names one attribute twice, in two spellings or whole and in
+/// part, is refused: applied key by key, whichever sorted last would win.
+#[test]
+fn a_no_path_value_naming_an_attribute_twice_is_refused() {
+    let core = "urn:ietf:params:scim:schemas:core:2.0:User";
+    for value in [
+        json!({"active": false, (format!("{core}:active")): true}),
+        json!({"name": {"givenName": "A"}, "name.givenName": "B"}),
+        json!({(ENTERPRISE): {"department": "A"}, (format!("{ENTERPRISE}:department")): "B"}),
+    ] {
+        let ops = json!([{"op": "replace", "value": value}]);
+        let outcome = apply(&user(), ResourceKind::User, ops);
+        assert_eq!(
+            error_type(outcome),
+            Some(ScimType::InvalidSyntax),
+            "{value}"
+        );
+    }
+
+    let ops = json!([{
+        "op": "replace",
+        "value": {"name.givenName": "A", "name.familyName": "B", "active": false},
+    }]);
+    let patched = apply(&user(), ResourceKind::User, ops).unwrap();
+    assert_eq!(patched.resource["name"]["familyName"], "B");
+}

@@ -229,3 +229,47 @@ fn a_nul_character_anywhere_is_an_invalid_value_naming_its_attribute() {
     assert!(named(json!({ "x": ["\u{0}"] })).starts_with("`x`"));
     assert!(named(json!({ "a\u{0}b": 1 })).starts_with("`a\\0b`"));
 }
+
+/// One attribute named twice in a body, in two spellings or whole and in part, is refused as a
+/// member named twice is: which value would count depends only on how the keys sort.
+#[test]
+fn an_attribute_named_twice_in_two_spellings_is_refused() {
+    let core = USER_SCHEMA;
+    let enterprise = ENTERPRISE_USER_SCHEMA;
+    let twice = [
+        json!({"schemas": [core], "userName": "a", (format!("{core}:userName")): "b"}),
+        json!({
+            "schemas": [core],
+            "userName": "a",
+            "active": true,
+            (format!("{core}:ACTIVE")): false,
+        }),
+        json!({
+            "schemas": [core],
+            "userName": "a",
+            "name": {"givenName": "A"},
+            "name.givenName": "B",
+        }),
+        json!({"schemas": [core], "userName": "a", "name.familyName": "A", "NAME.familyName": "B"}),
+        json!({
+            "schemas": [core, enterprise],
+            "userName": "a",
+            (enterprise): {"department": "A"},
+            (format!("{enterprise}:department")): "B",
+        }),
+    ];
+    for body in twice {
+        let err = normalize(ResourceKind::User, &body).unwrap_err();
+        assert_eq!(err.scim_type(), Some(ScimType::InvalidSyntax), "{body}");
+    }
+
+    // Distinct parts of one attribute are not the same attribute twice.
+    let parts = json!({
+        "schemas": [core],
+        "userName": "a",
+        "name.givenName": "A",
+        "name.familyName": "B",
+    });
+    let user = normalize(ResourceKind::User, &parts).unwrap();
+    assert_eq!(user["name"], json!({"givenName": "A", "familyName": "B"}));
+}
