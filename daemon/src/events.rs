@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use crate::config::{Secret, WebhookConfig};
-use crate::store::{EventRow, Store, StoreError, Tx};
+use crate::store::{EventRow, Store, StoreError};
 
 /// The delivery cursor and lease name of the webhook.
 const CONSUMER: &str = "webhook";
@@ -91,7 +91,10 @@ async fn deliver_batch(
     let holder_owned = holder.to_string();
     let (held, events) = store
         .run(move |store| {
-            let held = store.write(|tx| take_lease(tx, &holder_owned, hold_for))?;
+            let held = store.write(|tx| {
+                let now = chrono::Utc::now().naive_utc();
+                tx.acquire_lease(CONSUMER, &holder_owned, now, lease_until(hold_for))
+            })?;
             if !held {
                 return Ok::<_, StoreError>((false, Vec::new()));
             }
@@ -111,7 +114,8 @@ async fn deliver_batch(
 
     // Each POST may take the whole timeout: the lease is renewed with every step of the
     // cursor, for long enough to cover the next one, so no other replica delivers the same
-    // events beside this one. A replica that finds the lease gone stops there.
+    // events beside this one. A replica that finds the lease gone stops there, also when
+    // another replica took it and has given it up since: what this one read is stale.
     let mut delivered = 0;
     for event in events {
         post(client, config, &event).await?;
@@ -121,7 +125,7 @@ async fn deliver_batch(
             .run(move |store| {
                 store.write(|tx| {
                     tx.advance_delivery_cursor(CONSUMER, id, chrono::Utc::now().naive_utc())?;
-                    take_lease(tx, &holder, hold_for)
+                    tx.renew_lease(CONSUMER, &holder, lease_until(hold_for))
                 })
             })
             .await?;
@@ -141,12 +145,9 @@ fn lease_for(config: &WebhookConfig) -> Duration {
     LEASE + config.timeout
 }
 
-/// Takes or renews the delivery lease as `holder` for `hold_for` from now; false when another
-/// replica holds it.
-fn take_lease(tx: &mut Tx<'_>, holder: &str, hold_for: Duration) -> Result<bool, StoreError> {
-    let now = chrono::Utc::now();
-    let until = now + chrono::Duration::from_std(hold_for).unwrap_or_default();
-    tx.acquire_lease(CONSUMER, holder, now.naive_utc(), until.naive_utc())
+/// When a lease taken or renewed now for `hold_for` ends.
+fn lease_until(hold_for: Duration) -> chrono::NaiveDateTime {
+    (chrono::Utc::now() + chrono::Duration::from_std(hold_for).unwrap_or_default()).naive_utc()
 }
 
 async fn post(
@@ -275,7 +276,10 @@ mod tests {
                             holder,
                             from,
                             from + chrono::Duration::seconds(1),
-                        )
+                        )?;
+                        // The other replica is done and gives the lease up: it has gone all
+                        // the same for the first, whose events are stale.
+                        tx.release_leases_of("b")
                     })
                     .unwrap();
                 warp::reply()

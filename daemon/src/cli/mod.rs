@@ -473,7 +473,7 @@ fn check_listed_connection(
     if rows == 0 {
         let configured: Vec<&str> = config.connections.iter().map(|c| c.name.as_str()).collect();
         anyhow::bail!(
-            "no connection named {:?} in {} (configured: {}), and nothing stored under that name",
+            "no connection named {:?} in {} (configured: {}), and nothing of that name to list",
             printable(name),
             path.display(),
             if configured.is_empty() {
