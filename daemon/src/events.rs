@@ -189,6 +189,19 @@ async fn post(
 mod tests {
     use super::*;
 
+    /// One event, as the outbox hands it to a delivery.
+    fn an_event() -> EventRow {
+        EventRow {
+            id: 1,
+            event_id: "e1".into(),
+            kind: "user.created".into(),
+            connection: "acme".into(),
+            subject_id: "u1".into(),
+            data: "{}".into(),
+            created_at: chrono::Utc::now().naive_utc(),
+        }
+    }
+
     /// A receiver that takes the connection and never answers timed out; a port nobody
     /// listens on is unreachable. Each is told as what it is.
     #[tokio::test]
@@ -205,15 +218,7 @@ mod tests {
         let closed_port = closed.local_addr().unwrap().port();
         drop(closed);
 
-        let event = EventRow {
-            id: 1,
-            event_id: "e1".into(),
-            kind: "user.created".into(),
-            connection: "acme".into(),
-            subject_id: "u1".into(),
-            data: "{}".into(),
-            created_at: chrono::Utc::now().naive_utc(),
-        };
+        let event = an_event();
         let timeout = Duration::from_millis(300);
         let client = reqwest::Client::builder().timeout(timeout).build().unwrap();
         let config = |port: u16| WebhookConfig {
@@ -334,15 +339,7 @@ mod tests {
             secret: Secret::new("webhook-test-secret-0123456789"),
             timeout: Duration::from_secs(5),
         };
-        let event = EventRow {
-            id: 1,
-            event_id: "e1".into(),
-            kind: "user.created".into(),
-            connection: "acme".into(),
-            subject_id: "u1".into(),
-            data: "{}".into(),
-            created_at: chrono::Utc::now().naive_utc(),
-        };
+        let event = an_event();
 
         let outcome = post(&webhook_client(&config).unwrap(), &config, &event).await;
 

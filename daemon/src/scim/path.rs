@@ -76,6 +76,20 @@ impl AttrPath {
         })
     }
 
+    /// The attribute `name` inside extension `ext`, as a key of the extension's object in a
+    /// resource names it; `None` when the extension has no such attribute.
+    pub fn in_extension(ext: &SchemaDef, name: &str, kind: ResourceKind) -> Option<Resolved> {
+        let path = AttrPath {
+            uri: Some(ext.id.into()),
+            name: name.to_owned(),
+            sub_attr: None,
+        };
+        match path.resolve(kind) {
+            Some(Target::Attribute(r)) => Some(r),
+            _ => None,
+        }
+    }
+
     /// Resolve against the schemas of `kind`; `None` when the schema does not
     /// define the attribute (or the URN prefix names a foreign schema).
     pub fn resolve(&self, kind: ResourceKind) -> Option<Target> {

@@ -85,12 +85,7 @@ pub fn normalize(kind: ResourceKind, body: &Value) -> Result<Value, ScimError> {
                     )));
                 };
                 for (name, v) in inner {
-                    let path = AttrPath {
-                        uri: Some(ext.id.into()),
-                        name: name.clone(),
-                        sub_attr: None,
-                    };
-                    if let Some(Target::Attribute(r)) = path.resolve(kind) {
+                    if let Some(r) = AttrPath::in_extension(ext, name, kind) {
                         named.claim(&r)?;
                         insert(&mut out, r, v.clone())?;
                     }

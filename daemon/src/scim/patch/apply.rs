@@ -82,12 +82,7 @@ fn claim_keys(
                 return Ok(());
             };
             for name in inner.keys() {
-                let path = AttrPath {
-                    uri: Some(ext.id.into()),
-                    name: name.clone(),
-                    sub_attr: None,
-                };
-                if let Some(Target::Attribute(r)) = path.resolve(kind) {
+                if let Some(r) = AttrPath::in_extension(ext, name, kind) {
                     named.claim(&r)?;
                 }
             }
