@@ -10,7 +10,7 @@ use url::Url;
 use super::adapter::build_adapter;
 use super::raw::{RawConfig, RawConnection, RawSaml, RawSync};
 use super::schedule::Schedule;
-use super::secret::{Secret, resolve};
+use super::secret::{Secret, resolve, resolve_url};
 use super::typed::*;
 use super::yaml::{Node, Scalar};
 use super::{AdapterCheck, Checker};
@@ -300,7 +300,7 @@ fn parse_database_url(url: &str, base_dir: &Path) -> Result<DatabaseUrl, String>
         return Ok(DatabaseUrl::Sqlite(base_dir.join(rest)));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let resolved = resolve(url)?;
+        let resolved = resolve_url(url)?;
         // What `serve` and `migrate` would refuse is refused here too.
         crate::store::check_postgres_url(&resolved)?;
         return Ok(DatabaseUrl::Postgres(Secret::new(resolved)));

@@ -75,10 +75,64 @@ pub fn resolve(raw: &str) -> Result<String, String> {
     if !trimmed.contains("${") {
         return Ok(raw.to_string());
     }
+    substitute(trimmed, |_| false)
+}
 
+/// [`resolve`] for a URL: a reference standing for the whole value is the whole URL, and one
+/// inside the user name, password or query stands for that part's text, percent-encoded
+/// where the URL would read it otherwise (a generated password holding `/`, `?`, `#`, `@` or
+/// `&`). References elsewhere (a host, a port, a path) are put in as they are.
+pub fn resolve_url(raw: &str) -> Result<String, String> {
+    let trimmed = raw.trim();
+    let Some((scheme, rest)) = trimmed.split_once("://") else {
+        return resolve(raw);
+    };
+    let start = scheme.len() + 3;
+    let authority_end = rest
+        .find(['/', '?', '#'])
+        .map_or(trimmed.len(), |at| start + at);
+    let userinfo_end = trimmed[start..authority_end]
+        .rfind('@')
+        .map(|at| start + at);
+    let query_start = trimmed.find('?');
+    substitute(trimmed, |at| {
+        userinfo_end.is_some_and(|end| at >= start && at < end)
+            || query_start.is_some_and(|query| at > query)
+    })
+}
+
+/// What a URL must not hold unencoded in a user name, password or query value.
+const URL_PART: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'&')
+    .add(b'+')
+    .add(b'/')
+    .add(b':')
+    .add(b';')
+    .add(b'<')
+    .add(b'=')
+    .add(b'>')
+    .add(b'?')
+    .add(b'@')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+/// Replaces every `${NAME}` of `text` by the variable's value, percent-encoded when
+/// `encoded(offset)` says so for the reference at that byte offset of `text`.
+fn substitute(text: &str, encoded: impl Fn(usize) -> bool) -> Result<String, String> {
     let mut resolved = String::new();
-    let mut rest = trimmed;
+    let mut rest = text;
     while let Some(at) = rest.find("${") {
+        let offset = text.len() - rest.len() + at;
         resolved.push_str(&rest[..at]);
         let after = &rest[at + 2..];
         let name = after
@@ -91,6 +145,9 @@ pub fn resolve(raw: &str) -> Result<String, String> {
                     .to_string()
             })?;
         match std::env::var(name) {
+            Ok(value) if !value.is_empty() && encoded(offset) => {
+                resolved.extend(percent_encoding::utf8_percent_encode(&value, URL_PART));
+            }
             Ok(value) if !value.is_empty() => resolved.push_str(&value),
             Ok(_) => return Err(format!("environment variable {name} is empty")),
             Err(_) => return Err(format!("environment variable {name} is not set")),
@@ -185,6 +242,22 @@ mod tests {
             resolve("no reference $PATH {}").unwrap(),
             "no reference $PATH {}"
         );
+    }
+
+    #[test]
+    fn a_reference_in_a_url_is_encoded_in_credentials_and_query_only() {
+        let path = std::env::var("PATH").unwrap();
+        let encoded = percent_encoding::utf8_percent_encode(&path, URL_PART).to_string();
+        assert_eq!(
+            resolve_url("postgres://${PATH}:${PATH}@h/d?password=${PATH}").unwrap(),
+            format!("postgres://{encoded}:{encoded}@h/d?password={encoded}")
+        );
+        // A host, a port or a path is put in as it is; so is a whole URL.
+        assert_eq!(
+            resolve_url("postgres://u@h/${PATH}").unwrap(),
+            format!("postgres://u@h/{path}")
+        );
+        assert_eq!(resolve_url("${PATH}").unwrap(), path);
     }
 
     #[test]

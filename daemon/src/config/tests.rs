@@ -272,6 +272,45 @@ fn a_postgres_url_libpq_would_misread_is_a_problem_that_does_not_quote_it() {
     std::fs::remove_dir_all(base).unwrap();
 }
 
+/// A password put into a URL by reference is that password, whatever it holds: PATH (set
+/// wherever tests run) holds `/` and `:`, as generated passwords do.
+#[test]
+fn a_referenced_password_with_reserved_characters_reaches_the_url_encoded() {
+    let base = dir();
+    let path = std::env::var("PATH").unwrap();
+    let encoded: String =
+        percent_encoding::utf8_percent_encode(&path, percent_encoding::NON_ALPHANUMERIC)
+            .to_string();
+    for (url, expected) in [
+        (
+            "postgres://app:${PATH}@db.internal/prod",
+            format!("postgres://app:{encoded}@db.internal/prod"),
+        ),
+        (
+            "postgres://db.internal/prod?user=app&password=${PATH}",
+            format!("postgres://db.internal/prod?user=app&password={encoded}"),
+        ),
+    ] {
+        let text = format!(
+            "server:\n  session_key: \"0123456789abcdef0123456789abcdef\"\n\
+             database:\n  url: \"{url}\"\n"
+        );
+        let config = load_str(&text, &base.join("provisiond.yaml")).unwrap();
+        let DatabaseUrl::Postgres(resolved) = &config.database.url else {
+            panic!("{url}: not a PostgreSQL URL");
+        };
+        // The same bytes, percent-encoded by other rules for the characters URLs leave be.
+        let decode = |text: &str| {
+            percent_encoding::percent_decode_str(text)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        assert_eq!(decode(resolved.expose()), decode(&expected), "{url}");
+        assert!(!resolved.expose().contains(&path), "{url}");
+    }
+    std::fs::remove_dir_all(base).unwrap();
+}
+
 #[test]
 fn a_schedule_that_never_runs_again_is_a_problem() {
     let base = dir();
