@@ -91,10 +91,7 @@ async fn deliver_batch(
     let holder_owned = holder.to_string();
     let (held, events) = store
         .run(move |store| {
-            let held = store.write(|tx| {
-                let now = chrono::Utc::now().naive_utc();
-                tx.acquire_lease(CONSUMER, &holder_owned, now, lease_until(hold_for))
-            })?;
+            let held = store.write(|tx| tx.take_lease(CONSUMER, &holder_owned, hold_for))?;
             if !held {
                 return Ok::<_, StoreError>((false, Vec::new()));
             }
@@ -125,7 +122,7 @@ async fn deliver_batch(
             .run(move |store| {
                 store.write(|tx| {
                     tx.advance_delivery_cursor(CONSUMER, id, chrono::Utc::now().naive_utc())?;
-                    tx.renew_lease(CONSUMER, &holder, lease_until(hold_for))
+                    tx.renew_lease(CONSUMER, &holder, hold_for)
                 })
             })
             .await?;
@@ -143,11 +140,6 @@ async fn deliver_batch(
 /// POST to run to its timeout.
 fn lease_for(config: &WebhookConfig) -> Duration {
     LEASE + config.timeout
-}
-
-/// When a lease taken or renewed now for `hold_for` ends.
-fn lease_until(hold_for: Duration) -> chrono::NaiveDateTime {
-    (chrono::Utc::now() + chrono::Duration::from_std(hold_for).unwrap_or_default()).naive_utc()
 }
 
 async fn post(

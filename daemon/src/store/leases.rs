@@ -1,6 +1,8 @@
 //! Leases: a named job (a connection's sync, webhook delivery) held by one replica at a time
 //! until it releases it or the lease expires (a crashed holder's lease is taken over).
 
+use std::time::Duration;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -48,17 +50,28 @@ impl Tx<'_> {
         }
     }
 
-    /// Extends the lease `name` to `expires_at` if `holder` still holds it (expired or not);
-    /// false when it has been released or another holder has taken it meanwhile, which
+    /// [`Tx::acquire_lease`] from now, for `hold_for`.
+    pub fn take_lease(
+        &mut self,
+        name: &str,
+        holder: &str,
+        hold_for: Duration,
+    ) -> Result<bool, StoreError> {
+        let now = chrono::Utc::now().naive_utc();
+        self.acquire_lease(name, holder, now, expiry(hold_for))
+    }
+
+    /// Extends the lease `name` to `hold_for` from now if `holder` still holds it (expired or
+    /// not); false when it has been released or another holder has taken it meanwhile, which
     /// taking it again would hide.
     pub fn renew_lease(
         &mut self,
         name: &str,
         holder: &str,
-        expires_at: NaiveDateTime,
+        hold_for: Duration,
     ) -> Result<bool, StoreError> {
         let renewed = diesel::update(leases::table.find(name).filter(leases::holder.eq(holder)))
-            .set(leases::expires_at.eq(expires_at))
+            .set(leases::expires_at.eq(expiry(hold_for)))
             .execute(self.conn)?;
         Ok(renewed > 0)
     }
@@ -86,4 +99,9 @@ impl Tx<'_> {
             .execute(self.conn)?;
         Ok(())
     }
+}
+
+/// When a lease taken or renewed now for `hold_for` ends.
+fn expiry(hold_for: Duration) -> NaiveDateTime {
+    (chrono::Utc::now() + chrono::Duration::from_std(hold_for).unwrap_or_default()).naive_utc()
 }

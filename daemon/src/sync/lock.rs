@@ -125,9 +125,8 @@ fn renew_lease(
     holder: &str,
     lease: Duration,
 ) -> Result<bool, StoreError> {
-    let until = chrono::Utc::now() + chrono::Duration::from_std(lease).unwrap_or_default();
     let name = lease_name(connection);
-    store.write(|tx| tx.renew_lease(&name, holder, until.naive_utc()))
+    store.write(|tx| tx.renew_lease(&name, holder, lease))
 }
 
 fn lease_name(connection: &str) -> String {
@@ -140,10 +139,8 @@ fn take_lease(
     holder: &str,
     lease: Duration,
 ) -> Result<bool, StoreError> {
-    let now = chrono::Utc::now();
-    let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
     let name = lease_name(connection);
-    store.write(|tx| tx.acquire_lease(&name, holder, now.naive_utc(), until.naive_utc()))
+    store.write(|tx| tx.take_lease(&name, holder, lease))
 }
 
 impl Drop for RunGuard {
